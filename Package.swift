@@ -1,0 +1,26 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "swift-softmax",
+  products: [
+    .library(name: "Softmax", targets: ["Softmax"]),
+    .executable(name: "softmax-demo", targets: ["SoftmaxDemo"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+  ],
+  targets: [
+    // What users import: entry points, SoftmaxAlgorithm, the special-value contract.
+    .target(name: "Softmax", dependencies: ["SoftmaxKernels"]),
+    // Implementation detail: vector exp and the pass kernels, visible to the package only.
+    .target(name: "SoftmaxKernels"),
+    .executableTarget(name: "SoftmaxDemo", dependencies: ["Softmax"]),
+
+    // Shared test code: the Double-precision reference and input generators.
+    .target(name: "_SoftmaxTestSupport", path: "Tests/_SoftmaxTestSupport"),
+    .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
+    .testTarget(name: "SoftmaxTests", dependencies: ["Softmax", "_SoftmaxTestSupport"]),
+  ]
+)

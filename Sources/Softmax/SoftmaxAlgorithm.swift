@@ -1,0 +1,69 @@
+/// The ways of computing a softmax that the package implements. All of them give the same
+/// results up to rounding, follow the same special-value contract and allocate nothing; they
+/// differ in how many times they move the row through memory, which decides their speed.
+public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
+  CustomStringConvertible
+{
+  /// The Two-Pass algorithm (Dukhan & Ablavatski, 2020): no maximum. Pass 1 sums every e^x as
+  /// a (mantissa, exponent) pair, rescaling to the larger exponent, so nothing overflows;
+  /// pass 2 writes y_i = m_i · (1/m_sum) · 2^(n_i − n_sum). Two reads and one write per
+  /// element.
+  ///
+  /// Rows whose largest element lies outside [−2668, 2772], or that contain ±inf or NaN, are
+  /// detected at the end of pass 1 and finished by ``threePassRecompute`` instead, which
+  /// reads the input once more: the pair representation is exact only in that range.
+  case twoPass
+
+  /// Three passes: the maximum; the sum of e^(x − max); then y = e^(x − max) · (1/sum) with
+  /// the exponential computed again. Three reads and one write per element.
+  case threePassRecompute
+
+  /// Three passes: the maximum; e^(x − max) stored into the output while summing; then the
+  /// output scaled by 1/sum. Two reads of the input, one read and two writes of the output.
+  case threePassReload
+
+  /// The algorithm's name as the command-line tool and the benchmark tables print it.
+  public var description: String {
+    switch self {
+    case .twoPass: "two-pass"
+    case .threePassRecompute: "three-pass-recompute"
+    case .threePassReload: "three-pass-reload"
+    }
+  }
+
+  /// The algorithm whose ``description`` or raw value is `name`, if any.
+  public init?(name: String) {
+    guard let match = Self.allCases.first(where: { $0.description == name || $0.rawValue == name })
+    else { return nil }
+    self = match
+  }
+
+  /// How many times each element crosses the memory bus, as whole-row reads and writes of
+  /// 4-byte Floats, for a row too large for the caches.
+  public var memoryTraffic: MemoryTraffic {
+    switch self {
+    case .twoPass: MemoryTraffic(reads: 2, writes: 1)
+    case .threePassRecompute: MemoryTraffic(reads: 3, writes: 1)
+    case .threePassReload: MemoryTraffic(reads: 3, writes: 2)
+    }
+  }
+}
+
+/// Whole-row passes over memory: how many times an algorithm reads and writes each element.
+public struct MemoryTraffic: Sendable, Hashable, Codable {
+  /// Reads of each element (input or intermediate values).
+  public var reads: Int
+  /// Writes of each element (intermediate values or the output).
+  public var writes: Int
+
+  /// Traffic of `reads` reads and `writes` writes per element.
+  public init(reads: Int, writes: Int) {
+    self.reads = reads
+    self.writes = writes
+  }
+
+  /// Bytes moved per element when each element is `elementSize` bytes wide.
+  public func bytesPerElement(elementSize: Int = MemoryLayout<Float>.size) -> Int {
+    (reads + writes) * elementSize
+  }
+}

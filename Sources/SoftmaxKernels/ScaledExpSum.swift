@@ -1,0 +1,37 @@
+/// A sum of exponentials held as mantissa · 2^exponent, so that it neither overflows nor
+/// underflows: the value that pass 1 of the Two-Pass algorithm produces.
+///
+/// Two sums merge by rescaling the one with the smaller exponent, an exact operation on powers
+/// of two, so partial sums of chunks combine in any order (up to the rounding of the final
+/// addition). The mantissa is a Double: block sums computed in Float vectors are added here,
+/// which keeps the long-row summation error near that of a pairwise sum.
+package struct ScaledExpSum: Sendable, Equatable {
+  package var mantissa: Double
+  /// An integer-valued Float; −inf for the empty sum.
+  package var exponent: Float
+
+  package static let zero = ScaledExpSum(mantissa: 0, exponent: -.infinity)
+
+  package init(mantissa: Double, exponent: Float) {
+    self.mantissa = mantissa
+    self.exponent = exponent
+  }
+
+  package func merged(with other: ScaledExpSum) -> ScaledExpSum {
+    let e = Swift.max(exponent, other.exponent)
+    guard e > -.infinity else {
+      // Both empty, or NaN: NaN must survive the merge.
+      return ScaledExpSum(mantissa: mantissa + other.mantissa, exponent: e)
+    }
+    return ScaledExpSum(
+      mantissa: mantissa * exp2Clamped(exponent - e) + other.mantissa
+        * exp2Clamped(other.exponent - e),
+      exponent: e)
+  }
+}
+
+/// 2^d in Double for integer-valued d ≤ 0 (−inf gives 0).
+@inline(__always)
+func exp2Clamped(_ d: Float) -> Double {
+  d < -1100 ? 0 : Double(sign: .plus, exponent: Int(d), significand: 1)
+}

@@ -1,0 +1,151 @@
+// The passes of the Three-Pass algorithms, portable Swift SIMD: the row maximum, the sum of
+// e^(x − max) (optionally storing it, for the reload variant), and the scaled output.
+
+/// e^x for x ≤ 0 (or −inf), as `exp` but without the overflow handling that x ≤ 0 never needs.
+/// Results below about 1.19e-38 are 0; NaN stays NaN.
+@inline(__always)
+package func expOfNonPositive(_ x: FloatVector) -> FloatVector {
+  let xc = x.replacing(with: -87.5, where: x .< -87.5)
+  let (n, t) = reduceForExp(xc)
+  let m = expOfReduced(t).replacing(with: 0, where: x .< ExpConstants.expUnderflow)
+  let bits = unsafeBitCast(n + ExpConstants.scaleMagic, to: BitsVector.self) &<< 23
+  return m * unsafeBitCast(bits, to: FloatVector.self)
+}
+
+/// The largest element; −inf for an empty row. A NaN element may or may not be reported:
+/// callers detect NaN from the sum that follows.
+package func max_simd16_acc4(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  var a0 = FloatVector(repeating: -.infinity)
+  var a1 = a0
+  var a2 = a0
+  var a3 = a0
+  var i = 0
+  while i + 64 <= count {
+    a0 = pointwiseMax(a0, x.loadVector(at: i))
+    a1 = pointwiseMax(a1, x.loadVector(at: i + 16))
+    a2 = pointwiseMax(a2, x.loadVector(at: i + 32))
+    a3 = pointwiseMax(a3, x.loadVector(at: i + 48))
+    i += 64
+  }
+  while i < count {
+    let rest = count - i
+    let v =
+      rest >= 16
+      ? x.loadVector(at: i) : x.loadPartialVector(at: i, count: rest, padding: -.infinity)
+    a0 = pointwiseMax(a0, v)
+    i += 16
+  }
+  return pointwiseMax(pointwiseMax(a0, a1), pointwiseMax(a2, a3)).max()
+}
+
+/// Σ e^(x_i − shift) over one block; when `store` is non-nil each e^(x_i − shift) is also
+/// written there (the reload variant). `shift` is the row maximum, so every argument is ≤ 0.
+@inline(__always)
+func sumExpBlock_simd16_acc2(
+  _ x: UnsafePointer<Float>, store: UnsafeMutablePointer<Float>?, count: Int, shift: Float
+) -> Float {
+  var s0 = FloatVector(repeating: 0)
+  var s1 = s0
+  var i = 0
+  while i + 32 <= count {
+    let e0 = expOfNonPositive(x.loadVector(at: i) - shift)
+    let e1 = expOfNonPositive(x.loadVector(at: i + 16) - shift)
+    if let store {
+      store.storeVector(e0, at: i)
+      store.storeVector(e1, at: i + 16)
+    }
+    s0 += e0
+    s1 += e1
+    i += 32
+  }
+  while i < count {
+    let rest = count - i
+    if rest >= 16 {
+      let e = expOfNonPositive(x.loadVector(at: i) - shift)
+      store?.storeVector(e, at: i)
+      s0 += e
+    } else {
+      let e = expOfNonPositive(
+        x.loadPartialVector(at: i, count: rest, padding: -.infinity) - shift)
+      store?.storePartialVector(e, at: i, count: rest)
+      s0 += e
+    }
+    i += 16
+  }
+  return (s0 + s1).sum()
+}
+
+/// Σ e^(x_i − shift), summed in blocks whose Float sums are added in Double. NaN inputs make
+/// the sum NaN.
+package func sumExp_simd16_acc2(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Double {
+  sumExpBlocks(x, store: nil, count: count, shift: shift)
+}
+
+/// As `sumExp_simd16_acc2`, and stores every e^(x_i − shift) into `y` (which may be `x`).
+package func sumAndStoreExp_simd16_acc2(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, shift: Float
+) -> Double {
+  sumExpBlocks(x, store: y, count: count, shift: shift)
+}
+
+@inline(__always)
+func sumExpBlocks(
+  _ x: UnsafePointer<Float>, store: UnsafeMutablePointer<Float>?, count: Int, shift: Float
+) -> Double {
+  var total = 0.0
+  var start = 0
+  while start < count {
+    let n = Swift.min(sumBlockSize, count - start)
+    total += Double(sumExpBlock_simd16_acc2(x + start, store: store.map { $0 + start },
+      count: n, shift: shift))
+    start += n
+  }
+  return total
+}
+
+/// Smallest e^(x − max) that is kept by the output passes: below it, e · (1/sum) would be
+/// smaller than 2^-125 and is written as 0 instead of a subnormal.
+@inline(__always)
+func flushThreshold(inverseSum: Float) -> Float {
+  0x1p-125 / inverseSum
+}
+
+/// Pass 3 of Three-Pass recompute: y_i = e^(x_i − shift) · inverseSum. `y` may be `x`.
+package func expScaledOutput_simd16(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
+  inverseSum: Float
+) {
+  let threshold = flushThreshold(inverseSum: inverseSum)
+  var i = 0
+  while i < count {
+    let rest = count - i
+    let v =
+      rest >= 16
+      ? x.loadVector(at: i) : x.loadPartialVector(at: i, count: rest, padding: -.infinity)
+    let e = expOfNonPositive(v - shift)
+    let out = e.replacing(with: 0, where: e .< threshold) * inverseSum
+    if rest >= 16 {
+      y.storeVector(out, at: i)
+    } else {
+      y.storePartialVector(out, at: i, count: rest)
+    }
+    i += 16
+  }
+}
+
+/// Pass 3 of Three-Pass reload: y_i *= inverseSum, in place on the stored exponentials.
+package func scaleInPlace_simd16(_ y: UnsafeMutablePointer<Float>, count: Int, inverseSum: Float) {
+  let threshold = flushThreshold(inverseSum: inverseSum)
+  let x = UnsafePointer(y)
+  var i = 0
+  while i + 16 <= count {
+    let e = x.loadVector(at: i)
+    y.storeVector(e.replacing(with: 0, where: e .< threshold) * inverseSum, at: i)
+    i += 16
+  }
+  while i < count {
+    let e = y[i]
+    y[i] = e < threshold ? 0 : e * inverseSum
+    i += 1
+  }
+}
