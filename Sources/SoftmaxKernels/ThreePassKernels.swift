@@ -4,12 +4,19 @@
 /// e^x for x ≤ 0 (or −inf), as `exp` but without the overflow handling that x ≤ 0 never needs.
 /// Results below about 1.19e-38 are 0; NaN stays NaN.
 @inline(__always)
-package func expOfNonPositive(_ x: FloatVector) -> FloatVector {
+func expOfNonPositive(_ x: FloatVector) -> FloatVector {
   let xc = x.replacing(with: -87.5, where: x .< -87.5)
   let (n, t) = reduceForExp(xc)
   let m = expOfReduced(t).replacing(with: 0, where: x .< ExpConstants.expUnderflow)
   let bits = unsafeBitCast(n + ExpConstants.scaleMagic, to: BitsVector.self) &<< 23
   return m * unsafeBitCast(bits, to: FloatVector.self)
+}
+
+/// The lane-wise maximum as a compare and a blend. (The standard library's `pointwiseMax`
+/// compiles to a scalar loop here, because of its NaN semantics.) A NaN in `b` is ignored.
+@inline(__always)
+func laneMax(_ a: FloatVector, _ b: FloatVector) -> FloatVector {
+  a.replacing(with: b, where: b .> a)
 }
 
 /// The largest element; −inf for an empty row. A NaN element may or may not be reported:
@@ -21,10 +28,10 @@ package func max_simd16_acc4(_ x: UnsafePointer<Float>, count: Int) -> Float {
   var a3 = a0
   var i = 0
   while i + 64 <= count {
-    a0 = pointwiseMax(a0, x.loadVector(at: i))
-    a1 = pointwiseMax(a1, x.loadVector(at: i + 16))
-    a2 = pointwiseMax(a2, x.loadVector(at: i + 32))
-    a3 = pointwiseMax(a3, x.loadVector(at: i + 48))
+    a0 = laneMax(a0, x.loadVector(at: i))
+    a1 = laneMax(a1, x.loadVector(at: i + 16))
+    a2 = laneMax(a2, x.loadVector(at: i + 32))
+    a3 = laneMax(a3, x.loadVector(at: i + 48))
     i += 64
   }
   while i < count {
@@ -32,10 +39,10 @@ package func max_simd16_acc4(_ x: UnsafePointer<Float>, count: Int) -> Float {
     let v =
       rest >= 16
       ? x.loadVector(at: i) : x.loadPartialVector(at: i, count: rest, padding: -.infinity)
-    a0 = pointwiseMax(a0, v)
+    a0 = laneMax(a0, v)
     i += 16
   }
-  return pointwiseMax(pointwiseMax(a0, a1), pointwiseMax(a2, a3)).max()
+  return laneMax(laneMax(a0, a1), laneMax(a2, a3)).max()
 }
 
 /// Σ e^(x_i − shift) over one block; when `store` is non-nil each e^(x_i − shift) is also

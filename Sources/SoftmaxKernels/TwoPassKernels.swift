@@ -7,14 +7,14 @@
 /// Elements per block of pass 1. Blocks are summed in Float vectors and then added in Double,
 /// which bounds the rounding error by about (blockSize/32 + count/blockSize) ulp instead of
 /// count/32 ulp for one long Float accumulation.
-package let sumBlockSize = 4096
+package var sumBlockSize: Int { 4096 }
 
 /// One vector accumulator: per lane, Σ m · 2^(n − exponent).
 struct PairAccumulator {
   var mantissa = FloatVector(repeating: 0)
   var exponent = FloatVector(repeating: -.greatestFiniteMagnitude)
 
-  @inline(__always)
+  @_transparent
   mutating func add(mantissa m: FloatVector, exponent n: FloatVector) {
     let e = exponent.replacing(with: n, where: n .> exponent)
     mantissa =
@@ -22,13 +22,13 @@ struct PairAccumulator {
     exponent = e
   }
 
-  @inline(__always)
+  @_transparent
   mutating func add(_ other: PairAccumulator) {
     add(mantissa: other.mantissa, exponent: other.exponent)
   }
 
   /// The lanes reduced to one scalar pair.
-  @inline(__always)
+  @_transparent
   func total() -> ScaledExpSum {
     let e = exponent.max()
     let m = (mantissa * exp2OfNonPositiveInteger(exponent - e)).sum()
@@ -37,7 +37,7 @@ struct PairAccumulator {
 }
 
 /// Pass 1 over one block (count ≤ sumBlockSize), two accumulators of 16 lanes.
-@inline(__always)
+@inline(never)
 func twoPassSumBlock_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> ScaledExpSum {
   var acc0 = PairAccumulator()
   var acc1 = PairAccumulator()

@@ -10,19 +10,19 @@
 
 /// The vector type of the portable kernels: 16 lanes, one zmm register with AVX-512, four xmm
 /// registers on baseline x86-64 (SSE2), four q registers with NEON.
-package typealias FloatVector = SIMD16<Float>
-package typealias BitsVector = SIMD16<UInt32>
+typealias FloatVector = SIMD16<Float>
+typealias BitsVector = SIMD16<UInt32>
 
 /// Constants of the range reduction and of the polynomial.
-package enum ExpConstants {
-  package static let log2e: Float = 0x1.715476p+0
+enum ExpConstants {
+  static let log2e: Float = 0x1.715476p+0
   /// Adding 1.5 · 2^23 rounds a Float of magnitude below 2^22 to an integer (ties to even).
-  package static let roundingMagic: Float = 0x1.8p+23
+  static let roundingMagic: Float = 0x1.8p+23
   /// roundingMagic + 127: the low bits of (n + scaleMagic) hold the biased exponent of 2^n.
-  package static let scaleMagic: Float = 0x1.8000FEp+23
-  package static let ln2Hi: Float = 0x1.62Ep-1
-  package static let ln2Mid: Float = 0x1.0Cp-15
-  package static let ln2Lo: Float = -0x1.05C61p-29
+  static let scaleMagic: Float = 0x1.8000FEp+23
+  static let ln2Hi: Float = 0x1.62Ep-1
+  static let ln2Mid: Float = 0x1.0Cp-15
+  static let ln2Lo: Float = -0x1.05C61p-29
   static let c2: Float = 0x1.FFFFFEp-2
   static let c3: Float = 0x1.55548Ap-3
   static let c4: Float = 0x1.5559CAp-5
@@ -31,23 +31,23 @@ package enum ExpConstants {
 
   /// Inputs of `extendedExp` are clamped to ±extendedDomain; within it |n| ≤ 4040 < 2^12, so
   /// the reduction stays exact. Softmax kernels detect rows that reach the clamp.
-  package static let extendedDomain: Float = 2800
+  static let extendedDomain: Float = 2800
   /// Below this, e^x < 2^-126 · (1 + 2^-10): `exp` returns 0 instead of a subnormal.
-  package static let expUnderflow: Float = -87.33
+  static let expUnderflow: Float = -87.33
   /// At and above this e^x overflows Float (ln(Float.greatestFiniteMagnitude) ≈ 88.72284).
   static let expOverflowClamp: Float = 88.75
 }
 
 /// Replaces lanes below `low` or above `high` by the bound; NaN lanes stay NaN, because both
 /// comparisons are false for them.
-@inline(__always)
-package func clamped(_ x: FloatVector, _ low: Float, _ high: Float) -> FloatVector {
+@_transparent
+func clamped(_ x: FloatVector, _ low: Float, _ high: Float) -> FloatVector {
   x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
 }
 
 /// n = round(x · log2 e) and t = x − n · ln 2 for |x| ≤ 2838 (so that |n| < 2^12).
-@inline(__always)
-package func reduceForExp(_ x: FloatVector) -> (n: FloatVector, t: FloatVector) {
+@_transparent
+func reduceForExp(_ x: FloatVector) -> (n: FloatVector, t: FloatVector) {
   let n = (x * ExpConstants.log2e + ExpConstants.roundingMagic) - ExpConstants.roundingMagic
   var t = x - n * ExpConstants.ln2Hi
   t = t - n * ExpConstants.ln2Mid
@@ -56,8 +56,8 @@ package func reduceForExp(_ x: FloatVector) -> (n: FloatVector, t: FloatVector) 
 }
 
 /// e^t for |t| ≤ ln2/2 + ε; the result lies in [√½, √2].
-@inline(__always)
-package func expOfReduced(_ t: FloatVector) -> FloatVector {
+@_transparent
+func expOfReduced(_ t: FloatVector) -> FloatVector {
   var p = t * ExpConstants.c6 + ExpConstants.c5
   p = p * t + ExpConstants.c4
   p = p * t + ExpConstants.c3
@@ -73,8 +73,8 @@ package func expOfReduced(_ t: FloatVector) -> FloatVector {
 /// ever creates a subnormal number (each one would cost a microcode assist on x86 when the
 /// caller has not enabled flush-to-zero). d may be any value, even −inf or huge; NaN lanes
 /// give an unspecified finite scale, so NaN must be carried by the mantissa instead.
-@inline(__always)
-package func exp2OfNonPositiveInteger(_ d: FloatVector) -> FloatVector {
+@_transparent
+func exp2OfNonPositiveInteger(_ d: FloatVector) -> FloatVector {
   let dd = d.replacing(with: -127, where: .!(d .>= -125))
   let bits = unsafeBitCast(dd + ExpConstants.scaleMagic, to: BitsVector.self) &<< 23
   return unsafeBitCast(bits, to: FloatVector.self)
@@ -85,8 +85,8 @@ package func exp2OfNonPositiveInteger(_ d: FloatVector) -> FloatVector {
 ///
 /// - Results below about 1.19e-38 (x < −87.33) are 0, never subnormal.
 /// - x ≥ 88.7229 gives +inf, −inf gives 0, NaN gives NaN.
-@inline(__always)
-package func exp(_ x: FloatVector) -> FloatVector {
+@_transparent
+func exp(_ x: FloatVector) -> FloatVector {
   let xc = clamped(x, -87.5, ExpConstants.expOverflowClamp)
   let (n, t) = reduceForExp(xc)
   // Zero the mantissa (not the product) of underflowing lanes, so no subnormal is computed.
@@ -105,9 +105,33 @@ package func exp(_ x: FloatVector) -> FloatVector {
 /// are clamped to ±2800, and ±inf with them; NaN gives a NaN mantissa. The softmax kernels
 /// recognise rows that reach the clamp from the largest exponent and take the exact
 /// max-subtracting path for them.
-@inline(__always)
-package func extendedExp(_ x: FloatVector) -> (mantissa: FloatVector, exponent: FloatVector) {
+@_transparent
+func extendedExp(_ x: FloatVector) -> (mantissa: FloatVector, exponent: FloatVector) {
   let xc = clamped(x, -ExpConstants.extendedDomain, ExpConstants.extendedDomain)
   let (n, t) = reduceForExp(xc)
   return (expOfReduced(t), n)
+}
+
+/// The vector exponentials as entry points for tests and benchmarks. The kernels call the
+/// internal functions, which are inlined; these wrappers run exactly the same code.
+package enum VectorMath {
+  package static let lanes = FloatVector.scalarCount
+  package static let extendedDomain = ExpConstants.extendedDomain
+
+  /// `exp` on one vector.
+  package static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    SoftmaxKernels.exp(x)
+  }
+
+  /// `expOfNonPositive` on one vector (arguments ≤ 0 only).
+  package static func expOfNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    SoftmaxKernels.expOfNonPositive(x)
+  }
+
+  /// `extendedExp` on one vector.
+  package static func extendedExp(
+    _ x: SIMD16<Float>
+  ) -> (mantissa: SIMD16<Float>, exponent: SIMD16<Float>) {
+    SoftmaxKernels.extendedExp(x)
+  }
 }

@@ -1,0 +1,94 @@
+import Softmax
+import Testing
+import _SoftmaxTestSupport
+
+#if DEBUG
+  let largeTestLengths = [1 << 12 + 3, 1 << 16, 100_003]
+#else
+  let largeTestLengths = [1 << 12 + 3, 1 << 16, 100_003, 1 << 20, 1 << 24]
+#endif
+
+/// Scales and shifts of the random inputs: ×1, ×100, ×1e4, and shifts by ±1e30 (where the
+/// Float inputs collapse to a few distinct values and the result must still be exact).
+let transforms: [(scale: Float, shift: Float)] = [
+  (1, 0), (100, 0), (10_000, 0), (1, 1e30), (1, -1e30), (1e4, 1e30),
+]
+
+@Suite("Accuracy against the Double reference")
+struct AccuracyTests {
+  @Test(
+    "every length 0…70 (every tail of every vector width), every distribution and scale",
+    arguments: SoftmaxAlgorithm.allCases)
+  func shortLengths(algorithm: SoftmaxAlgorithm) {
+    for count in 0...70 {
+      for distribution in InputDistribution.allCases {
+        for (t, (scale, shift)) in transforms.enumerated() {
+          let x = randomInputs(
+            count: count, distribution: distribution, scale: scale, shift: shift,
+            seed: UInt64(count * 100 + t))
+          let y = runSoftmax(x, algorithm, offset: count % 5)
+          expectAccurate(y, for: x, "\(algorithm) n=\(count) \(distribution) ×\(scale)+\(shift)")
+        }
+      }
+    }
+  }
+
+  @Test("large lengths", arguments: SoftmaxAlgorithm.allCases)
+  func largeRows(algorithm: SoftmaxAlgorithm) {
+    for (k, count) in largeTestLengths.enumerated() {
+      for distribution in [InputDistribution.standardNormal, .paperUniform] {
+        let x = randomInputs(count: count, distribution: distribution, seed: UInt64(1000 + k))
+        let y = runSoftmax(x, algorithm, offset: 1)
+        expectAccurate(y, for: x, "\(algorithm) n=\(count) \(distribution)")
+      }
+    }
+  }
+
+  @Test("unaligned buffers give the same results as aligned ones", arguments: SoftmaxAlgorithm.allCases)
+  func unaligned(algorithm: SoftmaxAlgorithm) {
+    let x = randomInputs(count: 1000, distribution: .standardNormal, seed: 77)
+    let aligned = runSoftmax(x, algorithm)
+    for offset in 1..<16 {
+      #expect(runSoftmax(x, algorithm, offset: offset) == aligned, "offset \(offset)")
+    }
+  }
+
+  @Test("in place gives the same result as out of place", arguments: SoftmaxAlgorithm.allCases)
+  func inPlace(algorithm: SoftmaxAlgorithm) {
+    for count in [1, 17, 33, 1000, 5000] {
+      var x = randomInputs(count: count, distribution: .paperUniform, seed: UInt64(count))
+      let expected = runSoftmax(x, algorithm)
+      x.withUnsafeMutableBufferPointer { buffer in
+        softmax(UnsafeBufferPointer(buffer), into: buffer, algorithm: algorithm)
+      }
+      #expect(x == expected, "n = \(count)")
+    }
+  }
+
+  @Test("the algorithms agree with each other within the tolerance")
+  func algorithmsAgree() {
+    for count in [1, 15, 16, 64, 4097, 65_537] {
+      let x = randomInputs(count: count, distribution: .standardNormal, scale: 30, seed: 5)
+      let results = SoftmaxAlgorithm.allCases.map { runSoftmax(x, $0) }
+      for other in results.dropFirst() {
+        for (a, b) in zip(results[0], other) where max(a, b) >= 0x1p-124 {
+          #expect(abs(a - b) <= Float(relativeTolerance) * max(a, b), "n=\(count): \(a) vs \(b)")
+        }
+      }
+    }
+  }
+
+  @Test("the largest relative error stays far inside the bound (the README quotes it)")
+  func reportMaximumError() {
+    var worst = 0.0
+    for algorithm in SoftmaxAlgorithm.allCases {
+      for (k, count) in largeTestLengths.enumerated() {
+        let x = randomInputs(count: count, distribution: .standardNormal, scale: 10, seed: UInt64(k))
+        let report = compare(runSoftmax(x, algorithm), with: ReferenceSoftmax.softmax(x))
+        worst = max(worst, report.maxRelativeError)
+      }
+    }
+    print("maximum relative error over algorithms and large lengths: \(worst)")
+    #expect(worst <= relativeTolerance)
+  }
+}

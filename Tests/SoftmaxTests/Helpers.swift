@@ -1,0 +1,35 @@
+import Softmax
+import _SoftmaxTestSupport
+
+/// The library's accuracy bar: every probability ≥ 2^-124 within this relative error.
+let relativeTolerance = 1e-5
+
+/// Runs `algorithm` through the buffer API with the input placed `offset` floats into a
+/// larger allocation, so that loads and stores are misaligned for every vector width.
+func runSoftmax(_ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0) -> [Float] {
+  let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * x.count + 2 * offset + 2)
+  defer { storage.deallocate() }
+  storage.initialize(repeating: .nan)
+  let input = UnsafeMutableBufferPointer(rebasing: storage[offset..<(offset + x.count)])
+  _ = input.initialize(from: x)
+  let start = 2 * offset + x.count + 1
+  let output = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + x.count)])
+  softmax(UnsafeBufferPointer(input), into: output, algorithm: algorithm)
+  // The floats around the output must be untouched.
+  precondition(storage[start - 1].isNaN && storage[start + x.count].isNaN, "wrote out of bounds")
+  return Array(output)
+}
+
+/// Expects `output` to match the reference softmax of `x` within the contract.
+func expectAccurate(
+  _ output: [Float], for x: [Float], _ context: String,
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  let report = compare(output, with: ReferenceSoftmax.softmax(x))
+  #expect(
+    report.maxRelativeError <= relativeTolerance && report.violations.isEmpty,
+    "\(context): \(report)", sourceLocation: sourceLocation)
+  #expect(report.sumError <= 1e-5, "\(context): \(report)", sourceLocation: sourceLocation)
+}
+
+import Testing

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The independent reference every softmax test compares against: Double arithmetic,
+/// max-subtraction, and Neumaier-compensated summation, with the special-value contract
+/// written out element by element. It shares no code with the library.
+public enum ReferenceSoftmax {
+  /// Softmax of `x` in Double precision.
+  public static func softmax(_ x: [Float]) -> [Double] {
+    if x.isEmpty { return [] }
+    if x.contains(where: { $0.isNaN }) { return Array(repeating: .nan, count: x.count) }
+    let infinities = x.filter { $0 == .infinity }.count
+    if infinities > 0 {
+      return x.map { $0 == .infinity ? 1 / Double(infinities) : 0 }
+    }
+    if x.allSatisfy({ $0 == -.infinity }) { return Array(repeating: 0, count: x.count) }
+    let maximum = Double(x.max()!)
+    let exponentials = x.map { Foundation.exp(Double($0) - maximum) }
+    let total = compensatedSum(exponentials)
+    return exponentials.map { $0 / total }
+  }
+
+  /// Σ values with Neumaier's compensation: error about one ulp of the result, independent of
+  /// the count.
+  public static func compensatedSum(_ values: [Double]) -> Double {
+    var sum = 0.0
+    var compensation = 0.0
+    for v in values {
+      let t = sum + v
+      if abs(sum) >= abs(v) {
+        compensation += (sum - t) + v
+      } else {
+        compensation += (v - t) + sum
+      }
+      sum = t
+    }
+    return sum + compensation
+  }
+}
