@@ -103,8 +103,10 @@ func sumExpBlocks(
   var start = 0
   while start < count {
     let n = Swift.min(sumBlockSize, count - start)
-    total += Double(sumExpBlock_simd16_acc2(x + start, store: store.map { $0 + start },
-      count: n, shift: shift))
+    total += Double(
+      sumExpBlock_simd16_acc2(
+        x + start, store: store.map { $0 + start },
+        count: n, shift: shift))
     start += n
   }
   return total

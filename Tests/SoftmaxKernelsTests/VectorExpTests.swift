@@ -55,7 +55,8 @@ func edgeInputs(low: Float, high: Float) -> [Float] {
 struct VectorExpTests {
   @Test("exp is within 2 ulp of the correctly rounded e^x for every normal result")
   func expAccuracy() {
-    let xs = sweep(-87.3, 88.7, count: sweepPoints, seed: 1)
+    let xs =
+      sweep(-87.3, 88.7, count: sweepPoints, seed: 1)
       + edgeInputs(low: -87.33, high: 88.72)
       + sweep(-87.33, -87.3, count: 2_000, seed: 2) + sweep(88.7, 88.7228, count: 2_000, seed: 3)
     let ys = mapVectors(xs, VectorMath.exp)
@@ -99,7 +100,8 @@ struct VectorExpTests {
   @Test("extendedExp: m · 2^n within 2 ulp of e^x over the whole domain [−2800, 2800]")
   func extendedExpAccuracy() {
     let domain = VectorMath.extendedDomain
-    let xs = sweep(-domain, domain, count: sweepPoints, seed: 6)
+    let xs =
+      sweep(-domain, domain, count: sweepPoints, seed: 6)
       + sweep(-87.3, 88.7, count: sweepPoints / 4, seed: 7)
       + edgeInputs(low: -domain, high: domain)
     let (ms, ns) = mapPairs(xs)
@@ -116,10 +118,11 @@ struct VectorExpTests {
 
   @Test("extendedExp never overflows or underflows: m ∈ [√½, √2], n finite, for any input")
   func extendedExpRange() {
-    let xs: [Float] = [
-      .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, 1e30, -1e30,
-      3000, -3000, 2800, -2800, 100, -100, 88.8, -104, 0, .leastNonzeroMagnitude,
-    ] + sweep(-1e6, 1e6, count: 10_000, seed: 8)
+    let xs: [Float] =
+      [
+        .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, 1e30, -1e30,
+        3000, -3000, 2800, -2800, 100, -100, 88.8, -104, 0, .leastNonzeroMagnitude,
+      ] + sweep(-1e6, 1e6, count: 10_000, seed: 8)
     let (ms, ns) = mapPairs(xs)
     for (x, (m, n)) in zip(xs, zip(ms, ns)) {
       #expect(m >= 0.7071 && m <= 1.4143, "x = \(x): m = \(m)")

@@ -27,7 +27,9 @@ struct APITests {
     var y: [Float] = []
     softmax(empty, into: &y)
     #expect(y.isEmpty)
-    softmax(UnsafeBufferPointer(start: nil, count: 0), into: UnsafeMutableBufferPointer(start: nil, count: 0))
+    softmax(
+      UnsafeBufferPointer(start: nil, count: 0),
+      into: UnsafeMutableBufferPointer(start: nil, count: 0))
   }
 
   @Test("algorithm names round-trip and memory traffic matches the paper")
@@ -69,7 +71,9 @@ struct APITests {
     await #expect(processExitsWith: .failure) {
       var storage = [Float](repeating: 1, count: 10)
       storage.withUnsafeMutableBufferPointer { b in
-        softmax(UnsafeBufferPointer(rebasing: b[0..<6]), into: UnsafeMutableBufferPointer(rebasing: b[2..<8]))
+        softmax(
+          UnsafeBufferPointer(rebasing: b[0..<6]),
+          into: UnsafeMutableBufferPointer(rebasing: b[2..<8]))
       }
     }
   }

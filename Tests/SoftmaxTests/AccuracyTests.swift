@@ -44,7 +44,8 @@ struct AccuracyTests {
     }
   }
 
-  @Test("unaligned buffers give the same results as aligned ones", arguments: SoftmaxAlgorithm.allCases)
+  @Test(
+    "unaligned buffers give the same results as aligned ones", arguments: SoftmaxAlgorithm.allCases)
   func unaligned(algorithm: SoftmaxAlgorithm) {
     let x = randomInputs(count: 1000, distribution: .standardNormal, seed: 77)
     let aligned = runSoftmax(x, algorithm)
@@ -83,7 +84,8 @@ struct AccuracyTests {
     var worst = 0.0
     for algorithm in SoftmaxAlgorithm.allCases {
       for (k, count) in largeTestLengths.enumerated() {
-        let x = randomInputs(count: count, distribution: .standardNormal, scale: 10, seed: UInt64(k))
+        let x = randomInputs(
+          count: count, distribution: .standardNormal, scale: 10, seed: UInt64(k))
         let report = compare(runSoftmax(x, algorithm), with: ReferenceSoftmax.softmax(x))
         worst = max(worst, report.maxRelativeError)
       }

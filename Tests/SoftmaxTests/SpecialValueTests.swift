@@ -57,7 +57,8 @@ struct SpecialValueTests {
     }
   }
 
-  @Test("−inf entries get exactly 0 and the rest are normalized among themselves",
+  @Test(
+    "−inf entries get exactly 0 and the rest are normalized among themselves",
     arguments: SoftmaxAlgorithm.allCases)
   func maskedEntries(algorithm: SoftmaxAlgorithm) {
     for count in [3, 16, 31, 100, 4099] {
@@ -88,7 +89,8 @@ struct SpecialValueTests {
     }
   }
 
-  @Test("huge finite magnitudes give the exact limit, never inf or NaN",
+  @Test(
+    "huge finite magnitudes give the exact limit, never inf or NaN",
     arguments: SoftmaxAlgorithm.allCases)
   func hugeMagnitudes(algorithm: SoftmaxAlgorithm) {
     var generator = SeededGenerator(seed: 11)
@@ -106,7 +108,8 @@ struct SpecialValueTests {
   func twoPassRangeEdges(algorithm: SoftmaxAlgorithm) {
     for center: Float in [2700, 2772, 2790, 2800, 2810, -2600, -2668, -2700, -2800, -2900] {
       for spread: Float in [0.5, 20, 150] {
-        let x = randomInputs(count: 257, distribution: .uniform, scale: spread, shift: center, seed: 4)
+        let x = randomInputs(
+          count: 257, distribution: .uniform, scale: spread, shift: center, seed: 4)
         expectAccurate(runSoftmax(x, algorithm), for: x, "\(algorithm) \(center)±\(spread)")
         // With −inf entries beside them, clamped at the low edge.
         let masked = x + [-inf, -3000, -1e30]
@@ -115,7 +118,8 @@ struct SpecialValueTests {
     }
   }
 
-  @Test("results are never subnormal, whatever the spread of the inputs",
+  @Test(
+    "results are never subnormal, whatever the spread of the inputs",
     arguments: SoftmaxAlgorithm.allCases)
   func noSubnormals(algorithm: SoftmaxAlgorithm) {
     // Gaps that put outputs just around 2^-126.

@@ -47,7 +47,9 @@ public func compare(_ output: [Float], with reference: [Double]) -> AccuracyRepo
       report.violations.append("[\(i)] expected \(r) (tiny), got \(y)")
     }
   }
-  if !reference.isEmpty && reference.allSatisfy({ !$0.isNaN }) && reference.contains(where: { $0 > 0 }) {
+  if !reference.isEmpty && reference.allSatisfy({ !$0.isNaN })
+    && reference.contains(where: { $0 > 0 })
+  {
     report.sumError = abs(total - 1)
   }
   return report
