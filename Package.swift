@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Softmax", targets: ["Softmax"]),
     .executable(name: "softmax-demo", targets: ["SoftmaxDemo"]),
+    .executable(name: "softmax", targets: ["SoftmaxTool"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,5 +23,20 @@ let package = Package(
     .target(name: "_SoftmaxTestSupport", path: "Tests/_SoftmaxTestSupport"),
     .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
     .testTarget(name: "SoftmaxTests", dependencies: ["Softmax", "_SoftmaxTestSupport"]),
+
+    // `softmax bench`: the logic lives in a library so that tests can run it in-process.
+    .target(name: "_SoftmaxRoofline"),
+    .target(
+      name: "SoftmaxBench",
+      dependencies: [
+        "Softmax", "_SoftmaxRoofline",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "SoftmaxTool",
+      dependencies: [
+        "SoftmaxBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "SoftmaxBenchTests", dependencies: ["SoftmaxBench", "Softmax"]),
   ]
 )

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Softmax
+
+extension InputDistribution: ExpressibleByArgument {}
+
+/// The options of `softmax bench`. They live here rather than in the tool so that tests can
+/// parse a real command line and run it in-process.
+public struct BenchArguments: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "Row lengths in floats: comma-separated sizes (4096, 4K, 16M, 2^20) or ranges doubling "
+        + "(1K..1M) or with a step (1K..1M:4).", valueName: "list"))
+  public var sizes: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Comma-separated algorithm names (default: all the library has).", valueName: "list"))
+  public var algorithms: String?
+
+  @Option(help: "Timed samples per kernel and size (default: 7, fewer for huge sizes).")
+  public var repetitions: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Threads for the roofline kernels. The softmax algorithms run single-threaded until "
+        + "the library gains a threads: parameter."))
+  public var threads: Int = 1
+
+  @Flag(help: "Write every call into one output buffer (default: rotate cold outputs).")
+  public var hot = false
+
+  @Flag(help: "Small sizes and fewer samples; finishes in under 30 seconds.")
+  public var quick = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Directory for results.csv, results.json and the charts (default: "
+        + "bench-results/<timestamp>/).", valueName: "dir"))
+  public var output: String?
+
+  @Option(help: "Seed of the input generator.")
+  public var seed: UInt64 = 42
+
+  @Option(help: "Input values: uniform in [-1000, 1000] as in the paper, or standard normal.")
+  public var distribution: InputDistribution = .uniform
+
+  @Option(
+    help: ArgumentHelp(
+      "A CSV in the results.csv format (e.g. from scripts/compare-peers.sh) whose rows are "
+        + "added to the tables and charts. Repeatable.", valueName: "file"))
+  public var merge: [String] = []
+
+  @Option(help: "Shortest timed sample in milliseconds (default: 10; 5 with --quick).")
+  public var minSampleMs: Double?
+
+  @Flag(help: "Run even from a debug build, whose timings mean little.")
+  public var allowDebug = false
+
+  /// Arguments with every option at its default.
+  public init() {}
+}
+
+/// The checked, resolved settings of one benchmark run.
+public struct BenchConfiguration: Sendable, Codable, Equatable {
+  /// The sweep's default: from 1K (in L1) far past the last-level cache. Sizes that do not
+  /// fit in the available memory are skipped with a message.
+  public static let defaultSizes: [Int] =
+    stride(from: 10, through: 20, by: 2).map { 1 << $0 } + (21...28).map { 1 << $0 }
+  /// `--quick`: in-cache and just-out-of-L2 sizes only.
+  public static let quickSizes: [Int] = stride(from: 10, through: 20, by: 2).map { 1 << $0 }
+
+  /// Row lengths in floats, ascending.
+  public var sizes: [Int]
+  /// The algorithms to time, in the library's order.
+  public var algorithms: [SoftmaxAlgorithm]
+  /// nil: adaptive (see ``repetitions(for:)``).
+  public var fixedRepetitions: Int?
+  /// Threads for the roofline kernels (and for the algorithms once the library has them).
+  public var threads: Int
+  /// One output row instead of cold rotated outputs.
+  public var hotOutput: Bool
+  /// `--quick`: small sizes, short samples.
+  public var quick: Bool
+  /// nil: a fresh bench-results/<timestamp>/.
+  public var outputDirectory: String?
+  /// Seed of the inputs; each size mixes in its length.
+  public var seed: UInt64
+  /// How the inputs are drawn.
+  public var distribution: InputDistribution
+  /// CSV files whose rows join the tables and charts.
+  public var mergeFiles: [String]
+  /// The shortest timed sample; kernels are called repeatedly until a sample lasts this long.
+  public var minSampleSeconds: Double
+  /// Whether a debug build may run.
+  public var allowDebug: Bool
+
+  /// Checks the arguments; every problem becomes a one-line ``BenchError``.
+  public init(_ arguments: BenchArguments) throws {
+    quick = arguments.quick
+    sizes = try arguments.sizes.map(SizeList.parse) ?? (quick ? Self.quickSizes : Self.defaultSizes)
+    if let list = arguments.algorithms, list != "all" {
+      var chosen: [SoftmaxAlgorithm] = []
+      for name in list.split(separator: ",", omittingEmptySubsequences: false) {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard let algorithm = SoftmaxAlgorithm(name: trimmed) else {
+          let known = SoftmaxAlgorithm.allCases.map(\.description).joined(separator: ", ")
+          throw BenchError("--algorithms: unknown algorithm '\(trimmed)' (known: \(known))")
+        }
+        if !chosen.contains(algorithm) { chosen.append(algorithm) }
+      }
+      // Keep the library's order so tables and charts always list algorithms the same way.
+      algorithms = SoftmaxAlgorithm.allCases.filter(chosen.contains)
+    } else {
+      algorithms = Array(SoftmaxAlgorithm.allCases)
+    }
+    if let repetitions = arguments.repetitions, repetitions < 1 {
+      throw BenchError("--repetitions must be at least 1 (got \(repetitions))")
+    }
+    fixedRepetitions = arguments.repetitions
+    guard arguments.threads >= 1 else {
+      throw BenchError("--threads must be at least 1 (got \(arguments.threads))")
+    }
+    threads = arguments.threads
+    hotOutput = arguments.hot
+    outputDirectory = arguments.output
+    seed = arguments.seed
+    distribution = arguments.distribution
+    mergeFiles = arguments.merge
+    let sampleMs = arguments.minSampleMs ?? (quick ? 5 : 10)
+    guard sampleMs > 0, sampleMs <= 10_000 else {
+      throw BenchError("--min-sample-ms must be in (0, 10000] (got \(sampleMs))")
+    }
+    minSampleSeconds = sampleMs / 1000
+    allowDebug = arguments.allowDebug
+  }
+
+  /// Samples per kernel at size `n`: fewer for huge rows, whose single calls already average
+  /// over hundreds of milliseconds, so that the default sweep stays within its time budget.
+  public func repetitions(for n: Int) -> Int {
+    if let fixedRepetitions { return fixedRepetitions }
+    if quick { return 5 }
+    switch n {
+    case ..<(1 << 23): return 7
+    case ..<(1 << 26): return 5
+    default: return 3
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The memory one size of the sweep runs on: one input row (kept hot, as in the paper's
+/// benchmark) and one or more output rows. With cold outputs the rows together exceed twice
+/// the last-level cache, and each call writes the next one, so every call starts with its
+/// output out of cache, as a real program writing fresh activations would.
+final class BenchBuffers {
+  let count: Int
+  /// Floats from one output row to the next: rounded up to 64 bytes so every row is aligned.
+  let stride: Int
+  let slots: Int
+  let input: UnsafeMutablePointer<Float>
+  private let outputs: UnsafeMutablePointer<Float>
+  /// Per-thread slots, a cache line apart, where read-only kernels leave their sums so that
+  /// the compiler cannot drop the reads.
+  let sink: UnsafeMutablePointer<Float>
+  private var nextSlot = 0
+
+  /// How many output rows of `count` floats cold outputs need.
+  static func slotCount(count: Int, hot: Bool, llcBytes: Int) -> Int {
+    if hot { return 1 }
+    let rowBytes = alignedStride(count) * MemoryLayout<Float>.size
+    return max(1, (2 * llcBytes + rowBytes - 1) / rowBytes)
+  }
+
+  static func alignedStride(_ count: Int) -> Int {
+    (count + 15) & ~15
+  }
+
+  /// Bytes that buffers for `count` floats will allocate, to check against available memory.
+  static func bytesNeeded(count: Int, hot: Bool, llcBytes: Int) -> Int {
+    let floats = alignedStride(count) * (1 + slotCount(count: count, hot: hot, llcBytes: llcBytes))
+    return floats * MemoryLayout<Float>.size
+  }
+
+  init(
+    count: Int, hot: Bool, llcBytes: Int, distribution: InputDistribution, seed: UInt64,
+    threads: Int
+  ) {
+    self.count = count
+    stride = Self.alignedStride(count)
+    slots = Self.slotCount(count: count, hot: hot, llcBytes: llcBytes)
+    input = Self.allocate(floats: stride)
+    outputs = Self.allocate(floats: stride * slots)
+    sink = Self.allocate(floats: 16 * max(1, threads))
+    // The seed depends on the size too, so that no two sizes share a prefix of inputs.
+    distribution.fill(
+      UnsafeMutableBufferPointer(start: input, count: count), seed: seed ^ UInt64(count))
+    // Touch every output page now so that page faults stay out of the timings.
+    memset(outputs, 0, stride * slots * MemoryLayout<Float>.size)
+    memset(sink, 0, 16 * max(1, threads) * MemoryLayout<Float>.size)
+  }
+
+  deinit {
+    free(input)
+    free(outputs)
+    free(sink)
+  }
+
+  /// The output row for the next call; rotates through all rows when outputs are cold.
+  func nextOutput() -> UnsafeMutablePointer<Float> {
+    let row = outputs + nextSlot * stride
+    nextSlot = nextSlot + 1 == slots ? 0 : nextSlot + 1
+    return row
+  }
+
+  private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
+    var raw: UnsafeMutableRawPointer?
+    let status = posix_memalign(&raw, 64, max(64, floats * MemoryLayout<Float>.size))
+    guard status == 0, let raw else {
+      fatalError("softmax bench: cannot allocate \(floats * 4) bytes (posix_memalign \(status))")
+    }
+    return raw.bindMemory(to: Float.self, capacity: floats)
+  }
+}

@@ -1,0 +1,95 @@
+import Softmax
+
+/// Everything one run produced; results.json is this, encoded.
+public struct BenchReport: Sendable, Codable, Equatable {
+  /// What wrote the file.
+  public var tool = "softmax bench"
+  /// When the run started (ISO 8601).
+  public var timestamp: String
+  /// The machine and build the numbers come from.
+  public var machine: MachineInfo
+  /// The settings of the run.
+  public var configuration: BenchConfiguration
+  /// Threads the softmax algorithms ran on (1 until the library gains `threads:`).
+  public var algorithmThreads: Int
+  /// How the "% of roofline" column is obtained.
+  public var rooflineMethod: String
+  /// One per size and subject, merged peers included.
+  public var rows: [BenchRow]
+  /// Sizes not run for lack of memory.
+  public var skipped: [SkippedSize]
+  /// The summary sentences printed after the tables.
+  public var summary: [String]
+  /// Wall time of the sweep itself, in seconds.
+  public var sweepSeconds: Double
+}
+
+enum Results {
+  static let source = "swift-softmax"
+  static let rooflineMethod =
+    "explicit same-binary kernel per traffic pattern (R reads + W writes, as the algorithm); "
+    + "% = faster of ordinary/streaming-store roofline time ÷ algorithm time"
+
+  /// Rows for the sweep's measurements, with the per-size comparisons filled in.
+  static func rows(
+    _ measurements: [Measurement], configuration: BenchConfiguration, machine: MachineInfo,
+    timestamp: String
+  ) -> [BenchRow] {
+    let rows = measurements.map { measurement -> BenchRow in
+      let isAlgorithm: Bool
+      if case .algorithm = measurement.subject { isAlgorithm = true } else { isAlgorithm = false }
+      let traffic = measurement.subject.traffic
+      return BenchRow(
+        source: source, kind: isAlgorithm ? "algorithm" : "roofline",
+        name: measurement.subject.name, n: measurement.count,
+        output: configuration.hotOutput ? "hot" : "cold",
+        threads: isAlgorithm && !BenchSubject.algorithmsUseThreads ? 1 : configuration.threads,
+        repetitions: measurement.statistics.count, callsPerSample: measurement.callsPerSample,
+        statistics: measurement.statistics,
+        traffic: MemoryTrafficFigures(reads: traffic.reads, writes: traffic.writes),
+        distribution: configuration.distribution.rawValue, seed: configuration.seed,
+        machine: machine, timestamp: timestamp)
+    }
+    return withComparisons(rows)
+  }
+
+  /// Whether an algorithm name is one of the Three-Pass variants, which the speedup column
+  /// compares against; decided by name so that new variants count without editing the tool.
+  static func isThreePass(_ name: String) -> Bool {
+    name.hasPrefix("three-pass")
+  }
+
+  /// Fills in speedup and roofline figures of the algorithm rows from the other rows of the
+  /// same size.
+  static func withComparisons(_ rows: [BenchRow]) -> [BenchRow] {
+    var result = rows
+    let ownRows = rows.filter { $0.source == source }
+    let bySize = Dictionary(grouping: ownRows, by: \.n)
+    for index in result.indices
+    where result[index].kind == "algorithm"
+      && result[index].source == source
+    {
+      let row = result[index]
+      let sameSize = bySize[row.n] ?? []
+      let bestThreePass = sameSize.filter { $0.kind == "algorithm" && isThreePass($0.name) }
+        .map(\.medianNsPerElement).min()
+      result[index].speedupVsBestThreePass = bestThreePass.map { $0 / row.medianNsPerElement }
+      guard let reads = row.readsPerElement, let writes = row.writesPerElement else { continue }
+      let traffic = MemoryTraffic(reads: reads, writes: writes)
+      let plain = RooflineKernel(traffic: traffic, streaming: false).name
+      let streaming = RooflineKernel(traffic: traffic, streaming: true).name
+      let plainTime = sameSize.first { $0.kind == "roofline" && $0.name == plain }?
+        .medianNsPerElement
+      let streamingTime = sameSize.first { $0.kind == "roofline" && $0.name == streaming }?
+        .medianNsPerElement
+      result[index].roofline = plainTime == nil ? nil : plain
+      result[index].rooflineNsPerElement = plainTime
+      result[index].rooflineNt = streamingTime == nil ? nil : streaming
+      result[index].rooflineNtNsPerElement = streamingTime
+      if let best = [plainTime, streamingTime].compactMap({ $0 }).min() {
+        result[index].rooflinePercent = 100 * best / row.medianNsPerElement
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,151 @@
+import Dispatch
+import Softmax
+import _SoftmaxRoofline
+
+/// A kernel that moves exactly the bytes of a memory-traffic pattern and does almost no
+/// arithmetic: the fastest any softmax with that traffic could run in this binary. Its passes
+/// mirror a softmax's: `reads - writes` read-only sweeps of the input, one sweep reading the
+/// input and writing the output, then `writes - 1` sweeps rewriting the output in place.
+public struct RooflineKernel: Sendable, Hashable, Codable {
+  /// Reads and writes of each element.
+  public var traffic: MemoryTraffic
+  /// Whether the writes use non-temporal (streaming) stores that bypass the caches.
+  public var streaming: Bool
+
+  /// A kernel for `traffic`, with streaming stores if `streaming`.
+  public init(traffic: MemoryTraffic, streaming: Bool) {
+    self.traffic = traffic
+    self.streaming = streaming
+  }
+
+  /// "2R+1W" for two reads and one write per element.
+  public static func trafficLabel(_ traffic: MemoryTraffic) -> String {
+    traffic.writes == 0 ? "\(traffic.reads)R" : "\(traffic.reads)R+\(traffic.writes)W"
+  }
+
+  /// The name in tables, CSV rows and charts, e.g. "roofline 2R+1W nt".
+  public var name: String {
+    let role: String
+    switch (traffic.reads, traffic.writes) {
+    case (1, 0): role = "read"
+    case (1, 1): role = "copy"
+    default: role = "roofline"
+    }
+    return "\(role) \(Self.trafficLabel(traffic))\(streaming ? " nt" : "")"
+  }
+
+  /// The kernels a sweep times: the read-only sum, the copy and the minimum softmax traffic
+  /// (2R+1W) that the issue asks for, plus one per traffic pattern of the algorithms timed, so
+  /// that every algorithm has a roofline of its own. Write kernels come in both store flavours
+  /// when the CPU has streaming stores.
+  public static func kernels(for algorithms: [SoftmaxAlgorithm], streamingAvailable: Bool)
+    -> [RooflineKernel]
+  {
+    var patterns = [
+      MemoryTraffic(reads: 1, writes: 0), MemoryTraffic(reads: 1, writes: 1),
+      MemoryTraffic(reads: 2, writes: 1),
+    ]
+    for traffic in algorithms.map(\.memoryTraffic) where !patterns.contains(traffic) {
+      patterns.append(traffic)
+    }
+    return patterns.flatMap { traffic -> [RooflineKernel] in
+      var kernels = [RooflineKernel(traffic: traffic, streaming: false)]
+      if traffic.writes > 0 && streamingAvailable {
+        kernels.append(RooflineKernel(traffic: traffic, streaming: true))
+      }
+      return kernels
+    }
+  }
+
+  /// Runs the kernel over `count` floats, splitting the range over `threads` threads.
+  func run(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+    threads: Int, sink: UnsafeMutablePointer<Float>
+  ) {
+    if threads <= 1 || count < 4096 {
+      runChunk(input, output, count, sink)
+      return
+    }
+    // Pointers are not Sendable; pass addresses and rebuild them on each worker.
+    let x = UInt(bitPattern: input)
+    let y = UInt(bitPattern: output)
+    let s = UInt(bitPattern: sink)
+    let chunk = ((count + threads - 1) / threads + 15) & ~15
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      let start = t * chunk
+      let length = min(chunk, count - start)
+      guard length > 0, let xt = UnsafePointer<Float>(bitPattern: x),
+        let yt = UnsafeMutablePointer<Float>(bitPattern: y),
+        let st = UnsafeMutablePointer<Float>(bitPattern: s)
+      else { return }
+      runChunk(xt + start, yt + start, length, st + 16 * t)
+    }
+  }
+
+  private func runChunk(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
+    _ sink: UnsafeMutablePointer<Float>
+  ) {
+    var total: Float = 0
+    for _ in 0..<max(0, traffic.reads - traffic.writes) {
+      total += RooflinePasses.sum(x, count)
+    }
+    sink.pointee = total
+    guard traffic.writes > 0 else { return }
+    // A factor the compiler cannot fold away, like the 1/sum of a softmax; it is 1 in practice
+    // so that repeated in-place passes never drift into subnormal numbers.
+    let scale: Float = total == .infinity ? 0 : 1
+    for pass in 0..<traffic.writes {
+      let source = pass == 0 ? x : UnsafePointer(y)
+      if streaming {
+        _softmax_roofline_stream_scale(source, y, count, scale)
+      } else {
+        RooflinePasses.scale(source, y, count, scale)
+      }
+    }
+  }
+}
+
+/// The Swift loops of the roofline kernels: SIMD16 so that they are not compute-bound even on
+/// the SSE2 baseline.
+enum RooflinePasses {
+  @inline(never)
+  static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+    let raw = UnsafeRawPointer(x)
+    var a = SIMD16<Float>()
+    var b = SIMD16<Float>()
+    var i = 0
+    while i + 32 <= count {
+      a += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      b += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+      i += 32
+    }
+    var total = (a + b).sum()
+    while i < count {
+      total += x[i]
+      i += 1
+    }
+    return total
+  }
+
+  @inline(never)
+  static func scale(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ factor: Float
+  ) {
+    let source = UnsafeRawPointer(x)
+    let destination = UnsafeMutableRawPointer(y)
+    let f = SIMD16<Float>(repeating: factor)
+    var i = 0
+    while i + 32 <= count {
+      let a = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      let b = source.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+      destination.storeBytes(of: a * f, toByteOffset: i * 4, as: SIMD16<Float>.self)
+      destination.storeBytes(of: b * f, toByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+      i += 32
+    }
+    while i < count {
+      y[i] = x[i] * factor
+      i += 1
+    }
+  }
+}

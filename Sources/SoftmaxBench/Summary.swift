@@ -1,0 +1,96 @@
+import Softmax
+
+/// The few sentences after the tables: where Two-Pass wins and by how much, how close each
+/// algorithm gets to its roofline, how the merged peers compare, and what was skipped.
+enum Summary {
+  /// Speedups within this band around 1 count as ties: the samples' noise is about that large.
+  static let tieBand = 0.02
+
+  static func lines(rows: [BenchRow], skipped: [SkippedSize], llcBytes: Int) -> [String] {
+    var lines: [String] = []
+    let own = rows.filter { $0.source == Results.source && $0.kind == "algorithm" }
+    let twoPassName = SoftmaxAlgorithm.twoPass.description
+    let twoPass = own.filter { $0.name == twoPassName }.sorted { $0.n < $1.n }
+    let compared = twoPass.compactMap { row in row.speedupVsBestThreePass.map { (row.n, $0) } }
+    if compared.isEmpty {
+      lines.append("Two-Pass vs Three-Pass: not compared (both must be among --algorithms).")
+    } else {
+      let wins = compared.filter { $0.1 > 1 + tieBand }
+      let losses = compared.filter { $0.1 < 1 - tieBand }
+      let ties = compared.filter { abs($0.1 - 1) <= tieBand }
+      var parts: [String] = []
+      if let best = wins.max(by: { $0.1 < $1.1 }) {
+        parts.append(
+          "faster at \(sizes(wins.map(\.0))) (up to \(Format.fixed(best.1, 2))×, "
+            + "\(Format.fixed((best.1 - 1) * 100, 0))% at \(SizeList.label(best.0)))")
+      }
+      if !ties.isEmpty { parts.append("within ±2% at \(sizes(ties.map(\.0)))") }
+      if let worst = losses.min(by: { $0.1 < $1.1 }) {
+        parts.append(
+          "slower at \(sizes(losses.map(\.0))) (down to \(Format.fixed(worst.1, 2))× at "
+            + "\(SizeList.label(worst.0)))")
+      }
+      lines.append("Two-Pass vs best Three-Pass: " + parts.joined(separator: "; ") + ".")
+      // Input plus output past the LLC: the regime the paper's claim is about.
+      let outOfCache = compared.filter { $0.0 * 8 > llcBytes }.map(\.1)
+      if !outOfCache.isEmpty {
+        let median = outOfCache.sorted()[outOfCache.count / 2]
+        lines.append(
+          "  Out of cache (input + output > LLC, \(outOfCache.count) sizes): median speedup "
+            + "\(Format.fixed(median, 2))× (paper: up to 1.28× with AVX-512, 1.18× AVX2).")
+      }
+    }
+    for name in Set(own.map(\.name)).sorted(by: orderOfAlgorithms) {
+      let series = own.filter { $0.name == name && $0.rooflinePercent != nil }
+        .sorted { $0.n < $1.n }
+      guard let last = series.last, let percent = last.rooflinePercent else { continue }
+      let roofline = [last.rooflineNsPerElement, last.rooflineNtNsPerElement].compactMap { $0 }
+        .min()
+      var line =
+        "\(name): \(Format.fixed(percent, 0))% of its roofline at \(SizeList.label(last.n)) "
+        + "(\(Format.fixed(last.medianNsPerElement, 3)) vs \(Format.fixed(roofline, 3)) ns/elem)"
+      let cold = series.filter { $0.n * 8 > llcBytes }
+      if let best = cold.max(by: { ($0.rooflinePercent ?? 0) < ($1.rooflinePercent ?? 0) }),
+        best.n != last.n
+      {
+        line +=
+          "; best out of cache \(Format.fixed(best.rooflinePercent, 0))% at \(SizeList.label(best.n))"
+      }
+      lines.append(line + ".")
+    }
+    let peers = rows.filter { $0.kind == "peer" }
+    for name in Set(peers.map(\.name)).sorted() {
+      let ratios = peers.filter { $0.name == name }.compactMap { peer -> (Int, Double)? in
+        guard let mine = twoPass.first(where: { $0.n == peer.n }) else { return nil }
+        return (peer.n, peer.medianNsPerElement / mine.medianNsPerElement)
+      }.sorted { $0.0 < $1.0 }
+      guard let low = ratios.min(by: { $0.1 < $1.1 }), let high = ratios.max(by: { $0.1 < $1.1 }),
+        let last = ratios.last
+      else {
+        lines.append("\(name): no size in common with two-pass.")
+        continue
+      }
+      lines.append(
+        "two-pass vs \(name) (its time ÷ two-pass time, > 1: two-pass faster): "
+          + "\(Format.fixed(low.1, 2))× at \(SizeList.label(low.0)) to "
+          + "\(Format.fixed(high.1, 2))× at \(SizeList.label(high.0)); "
+          + "\(Format.fixed(last.1, 2))× at the largest common size \(SizeList.label(last.0)).")
+    }
+    for skip in skipped {
+      lines.append("Skipped N = \(SizeList.label(skip.n)): \(skip.reason).")
+    }
+    return lines
+  }
+
+  static func orderOfAlgorithms(_ a: String, _ b: String) -> Bool {
+    let order = SoftmaxAlgorithm.allCases.map(\.description)
+    return (order.firstIndex(of: a) ?? order.count) < (order.firstIndex(of: b) ?? order.count)
+  }
+
+  /// "2^10, 2^12, 2^14" or, for long lists, "2^10 … 2^28 (12 sizes)".
+  static func sizes(_ list: [Int]) -> String {
+    let labels = list.sorted().map(SizeList.label)
+    if labels.count <= 4 { return labels.joined(separator: ", ") }
+    return "\(labels.first!) … \(labels.last!) (\(labels.count) sizes)"
+  }
+}

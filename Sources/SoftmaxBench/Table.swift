@@ -1,0 +1,100 @@
+import Foundation
+
+/// The text on stdout: the header with the machine facts, then one table per size.
+enum Table {
+  static func header(
+    machine: MachineInfo, configuration: BenchConfiguration, outputDirectory: String
+  ) -> [String] {
+    func cache(_ bytes: Int) -> String { bytes > 0 ? Format.bytes(bytes) : "unknown" }
+    let threads = configuration.threads
+    let algorithmThreads =
+      BenchSubject.algorithmsUseThreads
+      ? "\(threads)"
+      : "1 (the library has no threads: parameter yet; --threads applies to the "
+        + "roofline kernels only)"
+    let output =
+      configuration.hotOutput
+      ? "hot (every call writes the same output row)"
+      : "cold (outputs rotated over ≥ 2 × LLC = \(Format.bytes(2 * machine.llcBytes)))"
+    let distribution =
+      configuration.distribution == .uniform ? "uniform in [-1000, 1000]" : "standard normal"
+    return [
+      "softmax bench",
+      "  CPU            \(machine.cpu), \(machine.cores) logical CPUs",
+      "  caches         L1d \(cache(machine.l1dBytes)), L2 \(cache(machine.l2Bytes)), LLC "
+        + "\(Format.bytes(machine.llcBytes))\(machine.llcKnown ? "" : " (assumed: sysfs has none)")",
+      "  memory         \(Format.bytes(machine.memoryAvailableBytes)) available",
+      "  ISA path       \(machine.isaPath)",
+      "  streaming      "
+        + (machine.streamingStores
+          ? "non-temporal stores available (roofline kernels marked nt)" : "not available"),
+      "  build          \(machine.build.rawValue)",
+      "  threads        algorithms: \(algorithmThreads); roofline kernels: \(threads)",
+      "  inputs         \(distribution), seed \(configuration.seed); FP mode left at the "
+        + "default (no FTZ/DAZ)",
+      "  output         \(output)",
+      "  method         warm-up, then per size \(repetitionSummary(configuration)) rounds "
+        + "timing every kernel once each, order rotated per round; each sample ≥ "
+        + "\(Format.fixed(configuration.minSampleSeconds * 1000, 0)) ms (or one call); "
+        + "median and min–max",
+      "  GB/s           bytes each kernel really moves: reads + writes × 4 bytes per element",
+      "  roofline       \(Results.rooflineMethod)",
+      "  results        \(outputDirectory)",
+    ]
+  }
+
+  static func repetitionSummary(_ configuration: BenchConfiguration) -> String {
+    let counts = Set(configuration.sizes.map(configuration.repetitions(for:))).sorted()
+    return counts.count == 1 ? "\(counts[0])" : "\(counts.last!)…\(counts.first!)"
+  }
+
+  static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let count = text.count
+    guard count < width else { return text }
+    let padding = String(repeating: " ", count: width - count)
+    return right ? padding + text : text + padding
+  }
+
+  /// The table for one size: algorithms, merged peers, then the roofline kernels.
+  static func sizeTable(n: Int, rows: [BenchRow], skippedReason: String? = nil) -> [String] {
+    let first = rows.first
+    var lines = [
+      "",
+      "N = \(SizeList.label(n)) (\(n) floats, \(Format.bytes(n * 4)) per row)"
+        + (first.map { ", \($0.output) output, \($0.repetitions) samples" } ?? ""),
+    ]
+    let columns = [
+      pad("kernel", 24), pad("ns/elem", 8, right: true), pad("min–max", 15, right: true),
+      pad("GB/s", 7, right: true), pad("vs best 3P", 11, right: true),
+      pad("roofline ns/elem", 17, right: true), pad("% roofline", 11, right: true),
+    ]
+    lines.append("  " + columns.joined(separator: " "))
+    let ordered =
+      rows.filter { $0.kind == "algorithm" } + rows.filter { $0.kind == "peer" }
+      + rows.filter { $0.kind == "roofline" }
+    for row in ordered {
+      let spread = "\(Format.fixed(row.minNsPerElement, 3))–\(Format.fixed(row.maxNsPerElement, 3))"
+      let speedup = row.speedupVsBestThreePass.map { Format.fixed($0, 2) + "×" } ?? ""
+      var roofline = ""
+      if row.rooflineNsPerElement != nil || row.rooflineNtNsPerElement != nil {
+        roofline =
+          "\(Format.fixed(row.rooflineNsPerElement, 3)) / \(Format.fixed(row.rooflineNtNsPerElement, 3))"
+      }
+      let percent = row.rooflinePercent.map { Format.fixed($0, 0) + "%" } ?? ""
+      let fields = [
+        pad(row.kind == "roofline" ? "  " + row.name : row.name, 24),
+        pad(Format.fixed(row.medianNsPerElement, 3), 8, right: true), pad(spread, 15, right: true),
+        pad(row.gbPerS.map { Format.fixed($0, 1) } ?? "", 7, right: true),
+        pad(speedup, 11, right: true), pad(roofline, 17, right: true),
+        pad(percent, 11, right: true),
+      ]
+      lines.append("  " + fields.joined(separator: " "))
+    }
+    if let row = rows.first(where: { $0.kind == "algorithm" }), let plain = row.roofline {
+      lines.append(
+        "  (roofline ns/elem: ordinary / streaming stores of the kernel with the same traffic, "
+          + "e.g. \(plain) for \(row.name))")
+    }
+    return lines
+  }
+}

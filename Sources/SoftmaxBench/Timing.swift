@@ -1,0 +1,115 @@
+import Foundation
+import Softmax
+
+/// One thing the sweep times: a softmax algorithm of the library or a roofline kernel.
+public enum BenchSubject: Sendable, Hashable {
+  /// A softmax algorithm of the library.
+  case algorithm(SoftmaxAlgorithm)
+  /// A kernel that only moves the bytes.
+  case roofline(RooflineKernel)
+
+  /// The name in tables, CSV rows and charts.
+  public var name: String {
+    switch self {
+    case .algorithm(let algorithm): algorithm.description
+    case .roofline(let kernel): kernel.name
+    }
+  }
+
+  /// The bytes it really moves per element, the basis of its GB/s.
+  public var traffic: MemoryTraffic {
+    switch self {
+    case .algorithm(let algorithm): algorithm.memoryTraffic
+    case .roofline(let kernel): kernel.traffic
+    }
+  }
+
+  /// Runs it once on the next output row of `buffers`.
+  func run(on buffers: BenchBuffers, threads: Int) {
+    let output = buffers.nextOutput()
+    switch self {
+    case .algorithm(let algorithm):
+      Self.runAlgorithm(algorithm, buffers.input, output, buffers.count, threads: threads)
+    case .roofline(let kernel):
+      kernel.run(
+        input: buffers.input, output: output, count: buffers.count, threads: threads,
+        sink: buffers.sink)
+    }
+  }
+
+  /// The single place where the benchmark calls the library. The library runs one row on one
+  /// thread today; when it gains `threads:`, pass `threads` here and update the header note.
+  static func runAlgorithm(
+    _ algorithm: SoftmaxAlgorithm, _ input: UnsafePointer<Float>,
+    _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int
+  ) {
+    softmax(
+      UnsafeBufferPointer(start: input, count: count),
+      into: UnsafeMutableBufferPointer(start: output, count: count), algorithm: algorithm)
+  }
+
+  /// Whether the library runs this subject on `--threads` threads (today only the rooflines).
+  static let algorithmsUseThreads = false
+}
+
+/// Median and spread of a kernel's samples, in nanoseconds per call.
+public struct SampleStatistics: Sendable, Codable, Equatable {
+  /// The median sample (the mean of the middle two for an even count).
+  public var median: Double
+  /// The fastest sample.
+  public var minimum: Double
+  /// The slowest sample.
+  public var maximum: Double
+  /// How many samples.
+  public var count: Int
+
+  /// Statistics of `samples`, which must not be empty.
+  public init(_ samples: [Double]) {
+    let sorted = samples.sorted()
+    let middle = sorted.count / 2
+    median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    minimum = sorted.first ?? .nan
+    maximum = sorted.last ?? .nan
+    count = sorted.count
+  }
+}
+
+/// The timing method: CLOCK_MONOTONIC around batches of calls, each batch lasting at least
+/// the minimum sample time so that clock resolution and per-call noise average out.
+struct Stopwatch {
+  var minSampleSeconds: Double
+  var threads: Int
+
+  static func now() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+  }
+
+  /// Nanoseconds for `calls` back-to-back calls.
+  func time(_ subject: BenchSubject, on buffers: BenchBuffers, calls: Int) -> Double {
+    let start = Self.now()
+    for _ in 0..<calls {
+      subject.run(on: buffers, threads: threads)
+    }
+    return Double(Self.now() - start)
+  }
+
+  /// Warms the kernel up (code, TLB, caches for in-cache sizes) and returns how many calls a
+  /// sample needs to last `minSampleSeconds`. A single call that already lasts that long
+  /// served as the warm-up, which saves seconds per kernel on huge rows.
+  func calibrate(_ subject: BenchSubject, on buffers: BenchBuffers) -> Int {
+    let target = minSampleSeconds * 1e9
+    var calls = 1
+    var elapsed = time(subject, on: buffers, calls: 1)
+    if elapsed >= target { return 1 }
+    while elapsed < target / 4 && calls < 1 << 26 {
+      calls *= 2
+      elapsed = time(subject, on: buffers, calls: calls)
+    }
+    let perCall = max(elapsed / Double(calls), 1)
+    let needed = max(1, Int((target / perCall).rounded(.up)))
+    _ = time(subject, on: buffers, calls: needed)
+    return needed
+  }
+}

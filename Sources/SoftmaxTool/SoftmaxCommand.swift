@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import SoftmaxBench
+
+/// `softmax`: the package's command-line tool. `bench` today; `apply` and `check` join it as
+/// further subcommands.
+@main
+struct SoftmaxCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "softmax",
+    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms.",
+    subcommands: [Bench.self])
+}
+
+extension BuildConfiguration {
+  /// Only the tool target knows how it was compiled; the benchmark refuses debug builds.
+  static var current: BuildConfiguration {
+    #if DEBUG
+      .debug
+    #else
+      .release
+    #endif
+  }
+}
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Time every softmax algorithm against same-binary memory rooflines.",
+    discussion: """
+      Sweeps row lengths from 1K floats to far past the last-level cache, timing each \
+      algorithm of the library and roofline kernels that move the same bytes. Prints a table \
+      per size and a summary on stdout, progress on stderr, and writes results.csv, \
+      results.json and two SVG charts. Merge peer timings from scripts/compare-peers.sh with \
+      --merge. Build with -c release.
+      """)
+
+  @OptionGroup var arguments: BenchArguments
+
+  func run() throws {
+    do {
+      try BenchRunner(arguments: arguments, build: .current).run()
+    } catch let error as BenchError {
+      FileHandle.standardError.write(Data("softmax bench: \(error.description)\n".utf8))
+      throw ExitCode(2)
+    }
+  }
+}
