@@ -16,13 +16,17 @@ let package = Package(
     // What users import: entry points, SoftmaxAlgorithm, the special-value contract.
     .target(name: "Softmax", dependencies: ["SoftmaxKernels"]),
     // Implementation detail: vector exp and the pass kernels, visible to the package only.
-    .target(name: "SoftmaxKernels"),
+    .target(name: "SoftmaxKernels", dependencies: ["_SoftmaxX86"]),
+    // Implementation detail: AVX-512 and AVX2 kernels in C, compiled for their ISA by
+    // function target attributes (no unsafe flags), selected at run time by cpuid.
+    .target(name: "_SoftmaxX86"),
     .executableTarget(name: "SoftmaxDemo", dependencies: ["Softmax"]),
 
     // Shared test code: the Double-precision reference and input generators.
     .target(name: "_SoftmaxTestSupport", path: "Tests/_SoftmaxTestSupport"),
     .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
-    .testTarget(name: "SoftmaxTests", dependencies: ["Softmax", "_SoftmaxTestSupport"]),
+    .testTarget(
+      name: "SoftmaxTests", dependencies: ["Softmax", "SoftmaxKernels", "_SoftmaxTestSupport"]),
 
     // `softmax bench`: the logic lives in a library so that tests can run it in-process.
     .target(name: "_SoftmaxRoofline"),

@@ -1,4 +1,4 @@
-internal import SoftmaxKernels
+package import SoftmaxKernels
 
 // Each algorithm as a sequence of pass kernels over one contiguous row of count ≥ 1
 // elements. `y` is either `x` or does not overlap it.
@@ -9,44 +9,56 @@ internal import SoftmaxKernels
 /// clamped at −2800 might no longer be negligible next to the largest.
 private let twoPassExponentRange: ClosedRange<Float> = -3850...4000
 
-enum RowAlgorithms {
-  static func twoPass(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-    let sum = twoPassSum_simd16_acc2(x, count: count)
+package enum RowAlgorithms {
+  /// Outputs of at least this many elements are written with non-temporal stores, which skip
+  /// the caches: above the last-level cache size the output would be evicted before the caller
+  /// reads it anyway, and streaming halves the write traffic (no read for ownership).
+  package static var streamingThreshold: Int { CacheInfo.lastLevelBytes / MemoryLayout<Float>.size }
+
+  package static func twoPass(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: PassKernels
+  ) {
+    let sum = kernels.twoPassSum(x, count)
     guard sum.mantissa.isFinite, twoPassExponentRange.contains(sum.exponent) else {
-      threePassRecompute(x, y, count: count)
+      threePassRecompute(x, y, count: count, kernels: kernels)
       return
     }
-    twoPassOutput_simd16(x, y, count: count, sum: sum)
+    let (mi, bias) = sum.outputParameters
+    kernels.twoPassOutput(x, y, count, mi, bias, count >= streamingThreshold)
   }
 
-  static func threePassRecompute(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
+  package static func threePassRecompute(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: PassKernels
   ) {
-    let max = max_simd16_acc4(x, count: count)
+    let max = kernels.max(x, count)
     guard max.isFinite else { return nonFiniteRowSoftmax(x, y, count: count) }
-    let sum = sumExp_simd16_acc2(x, count: count, shift: max)
+    let sum = kernels.sumExp(x, count, max)
     guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
-    expScaledOutput_simd16(x, y, count: count, shift: max, inverseSum: Float(1 / sum))
+    let scale = Float(1 / sum)
+    kernels.expScaledOutput(
+      x, y, count, max, scale, flushThreshold(inverseSum: scale), count >= streamingThreshold)
   }
 
-  static func threePassReload(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
+  package static func threePassReload(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: PassKernels
   ) {
-    let max = max_simd16_acc4(x, count: count)
+    let max = kernels.max(x, count)
     guard max.isFinite else { return nonFiniteRowSoftmax(x, y, count: count) }
-    let sum = sumAndStoreExp_simd16_acc2(x, y, count: count, shift: max)
+    let sum = kernels.sumAndStoreExp(x, y, count, max)
     guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
-    scaleInPlace_simd16(y, count: count, inverseSum: Float(1 / sum))
+    let scale = Float(1 / sum)
+    kernels.scaleInPlace(
+      y, count, scale, flushThreshold(inverseSum: scale), count >= streamingThreshold)
   }
 
-  static func run(
+  package static func run(
     _ algorithm: SoftmaxAlgorithm, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    count: Int
+    count: Int, kernels: PassKernels = .selected
   ) {
     switch algorithm {
-    case .twoPass: twoPass(x, y, count: count)
-    case .threePassRecompute: threePassRecompute(x, y, count: count)
-    case .threePassReload: threePassReload(x, y, count: count)
+    case .twoPass: twoPass(x, y, count: count, kernels: kernels)
+    case .threePassRecompute: threePassRecompute(x, y, count: count, kernels: kernels)
+    case .threePassReload: threePassReload(x, y, count: count, kernels: kernels)
     }
   }
 }

@@ -1,10 +1,19 @@
+internal import SoftmaxKernels
+
 /// Facts about the kernels this build of the library runs, for logs and benchmark headers.
 public enum SoftmaxRuntime {
-  /// A one-line description of the kernel implementation and instruction set in use, such as
-  /// "portable Swift SIMD16<Float> (x86_64, SSE2 baseline)".
-  public static var kernelPath: String {
-    "portable Swift SIMD16<Float> (\(architecture), \(vectorISA))"
-  }
+  /// A one-line description of the kernels in use, such as "AVX-512 C kernels (16 lanes,
+  /// vscalefps)". The library picks the widest instruction set the CPU supports, once per
+  /// process; the environment variable `SOFTMAX_ISA` (`portable`, `avx2` or `avx512`) forces
+  /// another supported one.
+  public static var kernelPath: String { PassKernels.selected.description }
+
+  /// The instruction-set names of every kernel set this CPU can run, narrowest first: a subset
+  /// of `portable`, `avx2`, `avx512`.
+  public static var availableKernelSets: [String] { PassKernels.available.map(\.isa.rawValue) }
+
+  /// The name of the kernel set in use (an element of ``availableKernelSets``).
+  public static var selectedKernelSet: String { PassKernels.selected.isa.rawValue }
 
   /// The CPU architecture the library was compiled for.
   public static var architecture: String {
@@ -14,17 +23,6 @@ public enum SoftmaxRuntime {
       "arm64"
     #else
       "other"
-    #endif
-  }
-
-  /// The widest vector instruction set the compiler was allowed to use for the portable kernels.
-  static var vectorISA: String {
-    #if arch(x86_64)
-      "SSE2 baseline unless built with -target-cpu"
-    #elseif arch(arm64)
-      "NEON"
-    #else
-      "scalar or compiler default"
     #endif
   }
 }

@@ -17,6 +17,15 @@ package struct ScaledExpSum: Sendable, Equatable {
     self.exponent = exponent
   }
 
+  /// The constants of pass 2: 1/M = mi · 2^ei with mi ∈ [1, 2), so that
+  /// y = (m · mi) · 2^(n − (N − ei)). There m · mi < 2.83 and the exponent is ≤ 0, because
+  /// M ≥ √½ (the largest term alone contributes that much), so one flush rule on the
+  /// exponent keeps every output normal or zero.
+  package var outputParameters: (inverseMantissa: Float, exponentBias: Float) {
+    let inverse = 1 / mantissa
+    return (Float(inverse.significand), exponent - Float(inverse.exponent))
+  }
+
   package func merged(with other: ScaledExpSum) -> ScaledExpSum {
     let e = Swift.max(exponent, other.exponent)
     guard e > -.infinity else {

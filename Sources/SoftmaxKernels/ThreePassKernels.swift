@@ -112,19 +112,18 @@ func sumExpBlocks(
   return total
 }
 
-/// Smallest e^(x − max) that is kept by the output passes: below it, e · (1/sum) would be
-/// smaller than 2^-125 and is written as 0 instead of a subnormal.
-@inline(__always)
-func flushThreshold(inverseSum: Float) -> Float {
+/// Smallest e^(x − max) that the output passes keep: below it, e · (1/sum) would be smaller
+/// than 2^-125 and is written as 0 instead of a subnormal.
+package func flushThreshold(inverseSum: Float) -> Float {
   0x1p-125 / inverseSum
 }
 
-/// Pass 3 of Three-Pass recompute: y_i = e^(x_i − shift) · inverseSum. `y` may be `x`.
+/// Pass 3 of Three-Pass recompute: y_i = e^(x_i − shift) · scale, 0 where
+/// e^(x_i − shift) < threshold. `y` may be `x`.
 package func expScaledOutput_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
-  inverseSum: Float
+  scale inverseSum: Float, threshold: Float
 ) {
-  let threshold = flushThreshold(inverseSum: inverseSum)
   var i = 0
   while i < count {
     let rest = count - i
@@ -142,9 +141,11 @@ package func expScaledOutput_simd16(
   }
 }
 
-/// Pass 3 of Three-Pass reload: y_i *= inverseSum, in place on the stored exponentials.
-package func scaleInPlace_simd16(_ y: UnsafeMutablePointer<Float>, count: Int, inverseSum: Float) {
-  let threshold = flushThreshold(inverseSum: inverseSum)
+/// Pass 3 of Three-Pass reload: y_i *= scale in place on the stored exponentials, 0 where
+/// y_i < threshold.
+package func scaleInPlace_simd16(
+  _ y: UnsafeMutablePointer<Float>, count: Int, scale inverseSum: Float, threshold: Float
+) {
   let x = UnsafePointer(y)
   var i = 0
   while i + 16 <= count {

@@ -80,22 +80,19 @@ package func twoPassSum_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> Sc
   return total
 }
 
-/// Pass 2 of Two-Pass: y_i = e^(x_i) / sum. Results below about 2^-124 are written as 0, so no
-/// subnormal is ever produced. `y` may be `x` (in place).
+/// Pass 2 of Two-Pass: y_i = (m_i · inverseMantissa) · 2^(n_i − exponentBias), with
+/// `ScaledExpSum.outputParameters` giving the two constants. Results below about 2^-124 are
+/// written as 0, so no subnormal is ever produced. `y` may be `x` (in place).
 package func twoPassOutput_simd16(
-  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, sum: ScaledExpSum
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+  inverseMantissa: Float, exponentBias: Float
 ) {
-  // 1/M = mi · 2^ei with mi ∈ [1, 2): y = (m · mi) · 2^(n − (N − ei)), where m · mi < 2.83
-  // and the exponent is ≤ 0 because M ≥ √½ (the largest term alone contributes that much).
-  let inverse = 1 / sum.mantissa
-  let mi = Float(inverse.significand)
-  let bias = sum.exponent - Float(inverse.exponent)
   var i = 0
   while i < count {
     let rest = count - i
     let v = rest >= 16 ? x.loadVector(at: i) : x.loadPartialVector(at: i, count: rest, padding: 0)
     let (m, n) = extendedExp(v)
-    let out = (m * mi) * exp2OfNonPositiveInteger(n - bias)
+    let out = (m * inverseMantissa) * exp2OfNonPositiveInteger(n - exponentBias)
     if rest >= 16 {
       y.storeVector(out, at: i)
     } else {

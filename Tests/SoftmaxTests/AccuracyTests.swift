@@ -1,4 +1,5 @@
 import Softmax
+import SoftmaxKernels
 import Testing
 import _SoftmaxTestSupport
 
@@ -18,59 +19,71 @@ let transforms: [(scale: Float, shift: Float)] = [
 struct AccuracyTests {
   @Test(
     "every length 0…70 (every tail of every vector width), every distribution and scale",
-    arguments: SoftmaxAlgorithm.allCases)
-  func shortLengths(algorithm: SoftmaxAlgorithm) {
+    arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func shortLengths(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for count in 0...70 {
       for distribution in InputDistribution.allCases {
         for (t, (scale, shift)) in transforms.enumerated() {
           let x = randomInputs(
             count: count, distribution: distribution, scale: scale, shift: shift,
             seed: UInt64(count * 100 + t))
-          let y = runSoftmax(x, algorithm, offset: count % 5)
-          expectAccurate(y, for: x, "\(algorithm) n=\(count) \(distribution) ×\(scale)+\(shift)")
+          let y = runSoftmax(x, algorithm, offset: count % 5, isa: isa)
+          expectAccurate(
+            y, for: x, "\(algorithm)/\(isa) n=\(count) \(distribution) ×\(scale)+\(shift)")
         }
       }
     }
   }
 
-  @Test("large lengths", arguments: SoftmaxAlgorithm.allCases)
-  func largeRows(algorithm: SoftmaxAlgorithm) {
+  @Test("large lengths", arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func largeRows(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for (k, count) in largeTestLengths.enumerated() {
       for distribution in [InputDistribution.standardNormal, .paperUniform] {
         let x = randomInputs(count: count, distribution: distribution, seed: UInt64(1000 + k))
-        let y = runSoftmax(x, algorithm, offset: 1)
-        expectAccurate(y, for: x, "\(algorithm) n=\(count) \(distribution)")
+        let y = runSoftmax(x, algorithm, offset: 1, isa: isa)
+        expectAccurate(y, for: x, "\(algorithm)/\(isa) n=\(count) \(distribution)")
       }
     }
   }
 
   @Test(
-    "unaligned buffers give the same results as aligned ones", arguments: SoftmaxAlgorithm.allCases)
-  func unaligned(algorithm: SoftmaxAlgorithm) {
+    "unaligned buffers give the same results as aligned ones", arguments: SoftmaxAlgorithm.allCases,
+    allISAs)
+  func unaligned(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     let x = randomInputs(count: 1000, distribution: .standardNormal, seed: 77)
-    let aligned = runSoftmax(x, algorithm)
+    let aligned = runSoftmax(x, algorithm, isa: isa)
     for offset in 1..<16 {
-      #expect(runSoftmax(x, algorithm, offset: offset) == aligned, "offset \(offset)")
+      #expect(runSoftmax(x, algorithm, offset: offset, isa: isa) == aligned, "offset \(offset)")
     }
   }
 
-  @Test("in place gives the same result as out of place", arguments: SoftmaxAlgorithm.allCases)
-  func inPlace(algorithm: SoftmaxAlgorithm) {
+  @Test(
+    "in place gives the same result as out of place", arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func inPlace(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for count in [1, 17, 33, 1000, 5000] {
       var x = randomInputs(count: count, distribution: .paperUniform, seed: UInt64(count))
-      let expected = runSoftmax(x, algorithm)
+      let expected = runSoftmax(x, algorithm, isa: isa)
       x.withUnsafeMutableBufferPointer { buffer in
-        softmax(UnsafeBufferPointer(buffer), into: buffer, algorithm: algorithm)
+        let kernels = PassKernels.table(for: isa)!
+        RowAlgorithms.run(
+          algorithm, buffer.baseAddress!, buffer.baseAddress!, count: count, kernels: kernels)
       }
       #expect(x == expected, "n = \(count)")
     }
   }
 
-  @Test("the algorithms agree with each other within the tolerance")
+  @Test("all algorithms on all kernel sets agree with each other within the tolerance")
   func algorithmsAgree() {
+    let paths = SoftmaxAlgorithm.allCases.flatMap { a in
+      PassKernels.available.map { (a, $0.isa) }
+    }
     for count in [1, 15, 16, 64, 4097, 65_537] {
       let x = randomInputs(count: count, distribution: .standardNormal, scale: 30, seed: 5)
-      let results = SoftmaxAlgorithm.allCases.map { runSoftmax(x, $0) }
+      let results = paths.map { runSoftmax(x, $0.0, isa: $0.1) }
       for other in results.dropFirst() {
         for (a, b) in zip(results[0], other) where max(a, b) >= 0x1p-124 {
           #expect(abs(a - b) <= Float(relativeTolerance) * max(a, b), "n=\(count): \(a) vs \(b)")
@@ -84,13 +97,16 @@ struct AccuracyTests {
     var worst = 0.0
     for algorithm in SoftmaxAlgorithm.allCases {
       for (k, count) in largeTestLengths.enumerated() {
-        let x = randomInputs(
-          count: count, distribution: .standardNormal, scale: 10, seed: UInt64(k))
-        let report = compare(runSoftmax(x, algorithm), with: ReferenceSoftmax.softmax(x))
-        worst = max(worst, report.maxRelativeError)
+        for isa in PassKernels.available.map(\.isa) {
+          let x = randomInputs(
+            count: count, distribution: .standardNormal, scale: 10, seed: UInt64(k))
+          let report = compare(
+            runSoftmax(x, algorithm, isa: isa), with: ReferenceSoftmax.softmax(x))
+          worst = max(worst, report.maxRelativeError)
+        }
       }
     }
-    print("maximum relative error over algorithms and large lengths: \(worst)")
+    print("maximum relative error over algorithms, kernel sets and large rows: \(worst)")
     #expect(worst <= relativeTolerance)
   }
 }

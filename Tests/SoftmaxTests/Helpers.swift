@@ -1,12 +1,20 @@
 import Softmax
+import SoftmaxKernels
+import Testing
 import _SoftmaxTestSupport
 
 /// The library's accuracy bar: every probability ≥ 2^-124 within this relative error.
 let relativeTolerance = 1e-5
 
-/// Runs `algorithm` through the buffer API with the input placed `offset` floats into a
-/// larger allocation, so that loads and stores are misaligned for every vector width.
-func runSoftmax(_ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0) -> [Float] {
+/// Every kernel set, by name, for parameterized tests; sets this CPU lacks are skipped.
+let allISAs = KernelISA.allCases
+
+/// Runs `algorithm` with the input placed `offset` floats into a larger allocation, so that
+/// loads and stores are misaligned for every vector width: through the public buffer API when
+/// `isa` is nil, else on that kernel set (which must be available).
+func runSoftmax(
+  _ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0, isa: KernelISA? = nil
+) -> [Float] {
   let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * x.count + 2 * offset + 2)
   defer { storage.deallocate() }
   storage.initialize(repeating: .nan)
@@ -14,7 +22,15 @@ func runSoftmax(_ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0) ->
   _ = input.initialize(from: x)
   let start = 2 * offset + x.count + 1
   let output = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + x.count)])
-  softmax(UnsafeBufferPointer(input), into: output, algorithm: algorithm)
+  if let isa, let kernels = PassKernels.table(for: isa) {
+    if !x.isEmpty {
+      RowAlgorithms.run(
+        algorithm, input.baseAddress!, output.baseAddress!, count: x.count, kernels: kernels)
+    }
+  } else {
+    precondition(isa == nil, "kernel set \(isa!) is not available on this CPU")
+    softmax(UnsafeBufferPointer(input), into: output, algorithm: algorithm)
+  }
   // The floats around the output must be untouched.
   precondition(storage[start - 1].isNaN && storage[start + x.count].isNaN, "wrote out of bounds")
   return Array(output)
@@ -32,4 +48,5 @@ func expectAccurate(
   #expect(report.sumError <= 1e-5, "\(context): \(report)", sourceLocation: sourceLocation)
 }
 
-import Testing
+/// Whether this CPU can run the kernel set (tests for other sets return early).
+func supported(_ isa: KernelISA) -> Bool { PassKernels.table(for: isa) != nil }

@@ -1,4 +1,5 @@
 import Softmax
+import SoftmaxKernels
 import Testing
 import _SoftmaxTestSupport
 
@@ -43,91 +44,105 @@ func repeated(_ c: (input: [Float], expected: [Float]), times: Int) -> ([Float],
 
 @Suite("Special values: one contract for every algorithm")
 struct SpecialValueTests {
-  @Test("hand-written cases", arguments: SoftmaxAlgorithm.allCases)
-  func handWritten(algorithm: SoftmaxAlgorithm) {
+  @Test("hand-written cases", arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func handWritten(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for c in specialCases {
       for times in [1, 7, 40] {
         let (x, expected) = repeated(c, times: times)
-        let y = runSoftmax(x, algorithm, offset: times % 3)
+        let y = runSoftmax(x, algorithm, offset: times % 3, isa: isa)
         let same = zip(y, expected).allSatisfy { a, b in
           (a.isNaN && b.isNaN) || abs(a - b) <= 2e-7 * max(1, b)
         }
-        #expect(same && y.count == expected.count, "\(algorithm) \(c.input)×\(times): \(y)")
+        #expect(same && y.count == expected.count, "\(algorithm)/\(isa) \(c.input)×\(times): \(y)")
       }
     }
   }
 
   @Test(
     "−inf entries get exactly 0 and the rest are normalized among themselves",
-    arguments: SoftmaxAlgorithm.allCases)
-  func maskedEntries(algorithm: SoftmaxAlgorithm) {
+    arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func maskedEntries(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for count in [3, 16, 31, 100, 4099] {
       var x = randomInputs(count: count, distribution: .standardNormal, scale: 5, seed: 9)
       for i in stride(from: 0, to: count, by: 3) { x[i] = -inf }
-      let y = runSoftmax(x, algorithm)
+      let y = runSoftmax(x, algorithm, isa: isa)
       for i in stride(from: 0, to: count, by: 3) { #expect(y[i] == 0) }
-      expectAccurate(y, for: x, "\(algorithm) n=\(count) with −inf")
+      expectAccurate(y, for: x, "\(algorithm)/\(isa) n=\(count) with −inf")
     }
   }
 
-  @Test("a NaN anywhere makes every output NaN", arguments: SoftmaxAlgorithm.allCases)
-  func nanAnywhere(algorithm: SoftmaxAlgorithm) {
+  @Test("a NaN anywhere makes every output NaN", arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func nanAnywhere(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for count in [1, 2, 15, 16, 17, 64, 65, 5000] {
       for position in Set([0, count / 2, count - 1]) {
         var x = randomInputs(count: count, distribution: .paperUniform, seed: 3)
         x[position] = .nan
-        #expect(runSoftmax(x, algorithm).allSatisfy { $0.isNaN }, "n=\(count) NaN at \(position)")
+        #expect(
+          runSoftmax(x, algorithm, isa: isa).allSatisfy { $0.isNaN },
+          "n=\(count) NaN at \(position)")
       }
     }
   }
 
-  @Test("fully masked rows of any length give zeros", arguments: SoftmaxAlgorithm.allCases)
-  func fullyMasked(algorithm: SoftmaxAlgorithm) {
+  @Test("fully masked rows of any length give zeros", arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func fullyMasked(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for count in [1, 2, 16, 33, 4097] {
-      let y = runSoftmax([Float](repeating: -inf, count: count), algorithm)
+      let y = runSoftmax([Float](repeating: -inf, count: count), algorithm, isa: isa)
       #expect(y.allSatisfy { $0 == 0 }, "n=\(count)")
     }
   }
 
   @Test(
     "huge finite magnitudes give the exact limit, never inf or NaN",
-    arguments: SoftmaxAlgorithm.allCases)
-  func hugeMagnitudes(algorithm: SoftmaxAlgorithm) {
+    arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func hugeMagnitudes(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     var generator = SeededGenerator(seed: 11)
     for count in [2, 17, 300] {
       for magnitude: Float in [2700, 2800, 1e8, 1e30, 3e38] {
         let x = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) * magnitude }
-        let y = runSoftmax(x, algorithm)
-        #expect(y.allSatisfy { $0.isFinite }, "\(algorithm) n=\(count) ±\(magnitude)")
-        expectAccurate(y, for: x, "\(algorithm) n=\(count) ±\(magnitude)")
+        let y = runSoftmax(x, algorithm, isa: isa)
+        #expect(y.allSatisfy { $0.isFinite }, "\(algorithm)/\(isa) n=\(count) ±\(magnitude)")
+        expectAccurate(y, for: x, "\(algorithm)/\(isa) n=\(count) ±\(magnitude)")
       }
     }
   }
 
-  @Test("rows near the edges of the Two-Pass exact range", arguments: SoftmaxAlgorithm.allCases)
-  func twoPassRangeEdges(algorithm: SoftmaxAlgorithm) {
+  @Test(
+    "rows near the edges of the Two-Pass exact range", arguments: SoftmaxAlgorithm.allCases, allISAs
+  )
+  func twoPassRangeEdges(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     for center: Float in [2700, 2772, 2790, 2800, 2810, -2600, -2668, -2700, -2800, -2900] {
       for spread: Float in [0.5, 20, 150] {
         let x = randomInputs(
           count: 257, distribution: .uniform, scale: spread, shift: center, seed: 4)
-        expectAccurate(runSoftmax(x, algorithm), for: x, "\(algorithm) \(center)±\(spread)")
+        expectAccurate(
+          runSoftmax(x, algorithm, isa: isa), for: x, "\(algorithm)/\(isa) \(center)±\(spread)")
         // With −inf entries beside them, clamped at the low edge.
         let masked = x + [-inf, -3000, -1e30]
-        expectAccurate(runSoftmax(masked, algorithm), for: masked, "\(algorithm) \(center) masked")
+        expectAccurate(
+          runSoftmax(masked, algorithm, isa: isa), for: masked,
+          "\(algorithm)/\(isa) \(center) masked")
       }
     }
   }
 
   @Test(
     "results are never subnormal, whatever the spread of the inputs",
-    arguments: SoftmaxAlgorithm.allCases)
-  func noSubnormals(algorithm: SoftmaxAlgorithm) {
+    arguments: SoftmaxAlgorithm.allCases, allISAs)
+  func noSubnormals(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
+    guard supported(isa) else { return }
     // Gaps that put outputs just around 2^-126.
     for gap: Float in stride(from: 85, through: 90, by: 0.125) {
       let x: [Float] = [0, -gap, -gap - 0.5, -gap + 0.5] + [Float](repeating: -gap, count: 20)
-      let y = runSoftmax(x, algorithm)
+      let y = runSoftmax(x, algorithm, isa: isa)
       #expect(y.allSatisfy { $0 == 0 || $0.isNormal }, "gap \(gap): \(y)")
-      expectAccurate(y, for: x, "\(algorithm) gap \(gap)")
+      expectAccurate(y, for: x, "\(algorithm)/\(isa) gap \(gap)")
     }
   }
 }

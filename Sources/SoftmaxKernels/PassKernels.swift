@@ -1,0 +1,139 @@
+#if arch(x86_64)
+  internal import _SoftmaxX86
+#endif
+
+/// The instruction sets that pass kernels are written for.
+package enum KernelISA: String, Sendable, CaseIterable, Comparable {
+  /// Swift SIMD16<Float> code, compiled for whatever the build targets (SSE2 on a default
+  /// x86-64 build, NEON on arm64).
+  case portable
+  /// C kernels compiled for AVX2 and FMA by a target attribute (x86-64 only).
+  case avx2
+  /// C kernels compiled for AVX-512 F/DQ/VL by a target attribute (x86-64 only).
+  case avx512
+
+  package static func < (a: KernelISA, b: KernelISA) -> Bool {
+    allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+  }
+}
+
+/// One implementation of every pass kernel, all for the same instruction set: the table that
+/// the algorithms run on. Tables differ only in speed; each keeps the same contract (no
+/// subnormal results, NaN inputs visible in the sums, tails and misalignment handled).
+package struct PassKernels: Sendable {
+  package let isa: KernelISA
+  /// What the table is, for logs and benchmark headers.
+  package let description: String
+  /// Largest element (−inf for none). A NaN element may or may not be reported.
+  package let max: @Sendable (UnsafePointer<Float>, Int) -> Float
+  /// Pass 1 of Two-Pass; a NaN input makes the mantissa NaN.
+  package let twoPassSum: @Sendable (UnsafePointer<Float>, Int) -> ScaledExpSum
+  /// Pass 2 of Two-Pass: (x, y, count, inverseMantissa, exponentBias, streamingStores).
+  package let twoPassOutput:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+  /// Σ e^(x − shift): (x, count, shift).
+  package let sumExp: @Sendable (UnsafePointer<Float>, Int, Float) -> Double
+  /// Σ e^(x − shift), storing each term into y: (x, y, count, shift).
+  package let sumAndStoreExp:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float) -> Double
+  /// y = e^(x − shift) · scale, 0 below threshold: (x, y, count, shift, scale, threshold, stream).
+  package let expScaledOutput:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool)
+      -> Void
+  /// y *= scale in place, 0 below threshold: (y, count, scale, threshold, stream).
+  package let scaleInPlace: @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+  /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
+  package let hasStreamingStores: Bool
+}
+
+extension PassKernels {
+  /// The portable Swift SIMD kernels, available everywhere.
+  package static let portable = PassKernels(
+    isa: .portable,
+    description: "portable Swift SIMD16<Float> (\(compiledArchitecture))",
+    max: { max_simd16_acc4($0, count: $1) },
+    twoPassSum: { twoPassSum_simd16_acc2($0, count: $1) },
+    twoPassOutput: { x, y, n, mi, bias, _ in
+      twoPassOutput_simd16(x, y, count: n, inverseMantissa: mi, exponentBias: bias)
+    },
+    sumExp: { sumExp_simd16_acc2($0, count: $1, shift: $2) },
+    sumAndStoreExp: { sumAndStoreExp_simd16_acc2($0, $1, count: $2, shift: $3) },
+    expScaledOutput: { x, y, n, shift, scale, threshold, _ in
+      expScaledOutput_simd16(x, y, count: n, shift: shift, scale: scale, threshold: threshold)
+    },
+    scaleInPlace: { y, n, scale, threshold, _ in
+      scaleInPlace_simd16(y, count: n, scale: scale, threshold: threshold)
+    },
+    hasStreamingStores: false)
+
+  private static var compiledArchitecture: String {
+    #if arch(x86_64)
+      "x86_64, compiled for the build's target CPU, SSE2 by default"
+    #elseif arch(arm64)
+      "arm64, NEON"
+    #else
+      "compiler default vectors"
+    #endif
+  }
+
+  /// Every table this CPU can run, portable first.
+  package static let available: [PassKernels] = {
+    var tables = [portable]
+    #if arch(x86_64)
+      let features = softmax_x86_cpu_features()
+      if features & UInt32(SOFTMAX_X86_AVX2_FMA) != 0 { tables.append(avx2) }
+      if features & UInt32(SOFTMAX_X86_AVX512) != 0 { tables.append(avx512) }
+    #endif
+    return tables
+  }()
+
+  /// The table the library uses: the widest this CPU supports, unless the environment
+  /// variable `SOFTMAX_ISA` (`portable`, `avx2` or `avx512`) asks for another one that it
+  /// supports. Chosen once per process.
+  package static let selected: PassKernels = {
+    let best = available.last!
+    guard let name = getEnvironment("SOFTMAX_ISA"), let isa = KernelISA(rawValue: name) else {
+      return best
+    }
+    return available.first { $0.isa == isa } ?? best
+  }()
+
+  /// The table for `isa`, if this CPU supports it.
+  package static func table(for isa: KernelISA) -> PassKernels? {
+    available.first { $0.isa == isa }
+  }
+}
+
+#if arch(x86_64)
+  extension ScaledExpSum {
+    init(_ sum: softmax_scaled_sum) {
+      self.init(mantissa: sum.has_nan != 0 ? .nan : sum.mantissa, exponent: sum.exponent)
+    }
+  }
+
+  extension PassKernels {
+    static let avx2 = PassKernels(
+      isa: .avx2,
+      description: "AVX2+FMA C kernels (8 lanes)",
+      max: { softmax_max_avx2_u32_acc4($0, $1) },
+      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx2_u32_acc2($0, $1)) },
+      twoPassOutput: { softmax_twopass_output_avx2_u16($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      sumExp: { softmax_sumexp_avx2_u32_acc2($0, $1, $2) },
+      sumAndStoreExp: { softmax_sumexp_store_avx2_u32_acc2($0, $1, $2, $3) },
+      expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
+      scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
+      hasStreamingStores: true)
+
+    static let avx512 = PassKernels(
+      isa: .avx512,
+      description: "AVX-512 C kernels (16 lanes, vscalefps)",
+      max: { softmax_max_avx512_u64_acc4($0, $1) },
+      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc4($0, $1)) },
+      twoPassOutput: { softmax_twopass_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      sumExp: { softmax_sumexp_avx512_u64_acc4($0, $1, $2) },
+      sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },
+      expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
+      scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
+      hasStreamingStores: true)
+  }
+#endif

@@ -1,0 +1,320 @@
+// AVX2 + FMA pass kernels: 8 lanes. Without AVX-512's masks and vscalefps, scaling by 2^d is
+// an integer shift into the exponent field (as in the portable Swift kernels) and tails use
+// vmaskmovps. Compiled for AVX2 by the target attribute alone; called only when
+// softmax_x86_cpu_features() reports it.
+#include "_SoftmaxX86.h"
+
+#if defined(__x86_64__)
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+
+#include "exp_constants.h"
+
+#define KERNEL __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+
+// Lanes below `rest` set (all lanes when rest ≥ 8), as a vmaskmovps mask.
+INLINE __m256i first_lanes(size_t rest) {
+  const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rest < 8 ? rest : 8)), index);
+}
+
+INLINE __m256 load_partial(const float *p, __m256i lanes, float padding) {
+  return _mm256_blendv_ps(_mm256_set1_ps(padding), _mm256_maskload_ps(p, lanes),
+                          _mm256_castsi256_ps(lanes));
+}
+
+// The degree-6 polynomial for e^t in Horner form, its coefficients multiplied by `scale`:
+// p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the polynomial for free.
+typedef struct {
+  __m256 c[7];
+} scaled_polynomial;
+
+INLINE scaled_polynomial polynomial_scaled_by(float scale) {
+  const float c[7] = {SOFTMAX_C6, SOFTMAX_C5, SOFTMAX_C4, SOFTMAX_C3, SOFTMAX_C2, 1.0f, 1.0f};
+  scaled_polynomial p;
+  for (int i = 0; i < 7; i++) p.c[i] = _mm256_set1_ps(c[i] * scale);
+  return p;
+}
+
+INLINE __m256 evaluate(const scaled_polynomial *q, __m256 t) {
+  __m256 p = _mm256_fmadd_ps(q->c[0], t, q->c[1]);
+  for (int i = 2; i < 7; i++) p = _mm256_fmadd_ps(p, t, q->c[i]);
+  return p;
+}
+
+// e^t on the reduced argument, in [√½, √2]: six FMAs, within 1 ulp in exhaustive-style sweeps.
+INLINE __m256 exp_of_reduced(__m256 t) {
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_C6), t, _mm256_set1_ps(SOFTMAX_C5));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_C4));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_C3));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_C2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+  return _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+}
+
+INLINE __m256 reduce(__m256 x, __m256 *t) {
+  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_HI), x);
+  *t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_LO), r);
+  return n;
+}
+
+// 2^n for integer-valued n in [−127, 127] (−127 gives +0).
+INLINE __m256 exp2_of_integer(__m256 n) {
+  const __m256i bits = _mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(SOFTMAX_SCALE_MAGIC)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23));
+}
+
+// 2^d for integer-valued d ≤ 0; exactly 0 where d < −125 or d is NaN.
+INLINE __m256 exp2_nonpositive(__m256 d) {
+  const __m256 keep = _mm256_cmp_ps(d, _mm256_set1_ps(SOFTMAX_MIN_SCALE_EXPONENT), _CMP_GE_OQ);
+  return exp2_of_integer(_mm256_blendv_ps(_mm256_set1_ps(-127.0f), d, keep));
+}
+
+// Clamps to ±2800; max and min return their second operand when one is NaN, so NaN stays.
+INLINE __m256 clamp_to_domain(__m256 x) {
+  x = _mm256_max_ps(_mm256_set1_ps(-SOFTMAX_EXT_DOMAIN), x);
+  return _mm256_min_ps(_mm256_set1_ps(SOFTMAX_EXT_DOMAIN), x);
+}
+
+INLINE __m256 extended_exp(__m256 x, __m256 *n) {
+  __m256 t;
+  *n = reduce(clamp_to_domain(x), &t);
+  return exp_of_reduced(t);
+}
+
+INLINE __m256 exp_nonpositive(__m256 x) {
+  const __m256 xc = _mm256_max_ps(_mm256_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x);
+  __m256 t;
+  const __m256 n = reduce(xc, &t);
+  // Zero the mantissa of underflowing lanes (NaN lanes compare unordered and are kept).
+  const __m256 drop = _mm256_cmp_ps(x, _mm256_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_LT_OQ);
+  const __m256 m = _mm256_andnot_ps(drop, exp_of_reduced(t));
+  return _mm256_mul_ps(m, exp2_of_integer(n));
+}
+
+INLINE void accumulate(__m256 *am, __m256 *ae, __m256 m, __m256 n) {
+  const __m256 e = _mm256_max_ps(*ae, n);
+  *am = _mm256_fmadd_ps(*am, exp2_nonpositive(_mm256_sub_ps(*ae, e)),
+                        _mm256_mul_ps(m, exp2_nonpositive(_mm256_sub_ps(n, e))));
+  *ae = e;
+}
+
+INLINE float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
+INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+KERNEL float softmax_max_avx2_u32_acc4(const float *x, size_t n) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+  __m256 a0 = neg_inf, a1 = neg_inf, a2 = neg_inf, a3 = neg_inf;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_max_ps(a0, _mm256_loadu_ps(x + i));
+    a1 = _mm256_max_ps(a1, _mm256_loadu_ps(x + i + 8));
+    a2 = _mm256_max_ps(a2, _mm256_loadu_ps(x + i + 16));
+    a3 = _mm256_max_ps(a3, _mm256_loadu_ps(x + i + 24));
+  }
+  for (; i < n; i += 8) a0 = _mm256_max_ps(a0, load_partial(x + i, first_lanes(n - i), -INFINITY));
+  return hmax(_mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3)));
+}
+
+static void merge_sum(double *total_m, float *total_e, float m, float e) {
+  if (e > *total_e) {
+    *total_m = ldexp(*total_m, (int)fmaxf(*total_e - e, -1100.0f)) + (double)m;
+    *total_e = e;
+  } else {
+    *total_m += ldexp((double)m, (int)fmaxf(e - *total_e, -1100.0f));
+  }
+}
+
+KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size_t n) {
+  double total_m = 0;
+  float total_e = -INFINITY;
+  __m256 nan_lanes = _mm256_setzero_ps();
+  const __m256 lowest = _mm256_set1_ps(-FLT_MAX);
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m256 am0 = _mm256_setzero_ps(), am1 = am0, ae0 = lowest, ae1 = lowest;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+      const __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
+      nan_lanes = _mm256_or_ps(nan_lanes, _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
+                                                       _mm256_cmp_ps(x2, x3, _CMP_UNORD_Q)));
+      __m256 n0, n1, n2, n3;
+      const __m256 m0 = extended_exp(x0, &n0), m1 = extended_exp(x1, &n1);
+      const __m256 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
+      accumulate(&am0, &ae0, m0, n0);
+      accumulate(&am1, &ae1, m1, n1);
+      accumulate(&am0, &ae0, m2, n2);
+      accumulate(&am1, &ae1, m3, n3);
+    }
+    for (; i < end; i += 8) {
+      const __m256i lanes = first_lanes(end - i);
+      const __m256 v = load_partial(x + i, lanes, 0.0f);
+      nan_lanes = _mm256_or_ps(nan_lanes, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      __m256 nv;
+      const __m256 mv = extended_exp(v, &nv);
+      const __m256 valid = _mm256_castsi256_ps(lanes);
+      accumulate(&am0, &ae0, _mm256_and_ps(valid, mv), _mm256_blendv_ps(lowest, nv, valid));
+    }
+    accumulate(&am0, &ae0, am1, ae1);
+    const float e = hmax(ae0);
+    merge_sum(&total_m, &total_e, hsum(_mm256_mul_ps(am0, exp2_nonpositive(_mm256_sub_ps(ae0, _mm256_set1_ps(e))))), e);
+  }
+  softmax_scaled_sum result = {total_m, total_e, _mm256_movemask_ps(nan_lanes) != 0};
+  return result;
+}
+
+#define STORE_OUTPUT(stream, dst, v) \
+  do { if (stream) _mm256_stream_ps((dst), (v)); else _mm256_storeu_ps((dst), (v)); } while (0)
+
+// Elements before `y` reaches a 32-byte boundary (when streaming; 0 otherwise).
+static size_t head_count(const float *y, size_t n, int stream) {
+  if (!stream) return 0;
+  const size_t misalignment = ((uintptr_t)y & 31) / sizeof(float);
+  const size_t head = misalignment ? 8 - misalignment : 0;
+  return head < n ? head : n;
+}
+
+// (m · inverse_mantissa) · 2^(n − bias), the factor folded into the polynomial.
+INLINE __m256 twopass_output_vector(__m256 v, const scaled_polynomial *p, __m256 bias) {
+  __m256 t;
+  const __m256 n = reduce(clamp_to_domain(v), &t);
+  return _mm256_mul_ps(evaluate(p, t), exp2_nonpositive(_mm256_sub_ps(n, bias)));
+}
+
+KERNEL void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n,
+                                            float inverse_mantissa, float exponent_bias,
+                                            int stream) {
+  const scaled_polynomial polynomial = polynomial_scaled_by(inverse_mantissa);
+  const scaled_polynomial *mi = &polynomial;
+  const __m256 bias = _mm256_set1_ps(exponent_bias);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __m256i lanes = first_lanes(head);
+    _mm256_maskstore_ps(y, lanes, twopass_output_vector(load_partial(x, lanes, 0.0f), mi, bias));
+  }
+  size_t i = head;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 y0 = twopass_output_vector(_mm256_loadu_ps(x + i), mi, bias);
+    const __m256 y1 = twopass_output_vector(_mm256_loadu_ps(x + i + 8), mi, bias);
+    STORE_OUTPUT(stream, y + i, y0);
+    STORE_OUTPUT(stream, y + i + 8, y1);
+  }
+  for (; i < n; i += 8) {
+    const __m256i lanes = first_lanes(n - i);
+    _mm256_maskstore_ps(y + i, lanes, twopass_output_vector(load_partial(x + i, lanes, 0.0f), mi, bias));
+  }
+  if (stream) _mm_sfence();
+}
+
+INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
+  const __m256 vshift = _mm256_set1_ps(shift);
+  double total = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      const __m256 e0 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
+      const __m256 e1 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vshift));
+      const __m256 e2 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vshift));
+      const __m256 e3 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vshift));
+      if (y) {
+        _mm256_storeu_ps(y + i, e0);
+        _mm256_storeu_ps(y + i + 8, e1);
+        _mm256_storeu_ps(y + i + 16, e2);
+        _mm256_storeu_ps(y + i + 24, e3);
+      }
+      s0 = _mm256_add_ps(s0, _mm256_add_ps(e0, e2));
+      s1 = _mm256_add_ps(s1, _mm256_add_ps(e1, e3));
+    }
+    for (; i < end; i += 8) {
+      const __m256i lanes = first_lanes(end - i);
+      const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x + i, lanes, -INFINITY), vshift));
+      if (y) _mm256_maskstore_ps(y + i, lanes, e);
+      s0 = _mm256_add_ps(s0, e);
+    }
+    total += (double)hsum(_mm256_add_ps(s0, s1));
+  }
+  return total;
+}
+
+KERNEL double softmax_sumexp_avx2_u32_acc2(const float *x, size_t n, float shift) {
+  return sumexp_blocks(x, NULL, n, shift);
+}
+
+KERNEL double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, float shift) {
+  return sumexp_blocks(x, y, n, shift);
+}
+
+INLINE __m256 scale_kept(__m256 e, __m256 scale, __m256 threshold) {
+  const __m256 keep = _mm256_cmp_ps(e, threshold, _CMP_GE_OQ);
+  return _mm256_mul_ps(_mm256_and_ps(keep, e), scale);
+}
+
+KERNEL void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift,
+                                      float scale, float threshold, int stream) {
+  const __m256 vshift = _mm256_set1_ps(shift), vscale = _mm256_set1_ps(scale);
+  const __m256 vthreshold = _mm256_set1_ps(threshold);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __m256i lanes = first_lanes(head);
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x, lanes, -INFINITY), vshift));
+    _mm256_maskstore_ps(y, lanes, scale_kept(e, vscale, vthreshold));
+  }
+  size_t i = head;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 e0 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
+    const __m256 e1 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vshift));
+    STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 8, scale_kept(e1, vscale, vthreshold));
+  }
+  for (; i < n; i += 8) {
+    const __m256i lanes = first_lanes(n - i);
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x + i, lanes, -INFINITY), vshift));
+    _mm256_maskstore_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
+  }
+  if (stream) _mm_sfence();
+}
+
+KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream) {
+  const __m256 vscale = _mm256_set1_ps(scale), vthreshold = _mm256_set1_ps(threshold);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __m256i lanes = first_lanes(head);
+    _mm256_maskstore_ps(y, lanes, scale_kept(load_partial(y, lanes, 0.0f), vscale, vthreshold));
+  }
+  size_t i = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 e0 = _mm256_loadu_ps(y + i), e1 = _mm256_loadu_ps(y + i + 8);
+    const __m256 e2 = _mm256_loadu_ps(y + i + 16), e3 = _mm256_loadu_ps(y + i + 24);
+    STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 8, scale_kept(e1, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 16, scale_kept(e2, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 24, scale_kept(e3, vscale, vthreshold));
+  }
+  for (; i < n; i += 8) {
+    const __m256i lanes = first_lanes(n - i);
+    _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(y + i, lanes, 0.0f), vscale, vthreshold));
+  }
+  if (stream) _mm_sfence();
+}
+
+#else
+typedef int softmax_avx2_unavailable;
+#endif

@@ -1,0 +1,302 @@
+// AVX-512 pass kernels: 16 lanes, masked loads and stores for tails, vscalefps for exact
+// scaling by powers of two. Compiled for AVX-512 by the target attribute alone, so the
+// package needs no unsafe flags; called only when softmax_x86_cpu_features() reports it.
+#include "_SoftmaxX86.h"
+
+#if defined(__x86_64__)
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+
+#include "exp_constants.h"
+
+#define KERNEL __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+// Mask of the first `rest` lanes (rest < 16).
+INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
+
+// The degree-6 polynomial for e^t in Horner form, its coefficients multiplied by `scale`:
+// p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the polynomial for free.
+typedef struct {
+  __m512 c[7];
+} scaled_polynomial;
+
+INLINE scaled_polynomial polynomial_scaled_by(float scale) {
+  const float c[7] = {SOFTMAX_C6, SOFTMAX_C5, SOFTMAX_C4, SOFTMAX_C3, SOFTMAX_C2, 1.0f, 1.0f};
+  scaled_polynomial p;
+  for (int i = 0; i < 7; i++) p.c[i] = _mm512_set1_ps(c[i] * scale);
+  return p;
+}
+
+INLINE __m512 evaluate(const scaled_polynomial *q, __m512 t) {
+  __m512 p = _mm512_fmadd_ps(q->c[0], t, q->c[1]);
+  for (int i = 2; i < 7; i++) p = _mm512_fmadd_ps(p, t, q->c[i]);
+  return p;
+}
+
+// e^t on the reduced argument, in [√½, √2]: six FMAs, within 1 ulp in exhaustive-style sweeps.
+INLINE __m512 exp_of_reduced(__m512 t) {
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_C6), t, _mm512_set1_ps(SOFTMAX_C5));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C4));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C3));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+  return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+}
+
+// n = round(x · log2 e), t = x − n · ln 2 (x already clamped).
+INLINE __m512 reduce(__m512 x, __m512 *t) {
+  const __m512 magic = _mm512_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2_HI), x);
+  *t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2_LO), r);
+  return n;
+}
+
+// e^x = m · 2^n for x clamped to ±2800.
+INLINE __m512 clamp_to_domain(__m512 x) {
+  // vrangeps, absolute minimum with the sign of x: sign(x) · min(|x|, 2800) in one
+  // instruction; a NaN x is returned as NaN.
+  return _mm512_range_ps(x, _mm512_set1_ps(SOFTMAX_EXT_DOMAIN), 0x2);
+}
+
+INLINE __m512 extended_exp(__m512 x, __m512 *n) {
+  __m512 t;
+  *n = reduce(clamp_to_domain(x), &t);
+  return exp_of_reduced(t);
+}
+
+// e^x for x ≤ 0; 0 below the underflow cut (never subnormal), NaN stays NaN.
+INLINE __m512 exp_nonpositive(__m512 x) {
+  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x);
+  __m512 t;
+  const __m512 n = reduce(xc, &t);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
+  return _mm512_maskz_scalef_ps(keep, exp_of_reduced(t), n);
+}
+
+// m · 2^d for d ≤ 0, exactly 0 where d < −125.
+INLINE __m512 scale_by_exp2(__m512 m, __m512 d) {
+  const __mmask16 keep = _mm512_cmp_ps_mask(d, _mm512_set1_ps(SOFTMAX_MIN_SCALE_EXPONENT), _CMP_GE_OQ);
+  return _mm512_maskz_scalef_ps(keep, m, d);
+}
+
+INLINE void accumulate(__m512 *am, __m512 *ae, __m512 m, __m512 n) {
+  const __m512 e = _mm512_max_ps(*ae, n);
+  *am = _mm512_add_ps(scale_by_exp2(*am, _mm512_sub_ps(*ae, e)), scale_by_exp2(m, _mm512_sub_ps(n, e)));
+  *ae = e;
+}
+
+KERNEL float softmax_max_avx512_u64_acc4(const float *x, size_t n) {
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+  __m512 a0 = neg_inf, a1 = neg_inf, a2 = neg_inf, a3 = neg_inf;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a0 = _mm512_max_ps(a0, _mm512_loadu_ps(x + i));
+    a1 = _mm512_max_ps(a1, _mm512_loadu_ps(x + i + 16));
+    a2 = _mm512_max_ps(a2, _mm512_loadu_ps(x + i + 32));
+    a3 = _mm512_max_ps(a3, _mm512_loadu_ps(x + i + 48));
+  }
+  for (; i + 16 <= n; i += 16) a0 = _mm512_max_ps(a0, _mm512_loadu_ps(x + i));
+  if (i < n) a0 = _mm512_max_ps(a0, _mm512_mask_loadu_ps(neg_inf, first_lanes(n - i), x + i));
+  return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
+}
+
+// Merges a Float block sum into the Double total (exact rescaling by powers of two).
+static void merge_sum(double *total_m, float *total_e, float m, float e) {
+  if (e > *total_e) {
+    *total_m = ldexp(*total_m, (int)fmaxf(*total_e - e, -1100.0f)) + (double)m;
+    *total_e = e;
+  } else {
+    *total_m += ldexp((double)m, (int)fmaxf(e - *total_e, -1100.0f));
+  }
+}
+
+KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, size_t n) {
+  double total_m = 0;
+  float total_e = -INFINITY;
+  __mmask16 nan_lanes = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    const __m512 zero = _mm512_setzero_ps(), lowest = _mm512_set1_ps(-FLT_MAX);
+    __m512 am0 = zero, am1 = zero, am2 = zero, am3 = zero;
+    __m512 ae0 = lowest, ae1 = lowest, ae2 = lowest, ae3 = lowest;
+    size_t i = start;
+    for (; i + 64 <= end; i += 64) {
+      const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+      const __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
+      nan_lanes |= _mm512_cmp_ps_mask(x0, x1, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x2, x3, _CMP_UNORD_Q);
+      __m512 n0, n1, n2, n3;
+      const __m512 m0 = extended_exp(x0, &n0), m1 = extended_exp(x1, &n1);
+      const __m512 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
+      accumulate(&am0, &ae0, m0, n0);
+      accumulate(&am1, &ae1, m1, n1);
+      accumulate(&am2, &ae2, m2, n2);
+      accumulate(&am3, &ae3, m3, n3);
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+      nan_lanes |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      __m512 nv;
+      const __m512 mv = extended_exp(v, &nv);
+      accumulate(&am0, &ae0, _mm512_maskz_mov_ps(lanes, mv), _mm512_mask_mov_ps(lowest, lanes, nv));
+    }
+    accumulate(&am0, &ae0, am1, ae1);
+    accumulate(&am2, &ae2, am3, ae3);
+    accumulate(&am0, &ae0, am2, ae2);
+    const float e = _mm512_reduce_max_ps(ae0);
+    const float m = _mm512_reduce_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, _mm512_set1_ps(e))));
+    merge_sum(&total_m, &total_e, m, e);
+  }
+  softmax_scaled_sum result = {total_m, total_e, nan_lanes != 0};
+  return result;
+}
+
+// Stores one output vector: non-temporal when streaming (the caller aligned `y + i`).
+#define STORE_OUTPUT(stream, dst, v) \
+  do { if (stream) _mm512_stream_ps((dst), (v)); else _mm512_storeu_ps((dst), (v)); } while (0)
+
+// Elements before `y` reaches a 64-byte boundary (when streaming; 0 otherwise).
+static size_t head_count(const float *y, size_t n, int stream) {
+  if (!stream) return 0;
+  const size_t misalignment = ((uintptr_t)y & 63) / sizeof(float);
+  const size_t head = misalignment ? 16 - misalignment : 0;
+  return head < n ? head : n;
+}
+
+// (m · inverse_mantissa) · 2^(n − bias), the factor folded into the polynomial.
+INLINE __m512 twopass_output_vector(__m512 v, const scaled_polynomial *p, __m512 bias) {
+  __m512 t;
+  const __m512 n = reduce(clamp_to_domain(v), &t);
+  return scale_by_exp2(evaluate(p, t), _mm512_sub_ps(n, bias));
+}
+
+KERNEL void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n,
+                                              float inverse_mantissa, float exponent_bias,
+                                              int stream) {
+  const scaled_polynomial polynomial = polynomial_scaled_by(inverse_mantissa);
+  const scaled_polynomial *mi = &polynomial;
+  const __m512 bias = _mm512_set1_ps(exponent_bias);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(y, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x), mi, bias));
+  }
+  size_t i = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 y0 = twopass_output_vector(_mm512_loadu_ps(x + i), mi, bias);
+    const __m512 y1 = twopass_output_vector(_mm512_loadu_ps(x + i + 16), mi, bias);
+    STORE_OUTPUT(stream, y + i, y0);
+    STORE_OUTPUT(stream, y + i + 16, y1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    _mm512_mask_storeu_ps(y + i, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), mi, bias));
+  }
+  if (stream) _mm_sfence();
+}
+
+// Σ e^(x − shift) in blocks; stores each e^(x − shift) into y when y is non-null.
+INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
+  const __m512 vshift = _mm512_set1_ps(shift), neg_inf = _mm512_set1_ps(-INFINITY);
+  double total = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = start;
+    for (; i + 64 <= end; i += 64) {
+      const __m512 e0 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i), vshift));
+      const __m512 e1 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vshift));
+      const __m512 e2 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vshift));
+      const __m512 e3 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 48), vshift));
+      if (y) {
+        _mm512_storeu_ps(y + i, e0);
+        _mm512_storeu_ps(y + i + 16, e1);
+        _mm512_storeu_ps(y + i + 32, e2);
+        _mm512_storeu_ps(y + i + 48, e3);
+      }
+      s0 = _mm512_add_ps(s0, e0);
+      s1 = _mm512_add_ps(s1, e1);
+      s2 = _mm512_add_ps(s2, e2);
+      s3 = _mm512_add_ps(s3, e3);
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
+      const __m512 e = exp_nonpositive(_mm512_sub_ps(v, vshift));
+      if (y) _mm512_mask_storeu_ps(y + i, lanes, e);
+      s0 = _mm512_add_ps(s0, e);
+    }
+    total += (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  }
+  return total;
+}
+
+KERNEL double softmax_sumexp_avx512_u64_acc4(const float *x, size_t n, float shift) {
+  return sumexp_blocks(x, NULL, n, shift);
+}
+
+KERNEL double softmax_sumexp_store_avx512_u64_acc4(const float *x, float *y, size_t n, float shift) {
+  return sumexp_blocks(x, y, n, shift);
+}
+
+// e · scale, with e below the threshold written as 0 (the product would be below 2^-125).
+INLINE __m512 scale_kept(__m512 e, __m512 scale, __m512 threshold) {
+  return _mm512_maskz_mul_ps(_mm512_cmp_ps_mask(e, threshold, _CMP_GE_OQ), e, scale);
+}
+
+KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift,
+                                        float scale, float threshold, int stream) {
+  const __m512 vshift = _mm512_set1_ps(shift), vscale = _mm512_set1_ps(scale);
+  const __m512 vthreshold = _mm512_set1_ps(threshold), neg_inf = _mm512_set1_ps(-INFINITY);
+  const size_t head = head_count(y, n, stream);
+  size_t i = 0;
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_mask_loadu_ps(neg_inf, lanes, x), vshift));
+    _mm512_mask_storeu_ps(y, lanes, scale_kept(e, vscale, vthreshold));
+    i = head;
+  }
+  for (; i + 32 <= n; i += 32) {
+    const __m512 e0 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i), vshift));
+    const __m512 e1 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vshift));
+    STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 16, scale_kept(e1, vscale, vthreshold));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_mask_loadu_ps(neg_inf, lanes, x + i), vshift));
+    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
+  }
+  if (stream) _mm_sfence();
+}
+
+KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream) {
+  const __m512 vscale = _mm512_set1_ps(scale), vthreshold = _mm512_set1_ps(threshold);
+  const size_t head = head_count(y, n, stream);
+  size_t i = 0;
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(y, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, y), vscale, vthreshold));
+    i = head;
+  }
+  for (; i + 64 <= n; i += 64) {
+    const __m512 e0 = _mm512_loadu_ps(y + i), e1 = _mm512_loadu_ps(y + i + 16);
+    const __m512 e2 = _mm512_loadu_ps(y + i + 32), e3 = _mm512_loadu_ps(y + i + 48);
+    STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 16, scale_kept(e1, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 32, scale_kept(e2, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i + 48, scale_kept(e3, vscale, vthreshold));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, y + i), vscale, vthreshold));
+  }
+  if (stream) _mm_sfence();
+}
+
+#else
+typedef int softmax_avx512_unavailable;
+#endif

@@ -1,0 +1,60 @@
+// ISA-specific softmax pass kernels for x86-64, in C because only C can compile one function
+// for AVX-512 or AVX2 (`__attribute__((target(...)))`) inside a package that is built with
+// the default baseline flags. Swift selects them at run time from the CPU features below and
+// falls back to its portable SIMD kernels elsewhere. Each kernel mirrors a Swift kernel of
+// SoftmaxKernels one for one and keeps the same numerical contract: no subnormal is ever
+// produced, probabilities below 2^-124 may be 0, NaN is reported, never hidden.
+#ifndef SOFTMAX_X86_H
+#define SOFTMAX_X86_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// CPU features that select a kernel set.
+enum {
+  SOFTMAX_X86_AVX2_FMA = 1 << 0,  // AVX2 and FMA, with the OS saving ymm state
+  SOFTMAX_X86_AVX512 = 1 << 1,    // AVX512F/DQ/VL, with the OS saving zmm state
+};
+
+/// The features of this CPU (cpuid and xgetbv); 0 on other architectures. About 4 µs: call
+/// once and keep the result.
+uint32_t softmax_x86_cpu_features(void);
+
+/// A sum of exponentials as mantissa · 2^exponent. `has_nan` is non-zero when an input was NaN.
+typedef struct {
+  double mantissa;
+  float exponent;
+  int32_t has_nan;
+} softmax_scaled_sum;
+
+// AVX-512 (16 lanes). `stream` non-zero: non-temporal stores for the output.
+float softmax_max_avx512_u64_acc4(const float *x, size_t n);
+softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, size_t n);
+void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n, float inverse_mantissa,
+                                       float exponent_bias, int stream);
+double softmax_sumexp_avx512_u64_acc4(const float *x, size_t n, float shift);
+double softmax_sumexp_store_avx512_u64_acc4(const float *x, float *y, size_t n, float shift);
+void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift, float scale,
+                                 float threshold, int stream);
+void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream);
+
+// AVX2 + FMA (8 lanes), the same operations.
+float softmax_max_avx2_u32_acc4(const float *x, size_t n);
+softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size_t n);
+void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n, float inverse_mantissa,
+                                     float exponent_bias, int stream);
+double softmax_sumexp_avx2_u32_acc2(const float *x, size_t n, float shift);
+double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, float shift);
+void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, float scale,
+                               float threshold, int stream);
+void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
