@@ -88,7 +88,9 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
   ) {
     var total: Float = 0
     for _ in 0..<max(0, traffic.reads - traffic.writes) {
-      total += RooflinePasses.sum(x, count)
+      // Each sweep starts from the previous total: two identical read-only calls would
+      // otherwise be merged into one by the optimizer, halving the traffic measured.
+      total = RooflinePasses.sum(x, count, startingAt: total)
     }
     sink.pointee = total
     guard traffic.writes > 0 else { return }
@@ -110,7 +112,7 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
 /// the SSE2 baseline.
 enum RooflinePasses {
   @inline(never)
-  static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+  static func sum(_ x: UnsafePointer<Float>, _ count: Int, startingAt start: Float) -> Float {
     let raw = UnsafeRawPointer(x)
     var a = SIMD16<Float>()
     var b = SIMD16<Float>()
@@ -120,7 +122,7 @@ enum RooflinePasses {
       b += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
       i += 32
     }
-    var total = (a + b).sum()
+    var total = start + (a + b).sum()
     while i < count {
       total += x[i]
       i += 1

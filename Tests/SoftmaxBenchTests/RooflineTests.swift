@@ -43,7 +43,9 @@ import Testing
 
   @Test func readKernelSumsEveryElement() {
     let values = (0..<1001).map { Float($0 % 7) }
-    let sum = values.withUnsafeBufferPointer { RooflinePasses.sum($0.baseAddress!, $0.count) }
+    let sum = values.withUnsafeBufferPointer {
+      RooflinePasses.sum($0.baseAddress!, $0.count, startingAt: 0)
+    }
     #expect(sum == values.reduce(0, +))
   }
 
