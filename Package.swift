@@ -14,7 +14,7 @@ let package = Package(
   ],
   targets: [
     // What users import: entry points, SoftmaxAlgorithm, the special-value contract.
-    .target(name: "Softmax", dependencies: ["SoftmaxKernels"]),
+    .target(name: "Softmax", dependencies: ["SoftmaxKernels", "_SoftmaxX86"]),
     // Implementation detail: vector exp and the pass kernels, visible to the package only.
     .target(name: "SoftmaxKernels", dependencies: ["_SoftmaxX86"]),
     // Implementation detail: AVX-512 and AVX2 kernels in C, compiled for their ISA by

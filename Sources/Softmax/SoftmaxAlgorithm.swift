@@ -1,9 +1,17 @@
+internal import SoftmaxKernels
+
 /// The ways of computing a softmax that the package implements. All of them give the same
 /// results up to rounding, follow the same special-value contract and allocate nothing; they
 /// differ in how many times they move the row through memory, which decides their speed.
 public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   CustomStringConvertible
 {
+  /// The default: picks the fastest algorithm for the row's length on this machine. Rows
+  /// whose input and output together fit in the last-level cache use ``threePassReload``
+  /// (there the exponentials, not memory, limit the speed, and it computes them once);
+  /// longer rows use ``twoPass``, which moves the least memory.
+  case auto
+
   /// The Two-Pass algorithm (Dukhan & Ablavatski, 2020): no maximum. Pass 1 sums every e^x as
   /// a (mantissa, exponent) pair, rescaling to the larger exponent, so nothing overflows;
   /// pass 2 writes y_i = m_i · (1/m_sum) · 2^(n_i − n_sum). Two reads and one write per
@@ -25,6 +33,7 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   /// The algorithm's name as the command-line tool and the benchmark tables print it.
   public var description: String {
     switch self {
+    case .auto: "auto"
     case .twoPass: "two-pass"
     case .threePassRecompute: "three-pass-recompute"
     case .threePassReload: "three-pass-reload"
@@ -38,11 +47,23 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
     self = match
   }
 
+  /// The concrete algorithm that runs for a row of `count` elements: the choice of ``auto``,
+  /// or `self` for every other case.
+  public func resolved(forCount count: Int) -> SoftmaxAlgorithm {
+    self == .auto ? AutoPolicy.algorithm(forCount: count) : self
+  }
+
+  /// Whether the algorithm subtracts the row maximum in a first pass (the Three-Pass family).
+  public var isThreePass: Bool {
+    self == .threePassRecompute || self == .threePassReload
+  }
+
   /// How many times each element crosses the memory bus, as whole-row reads and writes of
-  /// 4-byte Floats, for a row too large for the caches.
+  /// 4-byte Floats, for a row too large for the caches. For ``auto`` it is the traffic of
+  /// ``twoPass``, which `auto` picks for such rows; use ``resolved(forCount:)`` for one size.
   public var memoryTraffic: MemoryTraffic {
     switch self {
-    case .twoPass: MemoryTraffic(reads: 2, writes: 1)
+    case .auto, .twoPass: MemoryTraffic(reads: 2, writes: 1)
     case .threePassRecompute: MemoryTraffic(reads: 3, writes: 1)
     case .threePassReload: MemoryTraffic(reads: 3, writes: 2)
     }

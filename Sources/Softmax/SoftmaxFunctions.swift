@@ -35,11 +35,15 @@ internal import SoftmaxKernels
 ///   - output: Receives the probabilities; it must have as many elements as `input`. It may be
 ///     the same memory as `input` (in place), but must not partly overlap it.
 ///   - algorithm: How to compute it; all algorithms give the same results up to rounding.
-/// - Precondition: `input.count == output.count`, and the buffers are identical or disjoint.
-///   A violation traps with a message naming both lengths.
+///   - threads: The most threads to use for this row, or nil (the default) to decide by its
+///     length: rows of 2^18 elements and more use every CPU, shorter ones one thread. The row
+///     is cut into chunks by its length alone and partial sums merge in a fixed order, so
+///     the result is bitwise the same for every thread count.
+/// - Precondition: `input.count == output.count`, the buffers are identical or disjoint, and
+///   `threads` is nil or at least 1. A violation traps with a message that names it.
 public func softmax(
   _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
-  algorithm: SoftmaxAlgorithm = .twoPass
+  algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) {
   guard input.count == output.count else {
     fatalError(
@@ -56,7 +60,12 @@ public func softmax(
       "softmax: the input and the output overlap without being the same buffer; "
         + "pass the same buffer for in-place use or disjoint buffers")
   }
-  RowAlgorithms.run(algorithm, x, y, count: count)
+  if let threads, threads < 1 {
+    fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
+  }
+  RowAlgorithms.run(
+    algorithm, x, y, count: count,
+    threads: AutoPolicy.threads(forCount: count, requested: threads))
 }
 
 /// Writes the softmax of `input` into `output`, which must have the same count.
@@ -68,11 +77,12 @@ public func softmax(
 /// ```
 ///
 /// Numerics and special values as for
-/// ``softmax(_:into:algorithm:)-(UnsafeBufferPointer<Float>,_,_)``. No allocation.
+/// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``. No allocation.
 ///
 /// - Precondition: `input.count == output.count`; a mismatch traps with a message naming both.
 public func softmax(
-  _ input: [Float], into output: inout [Float], algorithm: SoftmaxAlgorithm = .twoPass
+  _ input: [Float], into output: inout [Float], algorithm: SoftmaxAlgorithm = .auto,
+  threads: Int? = nil
 ) {
   guard input.count == output.count else {
     fatalError(
@@ -81,7 +91,7 @@ public func softmax(
   }
   input.withUnsafeBufferPointer { x in
     output.withUnsafeMutableBufferPointer { y in
-      softmax(x, into: y, algorithm: algorithm)
+      softmax(x, into: y, algorithm: algorithm, threads: threads)
     }
   }
 }
@@ -93,10 +103,14 @@ public func softmax(
 /// ```
 ///
 /// Numerics and special values as for
-/// ``softmax(_:into:algorithm:)-(UnsafeBufferPointer<Float>,_,_)``. Allocates the result.
-public func softmax(_ input: [Float], algorithm: SoftmaxAlgorithm = .twoPass) -> [Float] {
+/// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``. Allocates the result.
+public func softmax(
+  _ input: [Float], algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
+) -> [Float] {
   [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
-    input.withUnsafeBufferPointer { x in softmax(x, into: output, algorithm: algorithm) }
+    input.withUnsafeBufferPointer { x in
+      softmax(x, into: output, algorithm: algorithm, threads: threads)
+    }
     initialized = input.count
   }
 }
@@ -109,9 +123,11 @@ public func softmax(_ input: [Float], algorithm: SoftmaxAlgorithm = .twoPass) ->
 /// ```
 ///
 /// Numerics and special values as for
-/// ``softmax(_:into:algorithm:)-(UnsafeBufferPointer<Float>,_,_)``. No allocation.
-public func softmaxInPlace(_ values: inout [Float], algorithm: SoftmaxAlgorithm = .twoPass) {
+/// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``. No allocation.
+public func softmaxInPlace(
+  _ values: inout [Float], algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
+) {
   values.withUnsafeMutableBufferPointer { y in
-    softmax(UnsafeBufferPointer(y), into: y, algorithm: algorithm)
+    softmax(UnsafeBufferPointer(y), into: y, algorithm: algorithm, threads: threads)
   }
 }

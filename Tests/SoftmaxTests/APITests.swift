@@ -17,7 +17,7 @@ struct APITests {
       softmaxInPlace(&z, algorithm: algorithm)
       #expect(z == viaBuffers)
     }
-    #expect(softmax(x) == runSoftmax(x, .twoPass), "the default algorithm is .twoPass")
+    #expect(softmax(x) == runSoftmax(x, .auto), "the default algorithm is .auto")
   }
 
   @Test("empty input gives empty output through every form")
@@ -64,6 +64,18 @@ struct APITests {
     }
     let message = String(decoding: result.standardErrorContent, as: UTF8.self)
     #expect(message.contains("input has 5 elements but the output has 3"), "\(message)")
+  }
+
+  @Test("a thread count below 1 traps with a message")
+  func invalidThreads() async throws {
+    let result = try await #require(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) {
+      var y = [Float](repeating: 0, count: 3)
+      softmax([1, 2, 3] as [Float], into: &y, algorithm: .auto, threads: 0)
+    }
+    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+    #expect(message.contains("threads must be nil (automatic) or at least 1, not 0"), "\(message)")
   }
 
   @Test("partly overlapping buffers trap")

@@ -13,7 +13,8 @@ let allISAs = KernelISA.allCases
 /// loads and stores are misaligned for every vector width: through the public buffer API when
 /// `isa` is nil, else on that kernel set (which must be available).
 func runSoftmax(
-  _ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0, isa: KernelISA? = nil
+  _ x: [Float], _ algorithm: SoftmaxAlgorithm, offset: Int = 0, isa: KernelISA? = nil,
+  threads: Int? = nil
 ) -> [Float] {
   let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * x.count + 2 * offset + 2)
   defer { storage.deallocate() }
@@ -25,11 +26,12 @@ func runSoftmax(
   if let isa, let kernels = PassKernels.table(for: isa) {
     if !x.isEmpty {
       RowAlgorithms.run(
-        algorithm, input.baseAddress!, output.baseAddress!, count: x.count, kernels: kernels)
+        algorithm, input.baseAddress!, output.baseAddress!, count: x.count,
+        threads: threads ?? 1, kernels: kernels)
     }
   } else {
     precondition(isa == nil, "kernel set \(isa!) is not available on this CPU")
-    softmax(UnsafeBufferPointer(input), into: output, algorithm: algorithm)
+    softmax(UnsafeBufferPointer(input), into: output, algorithm: algorithm, threads: threads)
   }
   // The floats around the output must be untouched.
   precondition(storage[start - 1].isNaN && storage[start + x.count].isNaN, "wrote out of bounds")

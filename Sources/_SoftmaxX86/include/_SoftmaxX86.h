@@ -24,6 +24,10 @@ enum {
 /// once and keep the result.
 uint32_t softmax_x86_cpu_features(void);
 
+/// The CPUs this process may run on (its affinity mask on Linux), at least 1. On every
+/// architecture, not only x86-64.
+int softmax_available_cpu_count(void);
+
 /// A sum of exponentials as mantissa · 2^exponent. `has_nan` is non-zero when an input was NaN.
 typedef struct {
   double mantissa;
