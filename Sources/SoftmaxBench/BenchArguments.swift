@@ -23,9 +23,15 @@ public struct BenchArguments: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Threads for the roofline kernels. The softmax algorithms run single-threaded until "
-        + "the library gains a threads: parameter."))
+      "Threads for one row: the library's threads: parameter and the roofline kernels "
+        + "split each row over this many threads."))
   public var threads: Int = 1
+
+  @Option(
+    help: ArgumentHelp(
+      "Kernel set to run: portable, avx2 or avx512 (default: the widest this CPU has). "
+        + "Same as the environment variable SOFTMAX_ISA."))
+  public var isa: String?
 
   @Flag(help: "Write every call into one output buffer (default: rotate cold outputs).")
   public var hot = false
@@ -76,8 +82,10 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   public var algorithms: [SoftmaxAlgorithm]
   /// nil: adaptive (see ``repetitions(for:)``).
   public var fixedRepetitions: Int?
-  /// Threads for the roofline kernels (and for the algorithms once the library has them).
+  /// Threads for one row, for the algorithms and the roofline kernels alike.
   public var threads: Int
+  /// The kernel set that runs (`SoftmaxRuntime.selectedKernelSet`).
+  public var kernelSet: String
   /// One output row instead of cold rotated outputs.
   public var hotOutput: Bool
   /// `--quick`: small sizes, short samples.
@@ -122,6 +130,7 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
       throw BenchError("--threads must be at least 1 (got \(arguments.threads))")
     }
     threads = arguments.threads
+    kernelSet = try Self.selectKernelSet(arguments.isa)
     hotOutput = arguments.hot
     outputDirectory = arguments.output
     seed = arguments.seed
@@ -133,6 +142,25 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
     }
     minSampleSeconds = sampleMs / 1000
     allowDebug = arguments.allowDebug
+  }
+
+  /// Makes the library use kernel set `name` (through SOFTMAX_ISA, read once per process when
+  /// the library first runs) and returns the set in use.
+  static func selectKernelSet(_ name: String?) throws -> String {
+    guard let name else { return SoftmaxRuntime.selectedKernelSet }
+    let available = SoftmaxRuntime.availableKernelSets
+    guard available.contains(name) else {
+      throw BenchError(
+        "--isa: '\(name)' is not available on this CPU (available: "
+          + "\(available.joined(separator: ", ")))")
+    }
+    setenv("SOFTMAX_ISA", name, 1)
+    guard SoftmaxRuntime.selectedKernelSet == name else {
+      throw BenchError(
+        "--isa: the kernel set was already chosen in this process "
+          + "(\(SoftmaxRuntime.selectedKernelSet)); start a new process")
+    }
+    return name
   }
 
   /// Samples per kernel at size `n`: fewer for huge rows, whose single calls already average

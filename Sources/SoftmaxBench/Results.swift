@@ -38,7 +38,7 @@ enum Results {
     let rows = measurements.map { measurement -> BenchRow in
       let isAlgorithm: Bool
       if case .algorithm = measurement.subject { isAlgorithm = true } else { isAlgorithm = false }
-      let traffic = measurement.subject.traffic
+      let traffic = measurement.subject.traffic(forCount: measurement.count)
       return BenchRow(
         source: source, kind: isAlgorithm ? "algorithm" : "roofline",
         name: measurement.subject.name, n: measurement.count,
@@ -53,10 +53,10 @@ enum Results {
     return withComparisons(rows)
   }
 
-  /// Whether an algorithm name is one of the Three-Pass variants, which the speedup column
-  /// compares against; decided by name so that new variants count without editing the tool.
+  /// Whether an algorithm name is one of the library's Three-Pass variants, which the speedup
+  /// column compares against; the library says which, so new variants count without edits.
   static func isThreePass(_ name: String) -> Bool {
-    name.hasPrefix("three-pass")
+    SoftmaxAlgorithm(name: name)?.isThreePass ?? false
   }
 
   /// Fills in speedup and roofline figures of the algorithm rows from the other rows of the

@@ -9,9 +9,8 @@ enum Table {
     let threads = configuration.threads
     let algorithmThreads =
       BenchSubject.algorithmsUseThreads
-      ? "\(threads)"
-      : "1 (the library has no threads: parameter yet; --threads applies to the "
-        + "roofline kernels only)"
+      ? "\(threads) (the library's threads: \(threads), within each row)"
+      : "1"
     let output =
       configuration.hotOutput
       ? "hot (every call writes the same output row)"

@@ -17,9 +17,11 @@ public enum BenchSubject: Sendable, Hashable {
   }
 
   /// The bytes it really moves per element, the basis of its GB/s.
-  public var traffic: MemoryTraffic {
+  /// The bytes it moves per element for a row of `count` elements (`.auto` moves what the
+  /// algorithm it picks for that length moves).
+  public func traffic(forCount count: Int) -> MemoryTraffic {
     switch self {
-    case .algorithm(let algorithm): algorithm.memoryTraffic
+    case .algorithm(let algorithm): algorithm.resolved(forCount: count).memoryTraffic
     case .roofline(let kernel): kernel.traffic
     }
   }
@@ -37,19 +39,20 @@ public enum BenchSubject: Sendable, Hashable {
     }
   }
 
-  /// The single place where the benchmark calls the library. The library runs one row on one
-  /// thread today; when it gains `threads:`, pass `threads` here and update the header note.
+  /// The single place where the benchmark calls the library: one row on up to `threads`
+  /// threads (the library splits a long row into chunks).
   static func runAlgorithm(
     _ algorithm: SoftmaxAlgorithm, _ input: UnsafePointer<Float>,
     _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int
   ) {
     softmax(
       UnsafeBufferPointer(start: input, count: count),
-      into: UnsafeMutableBufferPointer(start: output, count: count), algorithm: algorithm)
+      into: UnsafeMutableBufferPointer(start: output, count: count), algorithm: algorithm,
+      threads: threads)
   }
 
-  /// Whether the library runs this subject on `--threads` threads (today only the rooflines).
-  static let algorithmsUseThreads = false
+  /// Whether the library runs the algorithms on `--threads` threads (it does: `threads:`).
+  static let algorithmsUseThreads = true
 }
 
 /// Median and spread of a kernel's samples, in nanoseconds per call.

@@ -70,7 +70,8 @@ import Testing
           #expect((Double(column("median_ns_per_element", row)) ?? 0) > 0)
           #expect((Double(column("gb_per_s", row)) ?? 0) > 0)
           #expect(
-            Int(column("bytes_per_element", row)) == algorithm.memoryTraffic.bytesPerElement())
+            Int(column("bytes_per_element", row))
+              == algorithm.resolved(forCount: n).memoryTraffic.bytesPerElement())
           #expect((Double(column("roofline_percent", row)) ?? 0) > 0)
           #expect(!column("cpu", row).isEmpty && column("build", row) == "debug")
         }

@@ -1,4 +1,4 @@
-package import SoftmaxKernels
+internal import SoftmaxKernels
 
 /// The choices that `SoftmaxAlgorithm.auto` and an automatic thread count make, from the row
 /// length and the cache sizes. The crossovers come from `softmax bench` on the development

@@ -13,13 +13,19 @@ internal import _SoftmaxX86
 ///
 /// Why not Dispatch: `concurrentPerform` offers no control over which threads join, and its
 /// closure bridging may allocate; this pool allocates nothing per call. The workers are
-/// created on first use, one fewer than the CPUs (the calling thread is the last worker), and
-/// sleep on a condition variable between jobs. One job runs at a time: a caller that finds
-/// the pool busy runs its chunks on its own thread, so concurrent callers never wait on each
-/// other and results never depend on who ran which chunk.
+/// created on first use, one fewer than the CPUs this process may use (the calling thread is
+/// the last worker). A softmax is two or three passes in quick succession, so after a job a
+/// worker spins for a short while (`spinNanoseconds`) watching for the next one before it
+/// sleeps on a condition variable: waking a sleeping thread costs tens of microseconds, more
+/// than a pass over a mid-sized row. One job runs at a time: a caller that finds the pool busy
+/// runs its chunks on its own thread, so concurrent callers never wait on each other, and
+/// results never depend on who ran which chunk.
 final class WorkerPool: @unchecked Sendable {
   /// The shared pool, sized to the machine.
   static let shared = WorkerPool(workers: Swift.max(0, processorCount() - 1))
+
+  /// How long an idle worker, or a caller waiting for its helpers, spins before sleeping.
+  static let spinNanoseconds: UInt64 = 100_000
 
   /// Threads that can work on one job, counting the caller's.
   var maximumThreads: Int { workers + 1 }
@@ -30,13 +36,15 @@ final class WorkerPool: @unchecked Sendable {
   private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private let busy = Atomic<Bool>(false)
   private let nextTask = Atomic<Int>(0)
+  /// Bumped once per job; the job's fields below are published by this store (release).
+  private let generation = Atomic<Int>(0)
+  private let helpersDone = Atomic<Int>(0)
+  private let sleepers = Atomic<Int>(0)
 
-  // Guarded by `mutex`.
-  private var generation = 0
+  // Written by the caller before bumping `generation`, read by workers after seeing it.
   private var body: ((Int) -> Void)?
   private var taskCount = 0
   private var helpersWanted = 0
-  private var helpersDone = 0
 
   private init(workers: Int) {
     self.workers = workers
@@ -58,22 +66,28 @@ final class WorkerPool: @unchecked Sendable {
       return
     }
     withoutActuallyEscaping(body) { body in
-      nextTask.store(0, ordering: .relaxed)
-      pthread_mutex_lock(mutex)
       self.body = body
       taskCount = tasks
       helpersWanted = helpers
-      helpersDone = 0
-      generation &+= 1
-      pthread_cond_broadcast(wake)
-      pthread_mutex_unlock(mutex)
+      helpersDone.store(0, ordering: .relaxed)
+      nextTask.store(0, ordering: .relaxed)
+      generation.wrappingAdd(1, ordering: .releasing)
+      if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+      }
 
       drain(body, tasks: tasks)
 
-      pthread_mutex_lock(mutex)
-      while helpersDone < helpersWanted { pthread_cond_wait(finished, mutex) }
+      if !spin(until: { self.helpersDone.load(ordering: .acquiring) == helpers }) {
+        pthread_mutex_lock(mutex)
+        while helpersDone.load(ordering: .acquiring) < helpers {
+          pthread_cond_wait(finished, mutex)
+        }
+        pthread_mutex_unlock(mutex)
+      }
       self.body = nil
-      pthread_mutex_unlock(mutex)
     }
     busy.store(false, ordering: .releasing)
   }
@@ -86,27 +100,42 @@ final class WorkerPool: @unchecked Sendable {
     }
   }
 
+  /// Spins until `condition` holds or `spinNanoseconds` pass; returns whether it held.
+  private func spin(until condition: () -> Bool) -> Bool {
+    let deadline = monotonicNanoseconds() + Self.spinNanoseconds
+    while true {
+      for _ in 0..<64 {
+        if condition() { return true }
+        softmax_cpu_relax()
+      }
+      if monotonicNanoseconds() > deadline { return condition() }
+    }
+  }
+
   private func workerLoop(index: Int) {
     var seen = 0
-    pthread_mutex_lock(mutex)
     while true {
-      while generation == seen { pthread_cond_wait(wake, mutex) }
-      seen = generation
+      if !spin(until: { self.generation.load(ordering: .acquiring) != seen }) {
+        pthread_mutex_lock(mutex)
+        sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(wake, mutex) }
+        sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+      }
+      seen = generation.load(ordering: .acquiring)
       guard index < helpersWanted else { continue }
-      let tasks = taskCount
-      pthread_mutex_unlock(mutex)
-      runShare(tasks: tasks)
+      runShare(tasks: taskCount)
+      helpersDone.wrappingAdd(1, ordering: .releasing)
+      // The caller may have stopped spinning and gone to sleep.
       pthread_mutex_lock(mutex)
-      helpersDone += 1
-      if helpersDone == helpersWanted { pthread_cond_signal(finished) }
+      pthread_cond_signal(finished)
+      pthread_mutex_unlock(mutex)
     }
   }
 
   /// A worker's part of the current job. The closure is copied and released inside this
   /// function, before the worker reports that it is done: the caller's
-  /// `withoutActuallyEscaping` checks that no copy outlives the job. Reading `body` without
-  /// the lock is safe: it was written under the lock before the wake-up, and is cleared only
-  /// after every helper has reported.
+  /// `withoutActuallyEscaping` checks that no copy outlives the job.
   private func runShare(tasks: Int) {
     guard let body else { return }
     drain(body, tasks: tasks)
@@ -143,7 +172,13 @@ final class WorkerPool: @unchecked Sendable {
   }
 }
 
-/// CPUs this process may run on.
+/// CPUs this process may run on (its affinity mask on Linux).
 func processorCount() -> Int {
   Int(softmax_available_cpu_count())
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+  var now = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &now)
+  return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }

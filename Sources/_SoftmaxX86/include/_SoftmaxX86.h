@@ -28,6 +28,15 @@ uint32_t softmax_x86_cpu_features(void);
 /// architecture, not only x86-64.
 int softmax_available_cpu_count(void);
 
+/// A spin-wait hint (pause on x86-64, yield on arm64) for the worker pool's short waits.
+static inline void softmax_cpu_relax(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
 /// A sum of exponentials as mantissa · 2^exponent. `has_nan` is non-zero when an input was NaN.
 typedef struct {
   double mantissa;
