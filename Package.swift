@@ -27,9 +27,15 @@ let package = Package(
     .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
     .testTarget(
       name: "SoftmaxTests", dependencies: ["Softmax", "SoftmaxKernels", "_SoftmaxTestSupport"]),
+    // Counts malloc and friends (Linux/glibc) for the no-allocation test. Its definitions
+    // replace the allocator for the whole test executable, which every test target links into.
+    .target(name: "_MallocCounter", path: "Tests/_MallocCounter"),
+    .testTarget(
+      name: "SoftmaxAllocationTests",
+      dependencies: ["Softmax", "SoftmaxKernels", "_MallocCounter"]),
 
     // `softmax bench`: the logic lives in a library so that tests can run it in-process.
-    .target(name: "_SoftmaxRoofline"),
+    .target(name: "_SoftmaxRoofline", dependencies: ["_SoftmaxX86"]),
     .target(
       name: "SoftmaxBench",
       dependencies: [

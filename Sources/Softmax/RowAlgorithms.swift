@@ -23,71 +23,98 @@ package enum RowAlgorithms {
     count: Int, threads: Int = 1, kernels: PassKernels = .selected
   ) {
     let row = RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
-    switch algorithm {
-    case .auto:
-      run(
-        AutoPolicy.algorithm(forCount: count), x, y, count: count, threads: threads,
-        kernels: kernels)
-    case .twoPass: twoPass(row)
+    switch algorithm.resolved(forCount: count) {
+    case .auto, .twoPass: twoPass(row)
     case .threePassRecompute: threePassRecompute(row)
     case .threePassReload: threePassReload(row)
     }
   }
 
   static func twoPass(_ row: RowPlan) {
-    let k = row.kernels
-    let sum = row.reduceChunks(
-      { k.twoPassSum(row.x + $0.lowerBound, $0.count) }, merge: { $0.merged(with: $1) })
+    let sum = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
     guard sum.mantissa.isFinite, twoPassExponentRange.contains(sum.exponent) else {
       return threePassRecompute(row)
     }
-    let (mi, bias) = sum.outputParameters
-    row.forEachChunk {
-      k.twoPassOutput(row.x + $0.lowerBound, row.y + $0.lowerBound, $0.count, mi, bias, row.stream)
-    }
+    var output = ChunkPass(.twoPassOutput)
+    (output.inverseMantissa, output.exponentBias) = sum.outputParameters
+    row.perform(output)
   }
 
   static func threePassRecompute(_ row: RowPlan) {
-    let k = row.kernels
     guard let max = finiteMaximum(row) else { return }
-    let sum = row.reduceChunks({ k.sumExp(row.x + $0.lowerBound, $0.count, max) }, merge: +)
+    let sum = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
-    let scale = Float(1 / sum)
-    let threshold = flushThreshold(inverseSum: scale)
-    row.forEachChunk {
-      k.expScaledOutput(
-        row.x + $0.lowerBound, row.y + $0.lowerBound, $0.count, max, scale, threshold, row.stream)
-    }
+    var output = ChunkPass(.expScaledOutput, shift: max)
+    output.scale = Float(1 / sum)
+    output.threshold = flushThreshold(inverseSum: output.scale)
+    row.perform(output)
   }
 
   static func threePassReload(_ row: RowPlan) {
-    let k = row.kernels
     guard let max = finiteMaximum(row) else { return }
-    let sum = row.reduceChunks(
-      { k.sumAndStoreExp(row.x + $0.lowerBound, row.y + $0.lowerBound, $0.count, max) }, merge: +)
+    let sum = row.reduce(ChunkPass(.sumAndStoreExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
-    let scale = Float(1 / sum)
-    let threshold = flushThreshold(inverseSum: scale)
-    row.forEachChunk {
-      k.scaleInPlace(row.y + $0.lowerBound, $0.count, scale, threshold, row.stream)
-    }
+    var output = ChunkPass(.scaleInPlace)
+    output.scale = Float(1 / sum)
+    output.threshold = flushThreshold(inverseSum: output.scale)
+    row.perform(output)
   }
 
   /// The row maximum if it is finite; otherwise writes the non-finite contract's result and
-  /// returns nil.
+  /// returns nil. A NaN chunk maximum is kept by the merge, so it reaches the check.
   private static func finiteMaximum(_ row: RowPlan) -> Float? {
-    let k = row.kernels
-    let max = row.reduceChunks({ k.max(row.x + $0.lowerBound, $0.count) }, merge: laneFreeMax)
+    let max = row.reduce(ChunkPass(.maximum), as: Float.self) { a, b in
+      a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+    }
     guard max.isFinite else {
       nonFiniteRowSoftmax(row.x, row.y, count: row.count)
       return nil
     }
     return max
   }
+}
 
-  /// max that keeps a NaN from either side, so a NaN chunk maximum reaches the finiteness check.
-  private static func laneFreeMax(_ a: Float, _ b: Float) -> Float {
-    a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+/// One pass over the chunks of a row, as plain data: the worker pool runs it through a C
+/// function pointer and a pointer to this value, with no closure and no allocation.
+struct ChunkPass {
+  enum Kind {
+    case maximum, twoPassSum, sumExp, sumAndStoreExp  // write one result per chunk
+    case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
+  }
+
+  var kind: Kind
+  var shift: Float = 0
+  var scale: Float = 0
+  var threshold: Float = 0
+  var inverseMantissa: Float = 0
+  var exponentBias: Float = 0
+  /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum or Double).
+  var results: UnsafeMutableRawPointer? = nil
+
+  init(_ kind: Kind, shift: Float = 0) {
+    self.kind = kind
+    self.shift = shift
+  }
+
+  func run(_ row: RowPlan, chunk: Int) {
+    let range = row.chunks.range(chunk)
+    let x = row.x + range.lowerBound
+    let y = row.y + range.lowerBound
+    let n = range.count
+    let k = row.kernels
+    switch kind {
+    case .maximum: store(k.max(x, n), chunk)
+    case .twoPassSum: store(k.twoPassSum(x, n), chunk)
+    case .sumExp: store(k.sumExp(x, n, shift), chunk)
+    case .sumAndStoreExp: store(k.sumAndStoreExp(x, y, n, shift), chunk)
+    case .twoPassOutput: k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.stream)
+    case .expScaledOutput: k.expScaledOutput(x, y, n, shift, scale, threshold, row.stream)
+    case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
+    }
+  }
+
+  private func store<T>(_ value: T, _ chunk: Int) {
+    (results!.assumingMemoryBound(to: T.self) + chunk).initialize(to: value)
   }
 }
 
@@ -115,23 +142,32 @@ struct RowPlan {
     stream = count >= RowAlgorithms.streamingThreshold
   }
 
-  /// Runs `body` on every chunk, in parallel when the budget allows.
-  func forEachChunk(_ body: (Range<Int>) -> Void) {
-    if chunks.count == 1 { return body(0..<count) }
-    WorkerPool.shared.run(tasks: chunks.count, threads: threads) { body(chunks.range($0)) }
+  /// Runs `pass` on every chunk, in parallel when the thread budget allows.
+  func perform(_ pass: ChunkPass) {
+    if chunks.count == 1 || threads == 1 {
+      for chunk in 0..<chunks.count { pass.run(self, chunk: chunk) }
+      return
+    }
+    var job = (row: self, pass: pass)
+    withUnsafeMutablePointer(to: &job) { pointer in
+      WorkerPool.shared.run(tasks: chunks.count, threads: threads, context: pointer) {
+        context, chunk in
+        let job = context.assumingMemoryBound(to: (row: RowPlan, pass: ChunkPass).self)
+        job.pointee.pass.run(job.pointee.row, chunk: chunk)
+      }
+    }
   }
 
-  /// `partial` of every chunk, merged in chunk order (so the result does not depend on the
-  /// thread count). The partial results live on the stack.
-  func reduceChunks<T>(_ partial: (Range<Int>) -> T, merge: (T, T) -> T) -> T {
-    if chunks.count == 1 { return partial(0..<count) }
-    return withUnsafeTemporaryAllocation(of: T.self, capacity: chunks.count) { results in
+  /// The per-chunk results of `pass`, merged in chunk order (so the result does not depend on
+  /// the thread count). They live on the stack.
+  func reduce<T>(_ pass: ChunkPass, as type: T.Type, merge: (T, T) -> T) -> T {
+    withUnsafeTemporaryAllocation(of: T.self, capacity: chunks.count) { results in
       let base = results.baseAddress!
-      WorkerPool.shared.run(tasks: chunks.count, threads: threads) { index in
-        (base + index).initialize(to: partial(chunks.range(index)))
-      }
+      var pass = pass
+      pass.results = UnsafeMutableRawPointer(base)
+      perform(pass)
       var total = base.move()
-      for index in 1..<chunks.count { total = merge(total, (base + index).move()) }
+      for index in 1..<Swift.max(1, chunks.count) { total = merge(total, (base + index).move()) }
       return total
     }
   }

@@ -108,46 +108,15 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
   }
 }
 
-/// The Swift loops of the roofline kernels: SIMD16 so that they are not compute-bound even on
-/// the SSE2 baseline.
+/// The roofline loops, in C (`_SoftmaxRoofline`) so that they run on the CPU's widest vectors.
 enum RooflinePasses {
-  @inline(never)
   static func sum(_ x: UnsafePointer<Float>, _ count: Int, startingAt start: Float) -> Float {
-    let raw = UnsafeRawPointer(x)
-    var a = SIMD16<Float>()
-    var b = SIMD16<Float>()
-    var i = 0
-    while i + 32 <= count {
-      a += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-      b += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-      i += 32
-    }
-    var total = start + (a + b).sum()
-    while i < count {
-      total += x[i]
-      i += 1
-    }
-    return total
+    _softmax_roofline_sum(x, count, start)
   }
 
-  @inline(never)
   static func scale(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ factor: Float
   ) {
-    let source = UnsafeRawPointer(x)
-    let destination = UnsafeMutableRawPointer(y)
-    let f = SIMD16<Float>(repeating: factor)
-    var i = 0
-    while i + 32 <= count {
-      let a = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-      let b = source.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-      destination.storeBytes(of: a * f, toByteOffset: i * 4, as: SIMD16<Float>.self)
-      destination.storeBytes(of: b * f, toByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-      i += 32
-    }
-    while i < count {
-      y[i] = x[i] * factor
-      i += 1
-    }
+    _softmax_roofline_scale(x, y, count, factor)
   }
 }

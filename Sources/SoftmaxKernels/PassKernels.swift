@@ -128,7 +128,7 @@ extension PassKernels {
       isa: .avx512,
       description: "AVX-512 C kernels (16 lanes, vscalefps)",
       max: { softmax_max_avx512_u64_acc4($0, $1) },
-      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc4($0, $1)) },
+      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc1($0, $1)) },
       twoPassOutput: { softmax_twopass_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       sumExp: { softmax_sumexp_avx512_u64_acc4($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },

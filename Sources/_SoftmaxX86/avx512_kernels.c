@@ -67,11 +67,11 @@ INLINE __m512 extended_exp(__m512 x, __m512 *n) {
   return exp_of_reduced(t);
 }
 
-// e^x for x ≤ 0; 0 below the underflow cut (never subnormal), NaN stays NaN.
+// e^x for x ≤ 0; 0 below the underflow cut (never subnormal), NaN stays NaN. No clamp is
+// needed: lanes below the cut, where the rounding trick would fail, are zeroed by the mask.
 INLINE __m512 exp_nonpositive(__m512 x) {
-  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x);
   __m512 t;
-  const __m512 n = reduce(xc, &t);
+  const __m512 n = reduce(x, &t);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
   return _mm512_maskz_scalef_ps(keep, exp_of_reduced(t), n);
 }
@@ -113,15 +113,14 @@ static void merge_sum(double *total_m, float *total_e, float m, float e) {
   }
 }
 
-KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, size_t n) {
+KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, size_t n) {
   double total_m = 0;
   float total_e = -INFINITY;
   __mmask16 nan_lanes = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
     const __m512 zero = _mm512_setzero_ps(), lowest = _mm512_set1_ps(-FLT_MAX);
-    __m512 am0 = zero, am1 = zero, am2 = zero, am3 = zero;
-    __m512 ae0 = lowest, ae1 = lowest, ae2 = lowest, ae3 = lowest;
+    __m512 am0 = zero, ae0 = lowest;
     size_t i = start;
     for (; i + 64 <= end; i += 64) {
       const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
@@ -130,10 +129,13 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, si
       __m512 n0, n1, n2, n3;
       const __m512 m0 = extended_exp(x0, &n0), m1 = extended_exp(x1, &n1);
       const __m512 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
-      accumulate(&am0, &ae0, m0, n0);
-      accumulate(&am1, &ae1, m1, n1);
-      accumulate(&am2, &ae2, m2, n2);
-      accumulate(&am3, &ae3, m3, n3);
+      // One new exponent per lane for the four vectors: the accumulator is rescaled once per
+      // 64 elements instead of once per 16.
+      const __m512 e = _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(n0, n1), _mm512_max_ps(n2, n3)), ae0);
+      const __m512 t01 = _mm512_add_ps(scale_by_exp2(m0, _mm512_sub_ps(n0, e)), scale_by_exp2(m1, _mm512_sub_ps(n1, e)));
+      const __m512 t23 = _mm512_add_ps(scale_by_exp2(m2, _mm512_sub_ps(n2, e)), scale_by_exp2(m3, _mm512_sub_ps(n3, e)));
+      am0 = _mm512_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, e)), _mm512_add_ps(t01, t23));
+      ae0 = e;
     }
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
@@ -143,9 +145,6 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, si
       const __m512 mv = extended_exp(v, &nv);
       accumulate(&am0, &ae0, _mm512_maskz_mov_ps(lanes, mv), _mm512_mask_mov_ps(lowest, lanes, nv));
     }
-    accumulate(&am0, &ae0, am1, ae1);
-    accumulate(&am2, &ae2, am3, ae3);
-    accumulate(&am0, &ae0, am2, ae2);
     const float e = _mm512_reduce_max_ps(ae0);
     const float m = _mm512_reduce_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, _mm512_set1_ps(e))));
     merge_sum(&total_m, &total_e, m, e);

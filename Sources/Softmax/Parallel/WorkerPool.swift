@@ -12,7 +12,9 @@ internal import _SoftmaxX86
 /// A process-wide pool of worker threads that run the chunks of one long row in parallel.
 ///
 /// Why not Dispatch: `concurrentPerform` offers no control over which threads join, and its
-/// closure bridging may allocate; this pool allocates nothing per call. The workers are
+/// closure bridging allocates. This pool allocates nothing per call: a job is a C function
+/// pointer and a pointer to the caller's job data on its stack (a Swift closure cannot be
+/// shared with other threads without `withoutActuallyEscaping`, which allocates a context). The workers are
 /// created on first use, one fewer than the CPUs this process may use (the calling thread is
 /// the last worker). A softmax is two or three passes in quick succession, so after a job a
 /// worker spins for a short while (`spinNanoseconds`) watching for the next one before it
@@ -41,8 +43,12 @@ final class WorkerPool: @unchecked Sendable {
   private let helpersDone = Atomic<Int>(0)
   private let sleepers = Atomic<Int>(0)
 
+  /// A job: `invoke(context, task)` runs one task.
+  typealias Invoke = @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+
   // Written by the caller before bumping `generation`, read by workers after seeing it.
-  private var body: ((Int) -> Void)?
+  private var context: UnsafeMutableRawPointer?
+  private var invoke: Invoke?
   private var taskCount = 0
   private var helpersWanted = 0
 
@@ -54,49 +60,49 @@ final class WorkerPool: @unchecked Sendable {
     for index in 0..<workers { startWorker(index: index) }
   }
 
-  /// Calls `body(t)` once for every t in 0..<tasks, on up to `threads` threads (the caller's
-  /// included), and returns when all calls have returned. Tasks are handed out in order from a
-  /// shared counter, so the set of calls is the same whatever the thread count.
-  func run(tasks: Int, threads: Int, _ body: (Int) -> Void) {
+  /// Calls `invoke(context, t)` once for every t in 0..<tasks, on up to `threads` threads (the
+  /// caller's included), and returns when all calls have returned. Tasks are handed out in
+  /// order from a shared counter, so the set of calls is the same whatever the thread count.
+  func run(tasks: Int, threads: Int, context: UnsafeMutableRawPointer, invoke: Invoke) {
     let helpers = Swift.min(threads - 1, workers, tasks - 1)
     guard helpers > 0,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
-      for task in 0..<tasks { body(task) }
+      for task in 0..<tasks { invoke(context, task) }
       return
     }
-    withoutActuallyEscaping(body) { body in
-      self.body = body
-      taskCount = tasks
-      helpersWanted = helpers
-      helpersDone.store(0, ordering: .relaxed)
-      nextTask.store(0, ordering: .relaxed)
-      generation.wrappingAdd(1, ordering: .releasing)
-      if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-        pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
-      }
-
-      drain(body, tasks: tasks)
-
-      if !spin(until: { self.helpersDone.load(ordering: .acquiring) == helpers }) {
-        pthread_mutex_lock(mutex)
-        while helpersDone.load(ordering: .acquiring) < helpers {
-          pthread_cond_wait(finished, mutex)
-        }
-        pthread_mutex_unlock(mutex)
-      }
-      self.body = nil
+    self.context = context
+    self.invoke = invoke
+    taskCount = tasks
+    helpersWanted = helpers
+    helpersDone.store(0, ordering: .relaxed)
+    nextTask.store(0, ordering: .relaxed)
+    generation.wrappingAdd(1, ordering: .releasing)
+    if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+      pthread_mutex_lock(mutex)
+      pthread_cond_broadcast(wake)
+      pthread_mutex_unlock(mutex)
     }
+
+    drain(context, invoke, tasks: tasks)
+
+    if !spin(until: { self.helpersDone.load(ordering: .acquiring) == helpers }) {
+      pthread_mutex_lock(mutex)
+      while helpersDone.load(ordering: .acquiring) < helpers {
+        pthread_cond_wait(finished, mutex)
+      }
+      pthread_mutex_unlock(mutex)
+    }
+    self.context = nil
+    self.invoke = nil
     busy.store(false, ordering: .releasing)
   }
 
-  private func drain(_ body: (Int) -> Void, tasks: Int) {
+  private func drain(_ context: UnsafeMutableRawPointer, _ invoke: Invoke, tasks: Int) {
     while true {
       let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
       guard task < tasks else { return }
-      body(task)
+      invoke(context, task)
     }
   }
 
@@ -123,22 +129,14 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
       }
       seen = generation.load(ordering: .acquiring)
-      guard index < helpersWanted else { continue }
-      runShare(tasks: taskCount)
+      guard index < helpersWanted, let context, let invoke else { continue }
+      drain(context, invoke, tasks: taskCount)
       helpersDone.wrappingAdd(1, ordering: .releasing)
       // The caller may have stopped spinning and gone to sleep.
       pthread_mutex_lock(mutex)
       pthread_cond_signal(finished)
       pthread_mutex_unlock(mutex)
     }
-  }
-
-  /// A worker's part of the current job. The closure is copied and released inside this
-  /// function, before the worker reports that it is done: the caller's
-  /// `withoutActuallyEscaping` checks that no copy outlives the job.
-  private func runShare(tasks: Int) {
-    guard let body else { return }
-    drain(body, tasks: tasks)
   }
 
   private func startWorker(index: Int) {

@@ -1,5 +1,6 @@
-// Streaming-store loops for the roofline kernels of `softmax bench`. They live in C only
-// because Swift has no way to ask for a non-temporal store; every other roofline loop is Swift.
+// The loops of the roofline kernels of `softmax bench`, in C because Swift can neither ask
+// for a non-temporal store nor compile a loop for AVX-512 in a default build. On x86-64 they
+// use AVX-512 when the CPU has it, else SSE2; elsewhere plain loops.
 #ifndef SOFTMAX_ROOFLINE_H
 #define SOFTMAX_ROOFLINE_H
 
@@ -13,6 +14,12 @@ extern "C" {
 /// `_softmax_roofline_stream_scale` falls back to ordinary stores and must not be reported as
 /// a streaming kernel).
 int _softmax_roofline_streaming_available(void);
+
+/// start + Σ x[i] for i < count: a read-only sweep.
+float _softmax_roofline_sum(const float *x, size_t count, float start);
+
+/// y[i] = x[i] * scale for i < count with ordinary stores. `x` and `y` may be the same buffer.
+void _softmax_roofline_scale(const float *x, float *y, size_t count, float scale);
 
 /// y[i] = x[i] * scale for i < count, writing `y` with non-temporal stores that bypass the
 /// caches. `x` and `y` may be the same buffer (in place) but must not partly overlap.

@@ -46,7 +46,7 @@ typedef struct {
 
 // AVX-512 (16 lanes). `stream` non-zero: non-temporal stores for the output.
 float softmax_max_avx512_u64_acc4(const float *x, size_t n);
-softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc4(const float *x, size_t n);
+softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, size_t n);
 void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n, float inverse_mantissa,
                                        float exponent_bias, int stream);
 double softmax_sumexp_avx512_u64_acc4(const float *x, size_t n, float shift);
