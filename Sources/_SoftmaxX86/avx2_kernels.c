@@ -86,14 +86,21 @@ INLINE __m256 extended_exp(__m256 x, __m256 *n) {
   return exp_of_reduced(t);
 }
 
+// e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); 0 below the underflow cut, NaN
+// stays NaN.
 INLINE __m256 exp_nonpositive(__m256 x) {
   const __m256 xc = _mm256_max_ps(_mm256_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x);
-  __m256 t;
-  const __m256 n = reduce(xc, &t);
+  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  const __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2), xc);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_NP_C5), t, _mm256_set1_ps(SOFTMAX_NP_C4));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_NP_C3));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_NP_C2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_NP_C1));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
   // Zero the mantissa of underflowing lanes (NaN lanes compare unordered and are kept).
   const __m256 drop = _mm256_cmp_ps(x, _mm256_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_LT_OQ);
-  const __m256 m = _mm256_andnot_ps(drop, exp_of_reduced(t));
-  return _mm256_mul_ps(m, exp2_of_integer(n));
+  return _mm256_mul_ps(_mm256_andnot_ps(drop, p), exp2_of_integer(n));
 }
 
 INLINE void accumulate(__m256 *am, __m256 *ae, __m256 m, __m256 n) {

@@ -67,13 +67,20 @@ INLINE __m512 extended_exp(__m512 x, __m512 *n) {
   return exp_of_reduced(t);
 }
 
-// e^x for x ≤ 0; 0 below the underflow cut (never subnormal), NaN stays NaN. No clamp is
-// needed: lanes below the cut, where the rounding trick would fail, are zeroed by the mask.
+// e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); 0 below the underflow cut (never
+// subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the rounding trick
+// would fail, are zeroed by the mask.
 INLINE __m512 exp_nonpositive(__m512 x) {
-  __m512 t;
-  const __m512 n = reduce(x, &t);
+  const __m512 magic = _mm512_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  const __m512 t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2), x);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_NP_C5), t, _mm512_set1_ps(SOFTMAX_NP_C4));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C3));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C1));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
-  return _mm512_maskz_scalef_ps(keep, exp_of_reduced(t), n);
+  return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
 // m · 2^d for d ≤ 0, exactly 0 where d < −125.

@@ -85,8 +85,12 @@ struct PassKernelTests {
         let stored = kernels.sumAndStoreExp(input, output, count, shift)
         #expect(abs(plain - reference) <= 1e-6 * reference, "\(isa) n=\(count)")
         #expect(plain == stored, "\(isa) n=\(count): the two sums differ")
+        // The portable exp is within 2 ulp; the C kernels' Three-Pass exp trades accuracy
+        // for two FMAs (one-constant reduction, degree 5): within 4e-7 (exp_constants.h).
+        let tolerance = isa == .portable ? 3e-7 : 5e-7
         for i in 0..<count where terms[i] >= 0x1p-125 {
-          #expect(abs(Double(output[i]) - terms[i]) <= 3e-7 * terms[i], "\(isa) n=\(count) [\(i)]")
+          #expect(
+            abs(Double(output[i]) - terms[i]) <= tolerance * terms[i], "\(isa) n=\(count) [\(i)]")
         }
         #expect(output[count].isNaN, "\(isa) n=\(count): wrote past the end")
       }
