@@ -16,32 +16,32 @@
 // Mask of the first `rest` lanes (rest < 16).
 INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
 
-// The degree-6 polynomial for e^t in Horner form, its coefficients multiplied by `scale`:
-// p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the polynomial for free.
+// The degree-5 polynomial for e^t (exp_constants.h) in Horner form, its coefficients
+// multiplied by `scale`: p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the
+// polynomial for free.
 typedef struct {
-  __m512 c[7];
+  __m512 c[6];
 } scaled_polynomial;
 
 INLINE scaled_polynomial polynomial_scaled_by(float scale) {
-  const float c[7] = {SOFTMAX_C6, SOFTMAX_C5, SOFTMAX_C4, SOFTMAX_C3, SOFTMAX_C2, 1.0f, 1.0f};
+  const float c[6] = {SOFTMAX_P5_C5, SOFTMAX_P5_C4, SOFTMAX_P5_C3, SOFTMAX_P5_C2, SOFTMAX_P5_C1, 1.0f};
   scaled_polynomial p;
-  for (int i = 0; i < 7; i++) p.c[i] = _mm512_set1_ps(c[i] * scale);
+  for (int i = 0; i < 6; i++) p.c[i] = _mm512_set1_ps(c[i] * scale);
   return p;
 }
 
 INLINE __m512 evaluate(const scaled_polynomial *q, __m512 t) {
   __m512 p = _mm512_fmadd_ps(q->c[0], t, q->c[1]);
-  for (int i = 2; i < 7; i++) p = _mm512_fmadd_ps(p, t, q->c[i]);
+  for (int i = 2; i < 6; i++) p = _mm512_fmadd_ps(p, t, q->c[i]);
   return p;
 }
 
-// e^t on the reduced argument, in [√½, √2]: six FMAs, within 1 ulp in exhaustive-style sweeps.
+// e^t on the reduced argument, in [√½, √2]: five FMAs.
 INLINE __m512 exp_of_reduced(__m512 t) {
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_C6), t, _mm512_set1_ps(SOFTMAX_C5));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C4));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C3));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_C2));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_P5_C5), t, _mm512_set1_ps(SOFTMAX_P5_C4));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C3));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C1));
   return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
 }
 
@@ -74,11 +74,7 @@ INLINE __m512 exp_nonpositive(__m512 x) {
   const __m512 magic = _mm512_set1_ps(SOFTMAX_ROUNDING_MAGIC);
   const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic), magic);
   const __m512 t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2), x);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_NP_C5), t, _mm512_set1_ps(SOFTMAX_NP_C4));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C3));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C2));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_NP_C1));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+  const __m512 p = exp_of_reduced(t);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
   return _mm512_maskz_scalef_ps(keep, p, n);
 }
