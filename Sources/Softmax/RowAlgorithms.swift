@@ -10,11 +10,15 @@ package import SoftmaxKernels
 private let twoPassExponentRange: ClosedRange<Float> = -3850...4000
 
 package enum RowAlgorithms {
-  /// Outputs of at least this many elements are written with non-temporal stores, which skip
-  /// the caches: above the last-level cache size the output would be evicted before the caller
-  /// reads it anyway, and streaming halves the write traffic (no read for ownership).
+  /// Rows of at least this many elements write their output with non-temporal stores, which
+  /// skip the caches and the read for ownership: once input and output together exceed the
+  /// last-level cache, the output would be evicted before the caller reads it anyway.
+  /// Measured with `softmax bench` (cold outputs, one thread, 32 MiB LLC, 2026-11-29):
+  /// streaming from 2^20 instead of never made Two-Pass 2% faster at 2^20, 5% slower at 2^21,
+  /// and 4%, 6% and 21% faster at 2^22, 2^23 and 2^24; Three-Pass reload 19% and 17% slower at
+  /// 2^20 and 2^21 but 6% faster at 2^22. So the cut is where input + output = LLC (2^22).
   package static var streamingThreshold: Int {
-    CacheInfo.lastLevelBytes / MemoryLayout<Float>.size
+    CacheInfo.lastLevelBytes / (2 * MemoryLayout<Float>.size)
   }
 
   /// Runs `algorithm` on the row; `.auto` is resolved here. `threads` ≥ 1 is an upper bound.

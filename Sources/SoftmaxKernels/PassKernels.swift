@@ -116,7 +116,7 @@ extension PassKernels {
       isa: .avx2,
       description: "AVX2+FMA C kernels (8 lanes)",
       max: { softmax_max_avx2_u32_acc4($0, $1) },
-      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx2_u32_acc2($0, $1)) },
+      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx2_u32_acc1($0, $1)) },
       twoPassOutput: { softmax_twopass_output_avx2_u16($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       sumExp: { softmax_sumexp_avx2_u32_acc2($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_avx2_u32_acc2($0, $1, $2, $3) },

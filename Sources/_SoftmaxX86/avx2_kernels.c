@@ -143,14 +143,14 @@ static void merge_sum(double *total_m, float *total_e, float m, float e) {
   }
 }
 
-KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size_t n) {
+KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size_t n) {
   double total_m = 0;
   float total_e = -INFINITY;
   __m256 nan_lanes = _mm256_setzero_ps();
   const __m256 lowest = _mm256_set1_ps(-FLT_MAX);
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
-    __m256 am0 = _mm256_setzero_ps(), am1 = am0, ae0 = lowest, ae1 = lowest;
+    __m256 am0 = _mm256_setzero_ps(), ae0 = lowest;
     size_t i = start;
     for (; i + 32 <= end; i += 32) {
       const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
@@ -160,10 +160,15 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size
       __m256 n0, n1, n2, n3;
       const __m256 m0 = extended_exp(x0, &n0), m1 = extended_exp(x1, &n1);
       const __m256 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
-      accumulate(&am0, &ae0, m0, n0);
-      accumulate(&am1, &ae1, m1, n1);
-      accumulate(&am0, &ae0, m2, n2);
-      accumulate(&am1, &ae1, m3, n3);
+      // One new exponent per lane for the four vectors: the accumulator is rescaled once per
+      // 32 elements instead of once per 8.
+      const __m256 e = _mm256_max_ps(_mm256_max_ps(_mm256_max_ps(n0, n1), _mm256_max_ps(n2, n3)), ae0);
+      __m256 t = _mm256_mul_ps(m0, exp2_nonpositive(_mm256_sub_ps(n0, e)));
+      t = _mm256_fmadd_ps(m1, exp2_nonpositive(_mm256_sub_ps(n1, e)), t);
+      __m256 u = _mm256_mul_ps(m2, exp2_nonpositive(_mm256_sub_ps(n2, e)));
+      u = _mm256_fmadd_ps(m3, exp2_nonpositive(_mm256_sub_ps(n3, e)), u);
+      am0 = _mm256_fmadd_ps(am0, exp2_nonpositive(_mm256_sub_ps(ae0, e)), _mm256_add_ps(t, u));
+      ae0 = e;
     }
     for (; i < end; i += 8) {
       const __m256i lanes = first_lanes(end - i);
@@ -174,7 +179,6 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size
       const __m256 valid = _mm256_castsi256_ps(lanes);
       accumulate(&am0, &ae0, _mm256_and_ps(valid, mv), _mm256_blendv_ps(lowest, nv, valid));
     }
-    accumulate(&am0, &ae0, am1, ae1);
     const float e = hmax(ae0);
     merge_sum(&total_m, &total_e, hsum(_mm256_mul_ps(am0, exp2_nonpositive(_mm256_sub_ps(ae0, _mm256_set1_ps(e))))), e);
   }

@@ -57,7 +57,7 @@ void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, 
 
 // AVX2 + FMA (8 lanes), the same operations.
 float softmax_max_avx2_u32_acc4(const float *x, size_t n);
-softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc2(const float *x, size_t n);
+softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size_t n);
 void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n, float inverse_mantissa,
                                      float exponent_bias, int stream);
 double softmax_sumexp_avx2_u32_acc2(const float *x, size_t n, float shift);
