@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "exp_constants.h"
+#include "scaled_sum.h"
 
 #define KERNEL __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx2,fma")))
@@ -134,14 +135,6 @@ KERNEL float softmax_max_avx2_u32_acc4(const float *x, size_t n) {
   return hmax(_mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3)));
 }
 
-static void merge_sum(double *total_m, float *total_e, float m, float e) {
-  if (e > *total_e) {
-    *total_m = ldexp(*total_m, (int)fmaxf(*total_e - e, -1100.0f)) + (double)m;
-    *total_e = e;
-  } else {
-    *total_m += ldexp((double)m, (int)fmaxf(e - *total_e, -1100.0f));
-  }
-}
 
 KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size_t n) {
   double total_m = 0;

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "exp_constants.h"
+#include "scaled_sum.h"
 
 #define KERNEL __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,avx512vl,avx2,fma")))
@@ -106,15 +107,6 @@ KERNEL float softmax_max_avx512_u64_acc4(const float *x, size_t n) {
   return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
 }
 
-// Merges a Float block sum into the Double total (exact rescaling by powers of two).
-static void merge_sum(double *total_m, float *total_e, float m, float e) {
-  if (e > *total_e) {
-    *total_m = ldexp(*total_m, (int)fmaxf(*total_e - e, -1100.0f)) + (double)m;
-    *total_e = e;
-  } else {
-    *total_m += ldexp((double)m, (int)fmaxf(e - *total_e, -1100.0f));
-  }
-}
 
 KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, size_t n) {
   double total_m = 0;
