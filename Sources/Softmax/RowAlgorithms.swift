@@ -31,6 +31,7 @@ package enum RowAlgorithms {
     case .auto, .twoPass: twoPass(row)
     case .threePassRecompute: threePassRecompute(row)
     case .threePassReload: threePassReload(row)
+    case .online: online(row)
     }
   }
 
@@ -64,6 +65,22 @@ package enum RowAlgorithms {
     row.perform(output)
   }
 
+  /// Online softmax: pass 1 gives each chunk's maximum and Σ e^(x − maximum) in one read, merged
+  /// in chunk order by rescaling to the larger maximum in Double; pass 2 is Three-Pass
+  /// recompute's output pass.
+  static func online(_ row: RowPlan) {
+    let total = row.reduce(ChunkPass(.onlineSum), as: OnlineSum.self) { $0.merged(with: $1) }
+    // +inf, or only −inf: the non-finite contract (it also handles NaN in such rows).
+    guard total.maximum.isFinite else {
+      return nonFiniteRowSoftmax(row.x, row.y, count: row.count)
+    }
+    guard !total.sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
+    var output = ChunkPass(.expScaledOutput, shift: total.maximum)
+    output.scale = Float(1 / total.sum)
+    output.threshold = flushThreshold(inverseSum: output.scale)
+    row.perform(output)
+  }
+
   /// The row maximum if it is finite; otherwise writes the non-finite contract's result and
   /// returns nil. A NaN chunk maximum is kept by the merge, so it reaches the check.
   private static func finiteMaximum(_ row: RowPlan) -> Float? {
@@ -83,7 +100,9 @@ package enum RowAlgorithms {
 struct ChunkPass {
   enum Kind {
     case maximum, twoPassSum, sumExp, sumAndStoreExp  // write one result per chunk
+    case onlineSum  // writes one OnlineSum per chunk
     case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
+    case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
   }
 
   var kind: Kind
@@ -92,7 +111,10 @@ struct ChunkPass {
   var threshold: Float = 0
   var inverseMantissa: Float = 0
   var exponentBias: Float = 0
-  /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum or Double).
+  var logHigh: Float = 0
+  var logLow: Float = 0
+  /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double or
+  /// OnlineSum).
   var results: UnsafeMutableRawPointer? = nil
 
   init(_ kind: Kind, shift: Float = 0) {
@@ -111,9 +133,12 @@ struct ChunkPass {
     case .twoPassSum: store(k.twoPassSum(x, n), chunk)
     case .sumExp: store(k.sumExp(x, n, shift), chunk)
     case .sumAndStoreExp: store(k.sumAndStoreExp(x, y, n, shift), chunk)
+    case .onlineSum: store(k.onlineSum(x, n), chunk)
     case .twoPassOutput: k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.stream)
     case .expScaledOutput: k.expScaledOutput(x, y, n, shift, scale, threshold, row.stream)
     case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
+    case .logSoftmaxOutput:
+      logSoftmaxOutput_simd16(x, y, count: n, shift: shift, high: logHigh, low: logLow)
     }
   }
 

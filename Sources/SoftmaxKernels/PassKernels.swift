@@ -42,6 +42,9 @@ package struct PassKernels: Sendable {
       -> Void
   /// y *= scale in place, 0 below threshold: (y, count, scale, threshold, stream).
   package let scaleInPlace: @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+  /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
+  /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
+  package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
 }
@@ -64,6 +67,7 @@ extension PassKernels {
     scaleInPlace: { y, n, scale, threshold, _ in
       scaleInPlace_simd16(y, count: n, scale: scale, threshold: threshold)
     },
+    onlineSum: { onlineSum_simd16_acc2($0, count: $1) },
     hasStreamingStores: false)
 
   private static var compiledArchitecture: String {
@@ -111,6 +115,12 @@ extension PassKernels {
     }
   }
 
+  extension OnlineSum {
+    init(_ sum: softmax_max_sum) {
+      self.init(maximum: sum.maximum, sum: sum.sum)
+    }
+  }
+
   extension PassKernels {
     static let avx2 = PassKernels(
       isa: .avx2,
@@ -122,6 +132,7 @@ extension PassKernels {
       sumAndStoreExp: { softmax_sumexp_store_avx2_u32_acc2($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
+      onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       hasStreamingStores: true)
 
     static let avx512 = PassKernels(
@@ -134,6 +145,7 @@ extension PassKernels {
       sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
+      onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       hasStreamingStores: true)
   }
 #endif

@@ -315,6 +315,51 @@ KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float thresh
   if (stream) _mm_sfence();
 }
 
+// Pass 1 of the online softmax; the same per-lane recurrence as the AVX-512 kernel (see there
+// and OnlineKernels.swift for the −FLT_MAX start, −inf, NaN and the no-subnormal argument).
+INLINE void online_add(__m256 *m, __m256 *s, __m256 v) {
+  // One exponential: e^(−|v − m|), the sign bit set by an OR.
+  const __m256 e = exp_nonpositive(_mm256_or_ps(_mm256_sub_ps(v, *m), _mm256_set1_ps(-0.0f)));
+  const __m256 larger = _mm256_cmp_ps(v, *m, _CMP_GT_OQ);
+  // Larger: s · e + 1 (old terms rescaled to v); otherwise s + e.
+  *s = _mm256_blendv_ps(_mm256_add_ps(*s, e), _mm256_fmadd_ps(*s, e, _mm256_set1_ps(1.0f)), larger);
+  *m = _mm256_blendv_ps(*m, v, larger);
+}
+
+INLINE void online_merge(__m256 *m, __m256 *s, __m256 m2, __m256 s2) {
+  const __m256 target = _mm256_max_ps(*m, m2);
+  *s = _mm256_fmadd_ps(*s, exp_nonpositive(_mm256_sub_ps(*m, target)),
+                       _mm256_mul_ps(s2, exp_nonpositive(_mm256_sub_ps(m2, target))));
+  *m = target;
+}
+
+KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n) {
+  const __m256 lowest = _mm256_set1_ps(-FLT_MAX);
+  float total_max = -INFINITY;
+  double total_sum = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m256 m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      online_add(&m0, &s0, _mm256_loadu_ps(x + i));
+      online_add(&m1, &s1, _mm256_loadu_ps(x + i + 8));
+      online_add(&m2, &s2, _mm256_loadu_ps(x + i + 16));
+      online_add(&m3, &s3, _mm256_loadu_ps(x + i + 24));
+    }
+    for (; i < end; i += 8) online_add(&m0, &s0, load_partial(x + i, first_lanes(end - i), -INFINITY));
+    online_merge(&m0, &s0, m1, s1);
+    online_merge(&m2, &s2, m3, s3);
+    online_merge(&m0, &s0, m2, s2);
+    const float m = hmax(m0);
+    const float s = hsum(_mm256_mul_ps(s0, exp_nonpositive(_mm256_sub_ps(m0, _mm256_set1_ps(m)))));
+    merge_max_sum(&total_max, &total_sum, s == 0 ? -INFINITY : m, s);
+  }
+  softmax_max_sum result = {total_max, total_sum};
+  return result;
+}
+
 #else
 typedef int softmax_avx2_unavailable;
 #endif

@@ -291,6 +291,57 @@ KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float thre
   if (stream) _mm_sfence();
 }
 
+// Pass 1 of the online softmax, per lane a running maximum m and s = Σ e^(x − m) (see
+// OnlineKernels.swift). m starts at −FLT_MAX, not −inf, so v − m is never −inf − (−inf): a −inf
+// element gives e = 0, a lane of only −inf keeps s = 0 (every other lane has s ≥ 1), and s ≥ 1
+// whenever it is multiplied by an e that is 0 or ≥ 2^-126, so nothing is subnormal. NaN
+// elements reach s through e (and v > m is false for them); nothing else can hide them.
+INLINE void online_add(__m512 *m, __m512 *s, __m512 v) {
+  // One exponential: e^(−|v − m|), the sign bit set by an OR.
+  const __m512 e = exp_nonpositive(_mm512_or_ps(_mm512_sub_ps(v, *m), _mm512_set1_ps(-0.0f)));
+  const __mmask16 larger = _mm512_cmp_ps_mask(v, *m, _CMP_GT_OQ);
+  // Larger: s · e + 1 (old terms rescaled to v); otherwise s + e.
+  *s = _mm512_mask_add_ps(_mm512_fmadd_ps(*s, e, _mm512_set1_ps(1.0f)), (__mmask16)~larger, *s, e);
+  *m = _mm512_mask_mov_ps(*m, larger, v);
+}
+
+INLINE void online_merge(__m512 *m, __m512 *s, __m512 m2, __m512 s2) {
+  const __m512 target = _mm512_max_ps(*m, m2);
+  *s = _mm512_fmadd_ps(*s, exp_nonpositive(_mm512_sub_ps(*m, target)),
+                       _mm512_mul_ps(s2, exp_nonpositive(_mm512_sub_ps(m2, target))));
+  *m = target;
+}
+
+KERNEL softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n) {
+  const __m512 lowest = _mm512_set1_ps(-FLT_MAX), neg_inf = _mm512_set1_ps(-INFINITY);
+  float total_max = -INFINITY;
+  double total_sum = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m512 m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = start;
+    for (; i + 64 <= end; i += 64) {
+      online_add(&m0, &s0, _mm512_loadu_ps(x + i));
+      online_add(&m1, &s1, _mm512_loadu_ps(x + i + 16));
+      online_add(&m2, &s2, _mm512_loadu_ps(x + i + 32));
+      online_add(&m3, &s3, _mm512_loadu_ps(x + i + 48));
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      online_add(&m0, &s0, _mm512_mask_loadu_ps(neg_inf, lanes, x + i));
+    }
+    online_merge(&m0, &s0, m1, s1);
+    online_merge(&m2, &s2, m3, s3);
+    online_merge(&m0, &s0, m2, s2);
+    const float m = _mm512_reduce_max_ps(m0);
+    const float s = _mm512_reduce_add_ps(_mm512_mul_ps(s0, exp_nonpositive(_mm512_sub_ps(m0, _mm512_set1_ps(m)))));
+    merge_max_sum(&total_max, &total_sum, s == 0 ? -INFINITY : m, s);
+  }
+  softmax_max_sum result = {total_max, total_sum};
+  return result;
+}
+
 #else
 typedef int softmax_avx512_unavailable;
 #endif

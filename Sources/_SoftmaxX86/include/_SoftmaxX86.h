@@ -44,6 +44,14 @@ typedef struct {
   int32_t has_nan;
 } softmax_scaled_sum;
 
+/// Pass 1 of the online softmax: the largest element and Σ e^(x − maximum). The empty sum, and
+/// a row of only −inf, is {−inf, 0}; a NaN input makes `sum` NaN; a +inf input makes `maximum`
+/// +inf (the sum is then unspecified).
+typedef struct {
+  float maximum;
+  double sum;
+} softmax_max_sum;
+
 // AVX-512 (16 lanes). `stream` non-zero: non-temporal stores for the output.
 float softmax_max_avx512_u64_acc4(const float *x, size_t n);
 softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, size_t n);
@@ -54,6 +62,7 @@ double softmax_sumexp_store_avx512_u64_acc4(const float *x, float *y, size_t n, 
 void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift, float scale,
                                  float threshold, int stream);
 void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream);
+softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 
 // AVX2 + FMA (8 lanes), the same operations.
 float softmax_max_avx2_u32_acc4(const float *x, size_t n);
@@ -65,6 +74,7 @@ double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, fl
 void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, float scale,
                                float threshold, int stream);
 void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
+softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
 
 #ifdef __cplusplus
 }
