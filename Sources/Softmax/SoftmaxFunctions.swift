@@ -45,27 +45,32 @@ public func softmax(
   _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) {
+  checkBuffers("softmax", input, output)
+  let threadCount = validatedThreads(threads, count: input.count)
+  guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
+  RowAlgorithms.run(algorithm, x, y, count: input.count, threads: threadCount)
+}
+
+/// Traps, naming `function`, unless the buffers have the same count and are identical or
+/// disjoint.
+func checkBuffers(
+  _ function: String, _ input: UnsafeBufferPointer<Float>,
+  _ output: UnsafeMutableBufferPointer<Float>
+) {
   guard input.count == output.count else {
     fatalError(
-      "softmax: the input has \(input.count) elements but the output has \(output.count); "
+      "\(function): the input has \(input.count) elements but the output has \(output.count); "
         + "they must have the same count")
   }
-  guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
-  let count = input.count
+  guard let x = input.baseAddress, let y = output.baseAddress else { return }
   let xs = UnsafeRawPointer(x)
   let ys = UnsafeRawPointer(y)
-  let bytes = count * MemoryLayout<Float>.stride
+  let bytes = input.count * MemoryLayout<Float>.stride
   if xs != ys && xs < ys + bytes && ys < xs + bytes {
     fatalError(
-      "softmax: the input and the output overlap without being the same buffer; "
+      "\(function): the input and the output overlap without being the same buffer; "
         + "pass the same buffer for in-place use or disjoint buffers")
   }
-  if let threads, threads < 1 {
-    fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
-  }
-  RowAlgorithms.run(
-    algorithm, x, y, count: count,
-    threads: AutoPolicy.threads(forCount: count, requested: threads))
 }
 
 /// Writes the softmax of `input` into `output`, which must have the same count.

@@ -12,6 +12,17 @@ package struct ScaledExpSum: Sendable, Equatable {
 
   package static let zero = ScaledExpSum(mantissa: 0, exponent: -.infinity)
 
+  /// Exponents of a row's total inside which the pair representation is exact. Outside, an
+  /// input may have been clamped (|x| > 2800): above 4000 means some x > 2772; below −3850
+  /// means every x < −2668, and then the values clamped at −2800 might no longer be negligible
+  /// next to the largest. Such rows must be summed again by subtracting their maximum.
+  package static let exactExponentRange: ClosedRange<Float> = -3850...4000
+
+  /// Whether the sum is finite and exact (no NaN input, no clamped input).
+  package var isExact: Bool {
+    mantissa.isFinite && Self.exactExponentRange.contains(exponent)
+  }
+
   package init(mantissa: Double, exponent: Float) {
     self.mantissa = mantissa
     self.exponent = exponent

@@ -19,6 +19,32 @@ public enum ReferenceSoftmax {
     return exponentials.map { $0 / total }
   }
 
+  /// Log-softmax of `x` in Double: x − max − log Σ e^(x − max), with the same special-value
+  /// contract (NaN → NaN everywhere; +inf entries → −log(count), the rest −inf; only −inf →
+  /// −inf everywhere).
+  public static func logSoftmax(_ x: [Float]) -> [Double] {
+    if x.isEmpty { return [] }
+    if x.contains(where: { $0.isNaN }) { return Array(repeating: .nan, count: x.count) }
+    let infinities = x.filter { $0 == .infinity }.count
+    if infinities > 0 {
+      return x.map { $0 == .infinity ? -Foundation.log(Double(infinities)) : -.infinity }
+    }
+    guard let maximum = x.max(), maximum > -.infinity else {
+      return Array(repeating: -.infinity, count: x.count)
+    }
+    let shift = Double(maximum)
+    let logSum = Foundation.log(compensatedSum(x.map { Foundation.exp(Double($0) - shift) }))
+    return x.map { (Double($0) - shift) - logSum }
+  }
+
+  /// log Σ e^x in Double (−inf for an empty or all −inf row).
+  public static func logSumExp(_ x: [Float]) -> Double {
+    guard let maximum = x.max(), maximum > -.infinity else { return -.infinity }
+    if maximum == .infinity { return .infinity }
+    let shift = Double(maximum)
+    return shift + Foundation.log(compensatedSum(x.map { Foundation.exp(Double($0) - shift) }))
+  }
+
   /// Σ values with Neumaier's compensation: error about one ulp of the result, independent of
   /// the count.
   public static func compensatedSum(_ values: [Double]) -> Double {

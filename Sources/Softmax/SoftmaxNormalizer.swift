@@ -1,0 +1,253 @@
+internal import SoftmaxKernels
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The denominator of a softmax, Σ e^(x_i), kept so that it never overflows or underflows,
+/// and mergeable: the value that pass 1 of the Two-Pass algorithm produces, as a public type.
+///
+/// With it a softmax can be computed over values that never sit in one buffer: chunks of a
+/// stream, shards on different machines, or a vocabulary split across devices. Accumulate a
+/// normalizer per chunk, merge them (in any order), then normalize each chunk:
+///
+/// ```swift
+/// let chunks: [[Float]] = [[2, 1], [0.1, -1, 3.5]]
+/// var total = SoftmaxNormalizer()
+/// for chunk in chunks {
+///   total.merge(SoftmaxNormalizer(accumulating: chunk))
+/// }
+/// let probabilities = chunks.map { total.normalize($0) }
+/// // the same as softmax([2, 1, 0.1, -1, 3.5]), chunk by chunk
+/// let logProbabilities = chunks.map { total.logNormalize($0) }
+/// print(total.logSum)  // log Σ e^x ≈ 3.7999, finite for any finite input
+/// ```
+///
+/// ## Representation
+/// Σ e^x = e^`shift` · `mantissa` · 2^`exponent`. Rows whose values lie within ±2800 (the
+/// Two-Pass range) keep `shift` = 0 and the exact (mantissa, exponent) pair of pass 1;
+/// others keep their maximum as `shift` and Σ e^(x − max) as `mantissa`, so that values of
+/// any finite magnitude (up to ±3.4e38) are represented without loss. Merging rescales the
+/// smaller sum to the larger, by an exact power of two when both are pairs, so merging is
+/// associative and commutative up to the rounding of one Double addition per merge.
+///
+/// ## Special values
+/// A NaN value makes the normalizer NaN (`logSum` and every normalized output NaN). +inf
+/// values are counted: normalizing gives each +inf entry 1/count and every other entry 0.
+/// Only −inf values, or none, give an empty sum: `logSum` is −inf and normalizing gives zeros
+/// (log-softmax: −inf), the policy of ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``.
+///
+/// Codable: a normalizer with a NaN or infinite field needs an encoder that allows
+/// non-conforming floats (for example `JSONEncoder.nonConformingFloatEncodingStrategy`).
+public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
+  /// e^shift is a factor of the sum: 0 for sums in pair form, the largest value otherwise.
+  public private(set) var shift: Float
+  /// The sum's mantissa (NaN when a value was NaN).
+  public private(set) var mantissa: Double
+  /// The sum's power of two, an integer-valued Double.
+  public private(set) var exponent: Double
+  /// How many +inf values were accumulated.
+  public private(set) var infinityCount: Int
+
+  /// The empty sum: `logSum` is −inf.
+  public init() {
+    self.init(shift: 0, mantissa: 0, exponent: 0, infinityCount: 0)
+  }
+
+  init(shift: Float, mantissa: Double, exponent: Double, infinityCount: Int) {
+    self.shift = shift
+    self.mantissa = mantissa
+    self.exponent = exponent
+    self.infinityCount = infinityCount
+  }
+
+  /// Σ e^(values[i]): pass 1 of Two-Pass, or the maximum and Σ e^(x − max) for values outside
+  /// ±2800. `threads` as for `softmax`: nil decides by the length. No allocation.
+  public init(accumulating values: UnsafeBufferPointer<Float>, threads: Int? = nil) {
+    self.init()
+    guard let x = values.baseAddress, values.count > 0 else { return }
+    let row = RowPlan(
+      x: x, y: UnsafeMutablePointer(mutating: x), count: values.count,
+      threads: validatedThreads(threads, count: values.count), kernels: .selected)
+    let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    if pair.mantissa.isNaN {
+      mantissa = .nan
+    } else if pair.isExact {
+      (mantissa, exponent) = (pair.mantissa, Double(pair.exponent))
+    } else {
+      let max = row.reduce(ChunkPass(.maximum), as: Float.self) { Swift.max($0, $1) }
+      if max == .infinity {
+        infinityCount = values.reduce(0) { $0 + ($1 == .infinity ? 1 : 0) }
+      } else if max > -.infinity {
+        shift = max
+        mantissa = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
+      }
+    }
+  }
+
+  /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Float>,_)``.
+  public init(accumulating values: [Float], threads: Int? = nil) {
+    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
+  }
+
+  /// Whether nothing but −inf (or nothing at all) was accumulated.
+  public var isEmpty: Bool { infinityCount == 0 && mantissa == 0 }
+
+  /// log Σ e^x as a Double: finite for any finite, non-empty input; −inf when empty, +inf
+  /// with +inf values, NaN with NaN values.
+  public var logSum: Double {
+    if mantissa.isNaN { return .nan }
+    if infinityCount > 0 { return .infinity }
+    if mantissa == 0 { return -.infinity }
+    return (Double(shift) + exponent * ln2) + log(mantissa)
+  }
+
+  /// Adds the values that `other` accumulated. Associative and commutative up to rounding.
+  public mutating func merge(_ other: SoftmaxNormalizer) {
+    self = merging(other)
+  }
+
+  /// The normalizer of the values of both.
+  public func merging(_ other: SoftmaxNormalizer) -> SoftmaxNormalizer {
+    if mantissa.isNaN || other.mantissa.isNaN {
+      return SoftmaxNormalizer(shift: 0, mantissa: .nan, exponent: 0, infinityCount: 0)
+    }
+    if infinityCount > 0 || other.infinityCount > 0 {
+      return SoftmaxNormalizer(
+        shift: 0, mantissa: 0, exponent: 0, infinityCount: infinityCount + other.infinityCount)
+    }
+    if other.mantissa == 0 { return self }
+    if mantissa == 0 { return other }
+    if shift == 0 && other.shift == 0 {
+      // Both pairs: rescale by an exact power of two, as pass 1 does.
+      let e = Swift.max(exponent, other.exponent)
+      let m = scaled(mantissa, by: exponent - e) + scaled(other.mantissa, by: other.exponent - e)
+      return SoftmaxNormalizer(shift: 0, mantissa: m, exponent: e, infinityCount: 0)
+    }
+    // log(other) − log(self), from the parts, so that huge shifts cancel exactly.
+    let difference =
+      (Double(other.shift) - Double(shift)) + (other.exponent - exponent) * ln2
+      + log(other.mantissa / mantissa)
+    var larger = difference > 0 ? other : self
+    larger.mantissa += larger.mantissa * exp(-Swift.abs(difference))
+    return larger
+  }
+
+  /// Writes e^(values[i]) / Σ into `output`: the softmax of `values` within everything this
+  /// normalizer accumulated. `values` must be (a part of) what was accumulated; `output` may
+  /// be the same buffer. Numerics and special values as for `softmax`. No allocation.
+  ///
+  /// - Precondition: `values.count == output.count`, and the buffers are identical or
+  ///   disjoint.
+  public func normalize(
+    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+    threads: Int? = nil
+  ) {
+    guard let (row, pass) = plan(values, output, threads: threads, logarithm: false) else {
+      return
+    }
+    row.perform(pass)
+  }
+
+  /// The softmax of `values` within everything this normalizer accumulated.
+  public func normalize(_ values: [Float], threads: Int? = nil) -> [Float] {
+    map(values) { normalize($0, into: $1, threads: threads) }
+  }
+
+  /// Writes log(e^(values[i]) / Σ) = values[i] − `logSum` into `output`, without an
+  /// exponential: the log-softmax of `values` within everything this normalizer accumulated.
+  /// The subtraction keeps an absolute error within a few ulp of max(1, |result|) for inputs
+  /// of any magnitude. Entries equal to −inf give −inf; an empty sum gives −inf everywhere;
+  /// with +inf values, their entries get −log(count) and the others −inf; NaN gives NaN.
+  ///
+  /// - Precondition: `values.count == output.count`, and the buffers are identical or
+  ///   disjoint.
+  public func logNormalize(
+    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+    threads: Int? = nil
+  ) {
+    guard let (row, pass) = plan(values, output, threads: threads, logarithm: true) else {
+      return
+    }
+    row.perform(pass)
+  }
+
+  /// The log-softmax of `values` within everything this normalizer accumulated.
+  public func logNormalize(_ values: [Float], threads: Int? = nil) -> [Float] {
+    map(values) { logNormalize($0, into: $1, threads: threads) }
+  }
+
+  /// The output pass for `values`, or nil when the special-value contract has already
+  /// written the output.
+  private func plan(
+    _ values: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+    threads: Int?, logarithm: Bool
+  ) -> (RowPlan, ChunkPass)? {
+    checkBuffers("SoftmaxNormalizer", values, output)
+    guard let x = values.baseAddress, let y = output.baseAddress, values.count > 0 else {
+      return nil
+    }
+    let count = values.count
+    if mantissa.isNaN {
+      y.update(repeating: .nan, count: count)
+      return nil
+    }
+    if infinityCount > 0 || mantissa == 0 {
+      let share = infinityCount > 0 ? 1 / Float(infinityCount) : 0
+      for i in 0..<count {
+        let p: Float = x[i] == .infinity ? share : 0
+        y[i] = logarithm ? (p > 0 ? -Float(log(Double(infinityCount))) : -.infinity) : p
+      }
+      return nil
+    }
+    let row = RowPlan(
+      x: x, y: y, count: count, threads: validatedThreads(threads, count: count),
+      kernels: .selected)
+    if logarithm {
+      var pass = ChunkPass(.logSoftmaxOutput, shift: shift)
+      let rest = exponent * ln2 + log(mantissa)
+      pass.logHigh = Float(rest)
+      pass.logLow = Float(rest - Double(pass.logHigh))
+      return (row, pass)
+    }
+    if shift == 0 {
+      var pass = ChunkPass(.twoPassOutput)
+      (pass.inverseMantissa, pass.exponentBias) =
+        ScaledExpSum(mantissa: mantissa, exponent: Float(exponent)).outputParameters
+      return (row, pass)
+    }
+    var pass = ChunkPass(.expScaledOutput, shift: shift)
+    pass.scale = Float(1 / mantissa)
+    pass.threshold = flushThreshold(inverseSum: pass.scale)
+    return (row, pass)
+  }
+
+  private func map(
+    _ values: [Float],
+    _ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+  ) -> [Float] {
+    [Float](unsafeUninitializedCapacity: values.count) { output, initialized in
+      values.withUnsafeBufferPointer { body($0, output) }
+      initialized = values.count
+    }
+  }
+}
+
+private let ln2 = 0.693_147_180_559_945_309_417_232_121_458
+
+/// m · 2^d in Double for integer-valued d ≤ 0.
+private func scaled(_ m: Double, by d: Double) -> Double {
+  d < -1100 ? 0 : m * Double(sign: .plus, exponent: Int(d), significand: 1)
+}
+
+/// The thread count for a row, after checking the caller's request.
+func validatedThreads(_ threads: Int?, count: Int) -> Int {
+  if let threads, threads < 1 {
+    fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
+  }
+  return AutoPolicy.threads(forCount: count, requested: threads)
+}
