@@ -3,12 +3,6 @@ package import SoftmaxKernels
 // Each algorithm as a sequence of passes over one contiguous row of count ≥ 1 elements, each
 // pass run chunk by chunk on the worker pool. `y` is either `x` or does not overlap it.
 
-/// Outside these exponents of the pass-1 total, the Two-Pass pair representation may have
-/// clamped an input (|x| > 2800), so the row is finished by the max-subtracting path:
-/// above 4000 means some x > 2772; below −3850 means every x < −2668, and then the values
-/// clamped at −2800 might no longer be negligible next to the largest.
-private let twoPassExponentRange: ClosedRange<Float> = -3850...4000
-
 package enum RowAlgorithms {
   /// Rows of at least this many elements write their output with non-temporal stores, which
   /// skip the caches and the read for ownership: once input and output together exceed the
@@ -37,7 +31,8 @@ package enum RowAlgorithms {
 
   static func twoPass(_ row: RowPlan) {
     let sum = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
-    guard sum.mantissa.isFinite, twoPassExponentRange.contains(sum.exponent) else {
+    // A NaN input, or one the pair representation clamped: subtract the maximum instead.
+    guard sum.isExact else {
       return threePassRecompute(row)
     }
     var output = ChunkPass(.twoPassOutput)
