@@ -1,0 +1,129 @@
+internal import SoftmaxKernels
+
+/// A row-major array's shape split around the axis of a softmax: `outer` independent blocks,
+/// each `length` steps along the axis, each step `inner` contiguous floats apart.
+struct AxisLayout {
+  let outer: Int
+  let length: Int
+  let inner: Int
+
+  /// Checks `shape` and `axis` against `count`, trapping with a message that names `function`
+  /// and the problem. `axis` may be negative, counting from the last axis (−1).
+  init(shape: [Int], axis: Int, count: Int, function: String) {
+    guard !shape.isEmpty else {
+      fatalError("\(function): the shape must have at least one dimension")
+    }
+    if let bad = shape.first(where: { $0 < 0 }) {
+      fatalError("\(function): shape \(shape) has a negative dimension \(bad)")
+    }
+    guard (-shape.count..<shape.count).contains(axis) else {
+      fatalError(
+        "\(function): axis \(axis) is out of range for a shape of rank \(shape.count) "
+          + "(use \(-shape.count)...\(shape.count - 1))")
+    }
+    let total = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+    guard total == count else {
+      fatalError(
+        "\(function): shape \(shape) has \(total) elements but the buffers have \(count)")
+    }
+    let index = axis < 0 ? axis + shape.count : axis
+    outer = shape[..<index].reduce(1, *)
+    length = shape[index]
+    inner = shape[(index + 1)...].reduce(1, *)
+  }
+}
+
+/// The work of a softmax along one axis, as plain data for the worker pool: contiguous rows
+/// (inner == 1), several per task, or 16-column groups of a strided axis, one per task.
+struct AxisJob {
+  let x: UnsafePointer<Float>
+  let y: UnsafeMutablePointer<Float>
+  let layout: AxisLayout
+  let algorithm: SoftmaxAlgorithm
+  let logarithm: Bool
+  let rowsPerTask: Int
+  let groups: Int  // column groups of 16 per outer block (strided axes)
+
+  var taskCount: Int {
+    layout.inner == 1
+      ? (layout.outer + rowsPerTask - 1) / rowsPerTask : layout.outer * groups
+  }
+
+  func run(task: Int) {
+    let n = layout.length
+    if layout.inner == 1 {
+      for row in (task * rowsPerTask)..<Swift.min(layout.outer, (task + 1) * rowsPerTask) {
+        let input = UnsafeBufferPointer(start: x + row * n, count: n)
+        let output = UnsafeMutableBufferPointer(start: y + row * n, count: n)
+        if logarithm {
+          SoftmaxNormalizer(accumulating: input, threads: 1)
+            .logNormalize(input, into: output, threads: 1)
+        } else if n > 0 {
+          RowAlgorithms.run(algorithm, x + row * n, y + row * n, count: n, threads: 1)
+        }
+      }
+    } else {
+      let block = task / groups
+      let column = (task % groups) * 16
+      let offset = block * n * layout.inner + column
+      stridedSoftmax_simd16(
+        x + offset, y + offset, length: n, stride: layout.inner,
+        width: Swift.min(16, layout.inner - column), logarithm: logarithm)
+    }
+  }
+
+  /// Runs every task on up to `threads` threads.
+  func perform(threads: Int) {
+    var job = self
+    let tasks = taskCount
+    withUnsafeMutablePointer(to: &job) { pointer in
+      WorkerPool.shared.run(tasks: tasks, threads: threads, context: pointer) { context, task in
+        context.assumingMemoryBound(to: AxisJob.self).pointee.run(task: task)
+      }
+    }
+  }
+}
+
+/// Softmax or log-softmax along `axis`: the shared body of the shaped entry points.
+func axisSoftmax(
+  _ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+  shape: [Int], axis: Int, algorithm: SoftmaxAlgorithm, threads: Int?, logarithm: Bool,
+  function: String
+) {
+  checkBuffers(function, input, output)
+  let layout = AxisLayout(shape: shape, axis: axis, count: input.count, function: function)
+  let threadCount = validatedThreads(threads, count: input.count)
+  guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
+  if layout.inner == 1 && layout.outer == 1 {
+    // One row: threads within it.
+    if logarithm {
+      logSoftmax(input, into: output, threads: threads)
+    } else {
+      RowAlgorithms.run(algorithm, x, y, count: input.count, threads: threadCount)
+    }
+    return
+  }
+  if layout.inner == 1 && layout.length >= AutoPolicy.parallelThreshold
+    && layout.outer < 2 * threadCount
+  {
+    // A few long rows: each one split across the threads.
+    for row in 0..<layout.outer {
+      let n = layout.length
+      let rowInput = UnsafeBufferPointer(start: x + row * n, count: n)
+      let rowOutput = UnsafeMutableBufferPointer(start: y + row * n, count: n)
+      if logarithm {
+        logSoftmax(rowInput, into: rowOutput, threads: threadCount)
+      } else {
+        RowAlgorithms.run(algorithm, x + row * n, y + row * n, count: n, threads: threadCount)
+      }
+    }
+    return
+  }
+  // Many rows, or a strided axis: rows (or column groups) spread across the threads, each
+  // computed on one thread, so the result does not depend on the thread count.
+  let rowsPerTask = Swift.max(1, (layout.outer + 8 * threadCount - 1) / (8 * threadCount))
+  let job = AxisJob(
+    x: x, y: y, layout: layout, algorithm: algorithm, logarithm: logarithm,
+    rowsPerTask: rowsPerTask, groups: (layout.inner + 15) / 16)
+  job.perform(threads: threadCount)
+}

@@ -1,0 +1,108 @@
+/// Softmax along one axis of a row-major (C-order) array of any rank.
+///
+/// ```swift
+/// // Attention scores: 8 heads × 16 queries × 1024 keys, softmax over the keys.
+/// let scores = [Float](repeating: 0, count: 8 * 16 * 1024)
+/// var weights = [Float](repeating: 0, count: scores.count)
+/// softmax(scores, shape: [8, 16, 1024], axis: -1, into: &weights)
+/// ```
+///
+/// The last axis (or any axis followed only by dimensions of size 1) is the fast path: each
+/// row is contiguous and runs on the row kernels of `algorithm`. Many rows spread across the
+/// threads, one row per thread at a time; a few long rows (2^18 elements or more) are each split
+/// across the threads instead. An inner axis is strided: 16 adjacent columns are computed at
+/// once from contiguous loads, without gathering (a column-blocked three-pass method; the
+/// `algorithm` argument applies to contiguous rows only). Numerics and special values are those
+/// of ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``, row by row, and
+/// the result does not depend on the thread count.
+///
+/// - Parameters:
+///   - input: The values, `shape.reduce(1, *)` of them, last dimension contiguous.
+///   - shape: The dimensions, outermost first; zero-sized dimensions are allowed.
+///   - axis: The axis to normalize over; negative values count from the end (−1 is the last).
+///   - output: Receives the result; the same count; may be the same memory as `input`.
+///   - algorithm: The row algorithm for contiguous rows.
+///   - threads: The most threads to use, or nil to decide by the size.
+/// - Precondition: the shape's element count equals both buffers' counts, every dimension is
+///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint. A
+///   violation traps with a message that names it.
+public func softmax(
+  _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
+  into output: UnsafeMutableBufferPointer<Float>, algorithm: SoftmaxAlgorithm = .auto,
+  threads: Int? = nil
+) {
+  axisSoftmax(
+    input, output, shape: shape, axis: axis, algorithm: algorithm, threads: threads,
+    logarithm: false, function: "softmax")
+}
+
+/// Softmax along one axis of a row-major array, into an array of the same count. See
+/// ``softmax(_:shape:axis:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_,_,_)``.
+public func softmax(
+  _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
+  algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
+) {
+  input.withUnsafeBufferPointer { x in
+    output.withUnsafeMutableBufferPointer { y in
+      softmax(x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads)
+    }
+  }
+}
+
+/// Softmax along one axis of a row-major array, as a new array. See
+/// ``softmax(_:shape:axis:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_,_,_)``.
+public func softmax(
+  _ input: [Float], shape: [Int], axis: Int = -1, algorithm: SoftmaxAlgorithm = .auto,
+  threads: Int? = nil
+) -> [Float] {
+  [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
+    input.withUnsafeBufferPointer { x in
+      softmax(x, shape: shape, axis: axis, into: output, algorithm: algorithm, threads: threads)
+    }
+    initialized = input.count
+  }
+}
+
+/// Log-softmax along one axis of a row-major array of any rank: x − log Σ e^x over the axis.
+///
+/// ```swift
+/// // Token log-probabilities for 4 sequences × 32000-word vocabulary.
+/// let logits = [Float](repeating: 0, count: 4 * 32_000)
+/// var logProbabilities = [Float](repeating: 0, count: logits.count)
+/// logSoftmax(logits, shape: [4, 32_000], axis: 1, into: &logProbabilities)
+/// ```
+///
+/// Layout, threads and checks as for the shaped `softmax`; numerics and special values as for
+/// ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Float>,_,_)``.
+public func logSoftmax(
+  _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
+  into output: UnsafeMutableBufferPointer<Float>, threads: Int? = nil
+) {
+  axisSoftmax(
+    input, output, shape: shape, axis: axis, algorithm: .twoPass, threads: threads,
+    logarithm: true, function: "logSoftmax")
+}
+
+/// Log-softmax along one axis of a row-major array, into an array of the same count.
+public func logSoftmax(
+  _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
+  threads: Int? = nil
+) {
+  input.withUnsafeBufferPointer { x in
+    output.withUnsafeMutableBufferPointer { y in
+      logSoftmax(x, shape: shape, axis: axis, into: y, threads: threads)
+    }
+  }
+}
+
+/// Log-softmax along one axis of a row-major array, as a new array.
+public func logSoftmax(
+  _ input: [Float], shape: [Int], axis: Int = -1, threads: Int? = nil
+) -> [Float] {
+  [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
+    input.withUnsafeBufferPointer { x in
+      logSoftmax(x, shape: shape, axis: axis, into: output, threads: threads)
+    }
+    initialized = input.count
+  }
+}

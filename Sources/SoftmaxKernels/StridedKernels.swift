@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#elseif canImport(ucrt)
+  import ucrt
+#endif
+
+// Softmax along a strided axis: the data is `length` rows of `stride` floats (row-major), and
+// each of the `width` columns starting at `x` is one softmax. Instead of gathering a column,
+// 16 adjacent columns are processed at once: every load is 16 contiguous floats of one row.
+
+/// Softmax (or log-softmax) of 16 (or `width` < 16) adjacent columns of `length` rows,
+/// `stride` floats apart. Three passes over the block (maximum, Σ e^(x − max), output), which
+/// stays in L1/L2 for the row lengths of real models. Columns whose maximum is not finite, or
+/// whose sum is NaN, are finished by `nonFiniteColumn`. `y` may be `x`.
+package func stridedSoftmax_simd16(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
+  width: Int, logarithm: Bool
+) {
+  @_transparent
+  func load(_ row: Int, padding: Float) -> FloatVector {
+    width == 16
+      ? x.loadVector(at: row * stride)
+      : x.loadPartialVector(at: row * stride, count: width, padding: padding)
+  }
+  var maximum = FloatVector(repeating: -.infinity)
+  for row in 0..<length { maximum = laneMax(maximum, load(row, padding: -.infinity)) }
+  // Lanes with a non-finite maximum are fixed up below; give them a harmless shift here.
+  let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
+  let shift = maximum.replacing(with: 0, where: .!finite)
+  var sum = FloatVector(repeating: 0)
+  for row in 0..<length { sum += expOfNonPositive(load(row, padding: -.infinity) - shift) }
+  if logarithm {
+    let logSum = shift + logOfPositive(sum)
+    for row in 0..<length {
+      store(load(row, padding: 0) - logSum, y + row * stride, width: width)
+    }
+  } else {
+    let scale = 1 / sum
+    let threshold = 0x1p-125 / scale
+    for row in 0..<length {
+      let e = expOfNonPositive(load(row, padding: -.infinity) - shift)
+      store(e.replacing(with: 0, where: e .< threshold) * scale, y + row * stride, width: width)
+    }
+  }
+  for lane in 0..<width where !finite[lane] || sum[lane].isNaN {
+    nonFiniteColumn(
+      x + lane, y + lane, length: length, stride: stride, logarithm: logarithm)
+  }
+}
+
+@_transparent
+func store(_ v: FloatVector, _ p: UnsafeMutablePointer<Float>, width: Int) {
+  if width == 16 { p.storeVector(v, at: 0) } else { p.storePartialVector(v, at: 0, count: width) }
+}
+
+/// The natural log of every lane (all positive and normal: sums of exponentials that include
+/// e^0 = 1), lane by lane: it runs once per 16 columns, not per element.
+@inline(__always)
+func logOfPositive(_ v: FloatVector) -> FloatVector {
+  var result = v
+  for lane in 0..<16 { result[lane] = Float(log(Double(v[lane]))) }
+  return result
+}
+
+/// One column by the special-value contract, or a column whose sum came out NaN (a NaN input).
+func nonFiniteColumn(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
+  logarithm: Bool
+) {
+  var infinities = 0
+  for row in 0..<length {
+    let v = x[row * stride]
+    if v.isNaN {
+      for r in 0..<length { y[r * stride] = .nan }
+      return
+    }
+    if v == .infinity { infinities += 1 }
+  }
+  let share = infinities > 0 ? 1 / Float(infinities) : 0
+  let logShare = infinities > 0 ? -Float(log(Double(infinities))) : -.infinity
+  for row in 0..<length {
+    let isInfinity = x[row * stride] == .infinity
+    if logarithm {
+      y[row * stride] = isInfinity ? logShare : -.infinity
+    } else {
+      y[row * stride] = isInfinity ? share : 0
+    }
+  }
+}
