@@ -53,9 +53,9 @@ public func softmax(
 
 /// Traps, naming `function`, unless the buffers have the same count and are identical or
 /// disjoint.
-func checkBuffers(
-  _ function: String, _ input: UnsafeBufferPointer<Float>,
-  _ output: UnsafeMutableBufferPointer<Float>
+func checkBuffers<Element>(
+  _ function: String, _ input: UnsafeBufferPointer<Element>,
+  _ output: UnsafeMutableBufferPointer<Element>
 ) {
   guard input.count == output.count else {
     fatalError(
@@ -65,7 +65,7 @@ func checkBuffers(
   guard let x = input.baseAddress, let y = output.baseAddress else { return }
   let xs = UnsafeRawPointer(x)
   let ys = UnsafeRawPointer(y)
-  let bytes = input.count * MemoryLayout<Float>.stride
+  let bytes = input.count * MemoryLayout<Element>.stride
   if xs != ys && xs < ys + bytes && ys < xs + bytes {
     fatalError(
       "\(function): the input and the output overlap without being the same buffer; "

@@ -13,6 +13,7 @@ uint32_t softmax_x86_cpu_features(void) {
   unsigned int eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
   const int has_fma = (ecx >> 12) & 1;
+  const int has_f16c = (ecx >> 29) & 1;
   const int has_osxsave = (ecx >> 27) & 1;
   const int has_avx = (ecx >> 28) & 1;
   if (!has_osxsave || !has_avx) return 0;
@@ -26,6 +27,7 @@ uint32_t softmax_x86_cpu_features(void) {
   const int has_avx512vl = (ebx >> 31) & 1;
   uint32_t features = 0;
   if (os_ymm && has_avx2 && has_fma) features |= SOFTMAX_X86_AVX2_FMA;
+  if (os_ymm && has_f16c) features |= SOFTMAX_X86_F16C;
   if (os_zmm && has_avx512f && has_avx512dq && has_avx512vl && has_fma)
     features |= SOFTMAX_X86_AVX512;
   return features;

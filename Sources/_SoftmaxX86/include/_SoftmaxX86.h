@@ -18,6 +18,7 @@ extern "C" {
 enum {
   SOFTMAX_X86_AVX2_FMA = 1 << 0,  // AVX2 and FMA, with the OS saving ymm state
   SOFTMAX_X86_AVX512 = 1 << 1,    // AVX512F/DQ/VL, with the OS saving zmm state
+  SOFTMAX_X86_F16C = 1 << 2,      // half-precision conversions, with the OS saving ymm state
 };
 
 /// The features of this CPU (cpuid and xgetbv); 0 on other architectures. About 4 µs: call
@@ -51,6 +52,11 @@ typedef struct {
   float maximum;
   double sum;
 } softmax_max_sum;
+
+// IEEE half precision to and from Float with F16C (vcvtph2ps, vcvtps2ph: round to nearest
+// even). Call only when softmax_x86_cpu_features() reports SOFTMAX_X86_F16C.
+void softmax_f16_to_f32_f16c(const uint16_t *x, float *y, size_t n);
+void softmax_f32_to_f16_f16c(const float *x, uint16_t *y, size_t n);
 
 // AVX-512 (16 lanes). `stream` non-zero: non-temporal stores for the output.
 float softmax_max_avx512_u64_acc4(const float *x, size_t n);
