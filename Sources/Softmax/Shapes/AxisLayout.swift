@@ -39,8 +39,7 @@ struct AxisJob {
   let x: UnsafePointer<Float>
   let y: UnsafeMutablePointer<Float>
   let layout: AxisLayout
-  let algorithm: SoftmaxAlgorithm
-  let logarithm: Bool
+  let options: RowOptions
   let rowsPerTask: Int
   let groups: Int  // column groups of 16 per outer block (strided axes)
 
@@ -53,14 +52,7 @@ struct AxisJob {
     let n = layout.length
     if layout.inner == 1 {
       for row in (task * rowsPerTask)..<Swift.min(layout.outer, (task + 1) * rowsPerTask) {
-        let input = UnsafeBufferPointer(start: x + row * n, count: n)
-        let output = UnsafeMutableBufferPointer(start: y + row * n, count: n)
-        if logarithm {
-          SoftmaxNormalizer(accumulating: input, threads: 1)
-            .logNormalize(input, into: output, threads: 1)
-        } else if n > 0 {
-          RowAlgorithms.run(algorithm, x + row * n, y + row * n, count: n, threads: 1)
-        }
+        options.run(x + row * n, y + row * n, length: n, row: row, threads: 1)
       }
     } else {
       let block = task / groups
@@ -68,7 +60,7 @@ struct AxisJob {
       let offset = block * n * layout.inner + column
       stridedSoftmax_simd16(
         x + offset, y + offset, length: n, stride: layout.inner,
-        width: Swift.min(16, layout.inner - column), logarithm: logarithm)
+        width: Swift.min(16, layout.inner - column), logarithm: options.logarithm)
     }
   }
 
@@ -87,35 +79,33 @@ struct AxisJob {
 /// Softmax or log-softmax along `axis`: the shared body of the shaped entry points.
 func axisSoftmax(
   _ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
-  shape: [Int], axis: Int, algorithm: SoftmaxAlgorithm, threads: Int?, logarithm: Bool,
-  function: String
+  shape: [Int], axis: Int, threads: Int?, options: RowOptions, function: String
 ) {
   checkBuffers(function, input, output)
   let layout = AxisLayout(shape: shape, axis: axis, count: input.count, function: function)
+  var options = options
+  if !options.isPlain {
+    guard layout.inner == 1 else {
+      fatalError("\(function): masks, sinks and fully-masked-row policies apply to the last axis")
+    }
+    if case .causal = options.mask {
+      guard shape.count >= 2 else {
+        fatalError("\(function): a causal mask needs a shape [..., queries, keys] of rank ≥ 2")
+      }
+      options.queries = Swift.max(1, shape[shape.count - 2])
+    }
+  }
   let threadCount = validatedThreads(threads, count: input.count)
   guard let x = input.baseAddress, let y = output.baseAddress, input.count > 0 else { return }
-  if layout.inner == 1 && layout.outer == 1 {
-    // One row: threads within it.
-    if logarithm {
-      logSoftmax(input, into: output, threads: threads)
-    } else {
-      RowAlgorithms.run(algorithm, x, y, count: input.count, threads: threadCount)
-    }
-    return
-  }
-  if layout.inner == 1 && layout.length >= AutoPolicy.parallelThreshold
-    && layout.outer < 2 * threadCount
+  if layout.inner == 1
+    && (layout.outer == 1
+      || layout.length >= AutoPolicy.parallelThreshold
+        && layout.outer < 2 * threadCount)
   {
-    // A few long rows: each one split across the threads.
+    // One row, or a few long ones: each split across the threads.
     for row in 0..<layout.outer {
       let n = layout.length
-      let rowInput = UnsafeBufferPointer(start: x + row * n, count: n)
-      let rowOutput = UnsafeMutableBufferPointer(start: y + row * n, count: n)
-      if logarithm {
-        logSoftmax(rowInput, into: rowOutput, threads: threadCount)
-      } else {
-        RowAlgorithms.run(algorithm, x + row * n, y + row * n, count: n, threads: threadCount)
-      }
+      options.run(x + row * n, y + row * n, length: n, row: row, threads: threadCount)
     }
     return
   }
@@ -123,7 +113,7 @@ func axisSoftmax(
   // computed on one thread, so the result does not depend on the thread count.
   let rowsPerTask = Swift.max(1, (layout.outer + 8 * threadCount - 1) / (8 * threadCount))
   let job = AxisJob(
-    x: x, y: y, layout: layout, algorithm: algorithm, logarithm: logarithm,
-    rowsPerTask: rowsPerTask, groups: (layout.inner + 15) / 16)
+    x: x, y: y, layout: layout, options: options, rowsPerTask: rowsPerTask,
+    groups: (layout.inner + 15) / 16)
   job.perform(threads: threadCount)
 }

@@ -23,41 +23,57 @@
 ///   - output: Receives the result; the same count; may be the same memory as `input`.
 ///   - algorithm: The row algorithm for contiguous rows.
 ///   - threads: The most threads to use, or nil to decide by the size.
+///   - mask: Entries to leave out without a mask in memory, such as ``SoftmaxMask/causal(offset:)``
+///     for [..., queries, keys] attention scores; they get exactly 0.
+///   - sink: An extra logit s that only adds e^s to every row's denominator ("softmax plus one"
+///     for s = 0, attention sinks), computed without overflow for any s; nil for none.
+///   - fullyMaskedRows: What a row with nothing kept becomes (zeros by default).
 /// - Precondition: the shape's element count equals both buffers' counts, every dimension is
-///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint. A
-///   violation traps with a message that names it.
+///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,
+///   sinks and `.nan` apply to the last axis, causal masks to shapes of rank ≥ 2. A violation
+///   traps with a message that names it.
 public func softmax(
   _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
   into output: UnsafeMutableBufferPointer<Float>, algorithm: SoftmaxAlgorithm = .auto,
-  threads: Int? = nil
+  threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
+  fullyMaskedRows: FullyMaskedRows = .zeros
 ) {
+  let options = RowOptions(
+    algorithm: algorithm, logarithm: false, mask: mask, sink: sink,
+    fullyMaskedRows: fullyMaskedRows)
   axisSoftmax(
-    input, output, shape: shape, axis: axis, algorithm: algorithm, threads: threads,
-    logarithm: false, function: "softmax")
+    input, output, shape: shape, axis: axis, threads: threads, options: options,
+    function: "softmax")
 }
 
 /// Softmax along one axis of a row-major array, into an array of the same count. See
-/// ``softmax(_:shape:axis:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_,_,_)``.
+/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_)``.
 public func softmax(
   _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
-  algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
+  algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil, mask: SoftmaxMask = .none,
+  sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
 ) {
   input.withUnsafeBufferPointer { x in
     output.withUnsafeMutableBufferPointer { y in
-      softmax(x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads)
+      softmax(
+        x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads,
+        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows)
     }
   }
 }
 
 /// Softmax along one axis of a row-major array, as a new array. See
-/// ``softmax(_:shape:axis:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_,_,_)``.
+/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_)``.
 public func softmax(
   _ input: [Float], shape: [Int], axis: Int = -1, algorithm: SoftmaxAlgorithm = .auto,
-  threads: Int? = nil
+  threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
+  fullyMaskedRows: FullyMaskedRows = .zeros
 ) -> [Float] {
   [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
     input.withUnsafeBufferPointer { x in
-      softmax(x, shape: shape, axis: axis, into: output, algorithm: algorithm, threads: threads)
+      softmax(
+        x, shape: shape, axis: axis, into: output, algorithm: algorithm, threads: threads,
+        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows)
     }
     initialized = input.count
   }
@@ -72,36 +88,47 @@ public func softmax(
 /// logSoftmax(logits, shape: [4, 32_000], axis: 1, into: &logProbabilities)
 /// ```
 ///
-/// Layout, threads and checks as for the shaped `softmax`; numerics and special values as for
+/// Layout, threads, masks, sinks and checks as for the shaped `softmax`; numerics and special
+/// values as for
 /// ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Float>,_,_)``.
 public func logSoftmax(
   _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
-  into output: UnsafeMutableBufferPointer<Float>, threads: Int? = nil
+  into output: UnsafeMutableBufferPointer<Float>, threads: Int? = nil,
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
 ) {
+  let options = RowOptions(
+    algorithm: .twoPass, logarithm: true, mask: mask, sink: sink,
+    fullyMaskedRows: fullyMaskedRows)
   axisSoftmax(
-    input, output, shape: shape, axis: axis, algorithm: .twoPass, threads: threads,
-    logarithm: true, function: "logSoftmax")
+    input, output, shape: shape, axis: axis, threads: threads, options: options,
+    function: "logSoftmax")
 }
 
 /// Log-softmax along one axis of a row-major array, into an array of the same count.
 public func logSoftmax(
   _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
-  threads: Int? = nil
+  threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
+  fullyMaskedRows: FullyMaskedRows = .zeros
 ) {
   input.withUnsafeBufferPointer { x in
     output.withUnsafeMutableBufferPointer { y in
-      logSoftmax(x, shape: shape, axis: axis, into: y, threads: threads)
+      logSoftmax(
+        x, shape: shape, axis: axis, into: y, threads: threads, mask: mask, sink: sink,
+        fullyMaskedRows: fullyMaskedRows)
     }
   }
 }
 
 /// Log-softmax along one axis of a row-major array, as a new array.
 public func logSoftmax(
-  _ input: [Float], shape: [Int], axis: Int = -1, threads: Int? = nil
+  _ input: [Float], shape: [Int], axis: Int = -1, threads: Int? = nil,
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
 ) -> [Float] {
   [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
     input.withUnsafeBufferPointer { x in
-      logSoftmax(x, shape: shape, axis: axis, into: output, threads: threads)
+      logSoftmax(
+        x, shape: shape, axis: axis, into: output, threads: threads, mask: mask, sink: sink,
+        fullyMaskedRows: fullyMaskedRows)
     }
     initialized = input.count
   }
