@@ -29,6 +29,17 @@ public struct BenchArguments: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
+      "Time a shaped array instead of single rows: dimensions joined by x, outermost first "
+        + "(4096x1024, 8x128256, 32x8x512x512); the softmax runs along --axis."))
+  public var shape: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: "The axis of --shape to normalize over; negative counts from the end (-1: last).")
+  public var axis: Int = -1
+
+  @Option(
+    help: ArgumentHelp(
       "Kernel set to run: portable, avx2 or avx512 (default: the widest this CPU has). "
         + "Same as the environment variable SOFTMAX_ISA."))
   public var isa: String?
@@ -86,6 +97,8 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   public var threads: Int
   /// The kernel set that runs (`SoftmaxRuntime.selectedKernelSet`).
   public var kernelSet: String
+  /// The shaped array of `--shape` and `--axis`, or nil for single rows.
+  public var layout: BenchLayout?
   /// One output row instead of cold rotated outputs.
   public var hotOutput: Bool
   /// `--quick`: small sizes, short samples.
@@ -107,6 +120,13 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   public init(_ arguments: BenchArguments) throws {
     quick = arguments.quick
     sizes = try arguments.sizes.map(SizeList.parse) ?? (quick ? Self.quickSizes : Self.defaultSizes)
+    layout = try arguments.shape.map { try BenchLayout(parsing: $0, axis: arguments.axis) }
+    if let layout {
+      guard arguments.sizes == nil else {
+        throw BenchError("--shape and --sizes exclude each other: a shape sets the size")
+      }
+      sizes = [layout.count]
+    }
     if let list = arguments.algorithms, list != "all" {
       var chosen: [SoftmaxAlgorithm] = []
       for name in list.split(separator: ",", omittingEmptySubsequences: false) {

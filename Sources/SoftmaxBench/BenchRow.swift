@@ -64,6 +64,8 @@ public struct BenchRow: Sendable, Codable, Equatable {
   public var build: String
   /// When the run started.
   public var timestamp: String
+  /// The array shape and axis (`4096x1024 axis -1`) when `--shape` was given; empty for one row.
+  public var shape: String = ""
 
   /// The CSV header, in column order.
   public static let columns = [
@@ -72,7 +74,7 @@ public struct BenchRow: Sendable, Codable, Equatable {
     "reads_per_element", "writes_per_element", "bytes_per_element", "gb_per_s",
     "speedup_vs_best_three_pass", "roofline", "roofline_ns_per_element", "roofline_nt",
     "roofline_nt_ns_per_element", "roofline_percent", "distribution", "seed", "cpu", "cores",
-    "l1d_bytes", "l2_bytes", "llc_bytes", "isa_path", "build", "timestamp",
+    "l1d_bytes", "l2_bytes", "llc_bytes", "isa_path", "build", "timestamp", "shape",
   ]
 
   /// Columns a merged file must have; the others may be missing or empty.
@@ -92,7 +94,7 @@ public struct BenchRow: Sendable, Codable, Equatable {
       text(gbPerS), text(speedupVsBestThreePass), roofline ?? "", text(rooflineNsPerElement),
       rooflineNt ?? "", text(rooflineNtNsPerElement), text(rooflinePercent), distribution,
       seed.map(String.init) ?? "", cpu, text(cores), text(l1dBytes), text(l2Bytes),
-      text(llcBytes), isaPath, build, timestamp,
+      text(llcBytes), isaPath, build, timestamp, shape,
     ]
   }
 
@@ -155,6 +157,7 @@ public struct BenchRow: Sendable, Codable, Equatable {
     isaPath = string("isa_path")
     build = string("build")
     timestamp = string("timestamp")
+    shape = string("shape")
   }
 
   init(

@@ -38,8 +38,12 @@ enum Results {
     let rows = measurements.map { measurement -> BenchRow in
       let isAlgorithm: Bool
       if case .algorithm = measurement.subject { isAlgorithm = true } else { isAlgorithm = false }
-      let traffic = measurement.subject.traffic(forCount: measurement.count)
-      return BenchRow(
+      // `.auto` decides by the length of one row, which for a shaped array is its axis.
+      let rowLength =
+        configuration.layout.map { $0.shape[($0.axis + $0.shape.count) % $0.shape.count] }
+        ?? measurement.count
+      let traffic = measurement.subject.traffic(forCount: rowLength)
+      var row = BenchRow(
         source: source, kind: isAlgorithm ? "algorithm" : "roofline",
         name: measurement.subject.name, n: measurement.count,
         output: configuration.hotOutput ? "hot" : "cold",
@@ -49,6 +53,8 @@ enum Results {
         traffic: MemoryTrafficFigures(reads: traffic.reads, writes: traffic.writes),
         distribution: configuration.distribution.rawValue, seed: configuration.seed,
         machine: machine, timestamp: timestamp)
+      row.shape = configuration.layout?.label ?? ""
+      return row
     }
     return withComparisons(rows)
   }

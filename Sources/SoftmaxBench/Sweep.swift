@@ -43,7 +43,8 @@ struct Sweep {
       progress(String(format: "[%6.1f s] ", seconds) + text)
     }
     let stopwatch = Stopwatch(
-      minSampleSeconds: configuration.minSampleSeconds, threads: configuration.threads)
+      minSampleSeconds: configuration.minSampleSeconds, threads: configuration.threads,
+      layout: configuration.layout)
     let subjects = subjects
     var measurements: [Measurement] = []
     var skipped: [SkippedSize] = []

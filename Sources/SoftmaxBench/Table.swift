@@ -29,6 +29,10 @@ enum Table {
           ? "non-temporal stores available (roofline kernels marked nt)" : "not available"),
       "  build          \(machine.build.rawValue)",
       "  threads        algorithms: \(algorithmThreads); roofline kernels: \(threads)",
+      "  layout         "
+        + (configuration.layout.map {
+          "array of shape \($0.shape), softmax along axis \($0.axis) (N below: all elements)"
+        } ?? "one row per call"),
       "  inputs         \(distribution), seed \(configuration.seed); FP mode left at the "
         + "default (no FTZ/DAZ)",
       "  output         \(output)",

@@ -26,12 +26,13 @@ public enum BenchSubject: Sendable, Hashable {
     }
   }
 
-  /// Runs it once on the next output row of `buffers`.
-  func run(on buffers: BenchBuffers, threads: Int) {
+  /// Runs it once on the next output row of `buffers`, as an array of `layout` when given.
+  func run(on buffers: BenchBuffers, threads: Int, layout: BenchLayout? = nil) {
     let output = buffers.nextOutput()
     switch self {
     case .algorithm(let algorithm):
-      Self.runAlgorithm(algorithm, buffers.input, output, buffers.count, threads: threads)
+      Self.runAlgorithm(
+        algorithm, buffers.input, output, buffers.count, threads: threads, layout: layout)
     case .roofline(let kernel):
       kernel.run(
         input: buffers.input, output: output, count: buffers.count, threads: threads,
@@ -43,12 +44,17 @@ public enum BenchSubject: Sendable, Hashable {
   /// threads (the library splits a long row into chunks).
   static func runAlgorithm(
     _ algorithm: SoftmaxAlgorithm, _ input: UnsafePointer<Float>,
-    _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int
+    _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int, layout: BenchLayout? = nil
   ) {
-    softmax(
-      UnsafeBufferPointer(start: input, count: count),
-      into: UnsafeMutableBufferPointer(start: output, count: count), algorithm: algorithm,
-      threads: threads)
+    let x = UnsafeBufferPointer(start: input, count: count)
+    let y = UnsafeMutableBufferPointer(start: output, count: count)
+    if let layout {
+      softmax(
+        x, shape: layout.shape, axis: layout.axis, into: y, algorithm: algorithm,
+        threads: threads)
+    } else {
+      softmax(x, into: y, algorithm: algorithm, threads: threads)
+    }
   }
 
   /// Whether the library runs the algorithms on `--threads` threads (it does: `threads:`).
@@ -82,6 +88,7 @@ public struct SampleStatistics: Sendable, Codable, Equatable {
 struct Stopwatch {
   var minSampleSeconds: Double
   var threads: Int
+  var layout: BenchLayout? = nil
 
   static func now() -> UInt64 {
     var time = timespec()
@@ -93,7 +100,7 @@ struct Stopwatch {
   func time(_ subject: BenchSubject, on buffers: BenchBuffers, calls: Int) -> Double {
     let start = Self.now()
     for _ in 0..<calls {
-      subject.run(on: buffers, threads: threads)
+      subject.run(on: buffers, threads: threads, layout: layout)
     }
     return Double(Self.now() - start)
   }

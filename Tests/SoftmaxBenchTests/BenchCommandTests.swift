@@ -33,6 +33,32 @@ import Testing
     "--quick", "--sizes", "1K,4K", "--repetitions", "2", "--min-sample-ms", "0.2",
   ]
 
+  @Test func shapedRunTimesTheArrayAndRecordsItsShape() throws {
+    let directory = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let result = try Self.run([
+      "--shape", "4x1024", "--axis", "-1", "--repetitions", "2", "--min-sample-ms", "0.2",
+      "--allow-debug", "--output", directory,
+    ])
+    #expect(result.stdout.contains { $0.contains("array of shape [4, 1024]") })
+    let csv = try String(contentsOfFile: directory + "/results.csv", encoding: .utf8)
+    let lines = csv.split(separator: "\n").map(String.init)
+    let header = try #require(lines.first).split(separator: ",").map(String.init)
+    let records = lines.dropFirst().map { CSVTestParser.fields($0) }
+    let shapeColumn = try #require(header.firstIndex(of: "shape"))
+    let nColumn = try #require(header.firstIndex(of: "n"))
+    #expect(!records.isEmpty)
+    for record in records {
+      #expect(record[shapeColumn] == "4x1024 axis -1" && record[nColumn] == "4096", "\(record)")
+    }
+    for bad in [["--shape", "4xx8"], ["--shape", "4x0"], ["--shape", "4x8", "--axis", "2"]] {
+      #expect(throws: (any Error).self) { try Self.run(bad + ["--allow-debug"]) }
+    }
+    #expect(throws: (any Error).self) {
+      try Self.run(["--shape", "4x8", "--sizes", "1K", "--allow-debug"])
+    }
+  }
+
   @Test func quickRunWritesCompleteWellFormedFiles() throws {
     let directory = Self.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
