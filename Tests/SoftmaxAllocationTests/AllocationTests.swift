@@ -21,7 +21,7 @@ private let unsupportedMessage: Comment =
 @Suite("Allocation")
 struct AllocationTests {
   @Test(
-    "softmax(_:into:) and softmaxInPlace allocate nothing, for any size, algorithm and threads",
+    "softmax, logSoftmax, the normalizer and shaped rows allocate nothing, any size or threads",
     .enabled(if: malloc_counter_supported() != 0, unsupportedMessage))
   func hotPathAllocatesNothing() async {
     await #expect(processExitsWith: .success) {
@@ -68,7 +68,9 @@ private struct HotPathReport: CustomStringConvertible {
 
   static let formNames = [
     "softmax(_:into:) on buffers", "softmax(_:into:) on buffers in place",
-    "softmax(_:into:) on inout arrays", "softmaxInPlace(_:)",
+    "softmax(_:into:) on inout arrays", "softmaxInPlace(_:)", "logSoftmax(_:into:)",
+    "SoftmaxNormalizer accumulate and normalize",
+    "shaped softmax (strided axis; causal mask with a sink)",
   ]
 
   var description: String {
@@ -116,6 +118,8 @@ private func countHotPathAllocations() -> HotPathReport {
   // does not copy them.
   let algorithms = SoftmaxAlgorithm.allCases
   var outputs = rows.map { [Float](repeating: 0, count: $0.count) }
+  // Shapes for the shaped form, made before counting (an array literal allocates).
+  let shapes = rows.map { $0.count % 64 == 0 ? [$0.count / 64, 64] : [1, $0.count] }
   var scratch = outputs
 
   var report = HotPathReport()
@@ -138,8 +142,29 @@ private func countHotPathAllocations() -> HotPathReport {
               }
             case 2:
               softmax(rows[row], into: &outputs[row], algorithm: algorithm, threads: threads)
-            default:
+            case 3:
               softmaxInPlace(&scratch[row], algorithm: algorithm, threads: threads)
+            case 4:
+              logSoftmax(rows[row], into: &outputs[row], threads: threads)
+            case 5:
+              rows[row].withUnsafeBufferPointer { x in
+                outputs[row].withUnsafeMutableBufferPointer { y in
+                  SoftmaxNormalizer(accumulating: x, threads: threads)
+                    .normalize(x, into: y, threads: threads)
+                }
+              }
+            default:
+              // A strided axis and, on the last axis, a causal mask with a sink. Optimized
+              // builds only: unoptimized code of the shaped entry points allocates (a few
+              // calls each, measured; the one-row entry points do not).
+              #if DEBUG
+                continue
+              #endif
+              let shape = shapes[row]
+              softmax(rows[row], shape: shape, axis: 0, into: &outputs[row], threads: threads)
+              softmax(
+                rows[row], shape: shape, into: &outputs[row], threads: threads,
+                mask: .causal(), sink: 0)
             }
             guard counting else { continue }
             // Counting is off again, so recording a case may allocate.

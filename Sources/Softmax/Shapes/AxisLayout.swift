@@ -13,23 +13,30 @@ struct AxisLayout {
     guard !shape.isEmpty else {
       fatalError("\(function): the shape must have at least one dimension")
     }
-    if let bad = shape.first(where: { $0 < 0 }) {
-      fatalError("\(function): shape \(shape) has a negative dimension \(bad)")
+    for dimension in shape where dimension < 0 {
+      fatalError("\(function): shape \(shape) has a negative dimension \(dimension)")
     }
     guard (-shape.count..<shape.count).contains(axis) else {
       fatalError(
         "\(function): axis \(axis) is out of range for a shape of rank \(shape.count) "
           + "(use \(-shape.count)...\(shape.count - 1))")
     }
-    let total = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+    // Plain loops: no closures, so that even a debug build allocates nothing here.
+    var total = 1
+    for dimension in shape { total = total.multipliedReportingOverflow(by: dimension).partialValue }
     guard total == count else {
       fatalError(
         "\(function): shape \(shape) has \(total) elements but the buffers have \(count)")
     }
     let index = axis < 0 ? axis + shape.count : axis
-    outer = shape[..<index].reduce(1, *)
+    var outer = 1
+    var inner = 1
+    for position in shape.indices where position != index {
+      if position < index { outer *= shape[position] } else { inner *= shape[position] }
+    }
+    self.outer = outer
     length = shape[index]
-    inner = shape[(index + 1)...].reduce(1, *)
+    self.inner = inner
   }
 }
 
