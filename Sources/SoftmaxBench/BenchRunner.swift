@@ -77,7 +77,7 @@ public struct BenchRunner {
 
     let result = BenchReport(
       timestamp: timestamp, machine: machine, configuration: configuration,
-      algorithmThreads: BenchSubject.algorithmsUseThreads ? configuration.threads : 1,
+      algorithmThreads: configuration.threads,
       rooflineMethod: Results.rooflineMethod, rows: rows, skipped: sweep.skipped,
       summary: summary, sweepSeconds: seconds)
     let encoder = JSONEncoder()

@@ -10,7 +10,7 @@ public struct BenchReport: Sendable, Codable, Equatable {
   public var machine: MachineInfo
   /// The settings of the run.
   public var configuration: BenchConfiguration
-  /// Threads the softmax algorithms ran on (1 until the library gains `threads:`).
+  /// Threads the softmax algorithms ran on (the library's `threads:`).
   public var algorithmThreads: Int
   /// How the "% of roofline" column is obtained.
   public var rooflineMethod: String
@@ -47,7 +47,7 @@ enum Results {
         source: source, kind: isAlgorithm ? "algorithm" : "roofline",
         name: measurement.subject.name, n: measurement.count,
         output: configuration.hotOutput ? "hot" : "cold",
-        threads: isAlgorithm && !BenchSubject.algorithmsUseThreads ? 1 : configuration.threads,
+        threads: configuration.threads,
         repetitions: measurement.statistics.count, callsPerSample: measurement.callsPerSample,
         statistics: measurement.statistics,
         traffic: MemoryTrafficFigures(reads: traffic.reads, writes: traffic.writes),

@@ -7,10 +7,7 @@ enum Table {
   ) -> [String] {
     func cache(_ bytes: Int) -> String { bytes > 0 ? Format.bytes(bytes) : "unknown" }
     let threads = configuration.threads
-    let algorithmThreads =
-      BenchSubject.algorithmsUseThreads
-      ? "\(threads) (the library's threads: \(threads), within each row)"
-      : "1"
+    let algorithmThreads = "\(threads) (the library's threads: \(threads), within each row)"
     let output =
       configuration.hotOutput
       ? "hot (every call writes the same output row)"

@@ -57,8 +57,6 @@ public enum BenchSubject: Sendable, Hashable {
     }
   }
 
-  /// Whether the library runs the algorithms on `--threads` threads (it does: `threads:`).
-  static let algorithmsUseThreads = true
 }
 
 /// Median and spread of a kernel's samples, in nanoseconds per call.
