@@ -91,9 +91,14 @@ func axisSoftmax(
   checkBuffers(function, input, output)
   let layout = AxisLayout(shape: shape, axis: axis, count: input.count, function: function)
   var options = options
+  guard options.temperature.isFinite, options.temperature >= 0 else {
+    fatalError("\(function): temperature must be finite and ≥ 0, not \(options.temperature)")
+  }
   if !options.isPlain {
     guard layout.inner == 1 else {
-      fatalError("\(function): masks, sinks and fully-masked-row policies apply to the last axis")
+      fatalError(
+        "\(function): masks, sinks, temperatures and fully-masked-row policies apply to the "
+          + "last axis")
     }
     if case .causal = options.mask {
       guard shape.count >= 2 else {

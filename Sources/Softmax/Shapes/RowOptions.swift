@@ -1,5 +1,13 @@
 internal import SoftmaxKernels
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Entries of each row that a softmax along the last axis leaves out, without a mask in memory.
 public enum SoftmaxMask: Sendable, Hashable {
   /// Every entry counts.
@@ -29,9 +37,13 @@ struct RowOptions {
   var fullyMaskedRows: FullyMaskedRows = .zeros
   /// The size of the second-to-last axis (queries), for causal masks.
   var queries: Int = 1
+  /// Logits (and the sink) are divided by it; 0 is the limit, the argmax.
+  var temperature: Float = 1
 
   /// Whether anything beyond a plain softmax of the whole row is asked for.
-  var isPlain: Bool { mask == .none && sink == nil && fullyMaskedRows == .zeros }
+  var isPlain: Bool {
+    mask == .none && sink == nil && fullyMaskedRows == .zeros && temperature == 1
+  }
 
   /// Softmax (or log-softmax) of row number `row`, `length` elements at `x`, into `y`.
   func run(
@@ -44,6 +56,17 @@ struct RowOptions {
     }
     if kept < length {
       (y + kept).update(repeating: logarithm ? -.infinity : 0, count: length - kept)
+    }
+    var x = x
+    var sink = sink
+    if temperature == 0 {
+      return argmax(x, y, kept: kept, length: length)
+    }
+    if temperature != 1 {
+      // One extra pass: the quotients go to the output, and the softmax then runs in place.
+      divide(x, into: y, count: kept, by: temperature)
+      x = UnsafePointer(y)
+      sink = sink.map { $0 / temperature }
     }
     let input = UnsafeBufferPointer(start: x, count: kept)
     let output = UnsafeMutableBufferPointer(start: y, count: kept)
@@ -72,5 +95,48 @@ struct RowOptions {
     } else {
       RowAlgorithms.run(algorithm, x, y, count: kept, threads: threads)
     }
+  }
+
+  /// The limit of the softmax as the temperature goes to 0: the largest entries share the mass
+  /// equally (one-hot without ties), the rest get 0 (log-softmax: −inf). NaN anywhere gives NaN;
+  /// a row with nothing kept follows `fullyMaskedRows`; a sink larger than the row's maximum
+  /// takes all the mass, one equal to it shares.
+  private func argmax(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int
+  ) {
+    var maximum = -Float.infinity
+    for i in 0..<kept {
+      if x[i].isNaN { return y.update(repeating: .nan, count: length) }
+      maximum = Swift.max(maximum, x[i])
+    }
+    if let sink, sink.isNaN { return y.update(repeating: .nan, count: length) }
+    let sinkValue = sink ?? -.infinity
+    if maximum == -.infinity && sinkValue == -.infinity {
+      let fill: Float = fullyMaskedRows == .nan ? .nan : (logarithm ? -.infinity : 0)
+      return y.update(repeating: fill, count: length)
+    }
+    var ties = 0
+    for i in 0..<kept where x[i] == maximum && maximum >= sinkValue { ties += 1 }
+    let shares = ties + (sinkValue >= maximum ? 1 : 0)
+    let share: Float = logarithm ? -Float(log(Double(shares))) : 1 / Float(shares)
+    let rest: Float = logarithm ? -.infinity : 0
+    for i in 0..<kept { y[i] = x[i] == maximum && maximum >= sinkValue ? share : rest }
+  }
+}
+
+/// y = x / t, 16 lanes at a time (a division, not a multiplication by 1/t, so that every
+/// quotient is correctly rounded).
+private func divide(
+  _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, by t: Float
+) {
+  var i = 0
+  while i + 16 <= count {
+    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(y + i).storeBytes(of: v / t, as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i < count {
+    y[i] = x[i] / t
+    i += 1
   }
 }

@@ -28,6 +28,11 @@
 ///   - sink: An extra logit s that only adds e^s to every row's denominator ("softmax plus one"
 ///     for s = 0, attention sinks), computed without overflow for any s; nil for none.
 ///   - fullyMaskedRows: What a row with nothing kept becomes (zeros by default).
+///   - temperature: T in softmax(x / T), finite and ≥ 0 (the sink is a logit and is divided
+///     too). T = 0 is the limit: the largest entries share the mass equally (argmax, one-hot
+///     without ties). T ≠ 1 costs one more pass over each row (the quotients, each correctly
+///     rounded, are written to the output and normalized there); quotients beyond
+///     ±Float.greatestFiniteMagnitude count as ±inf.
 /// - Precondition: the shape's element count equals both buffers' counts, every dimension is
 ///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,
 ///   sinks and `.nan` apply to the last axis, causal masks to shapes of rank ≥ 2. A violation
@@ -36,44 +41,44 @@ public func softmax(
   _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
   into output: UnsafeMutableBufferPointer<Float>, algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
-  fullyMaskedRows: FullyMaskedRows = .zeros
+  fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Float = 1
 ) {
   let options = RowOptions(
     algorithm: algorithm, logarithm: false, mask: mask, sink: sink,
-    fullyMaskedRows: fullyMaskedRows)
+    fullyMaskedRows: fullyMaskedRows, temperature: temperature)
   axisSoftmax(
     input, output, shape: shape, axis: axis, threads: threads, options: options,
     function: "softmax")
 }
 
 /// Softmax along one axis of a row-major array, into an array of the same count. See
-/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_)``.
+/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:temperature:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_,_)``.
 public func softmax(
   _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil, mask: SoftmaxMask = .none,
-  sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
+  sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Float = 1
 ) {
   input.withUnsafeBufferPointer { x in
     output.withUnsafeMutableBufferPointer { y in
       softmax(
         x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads,
-        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows)
+        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
     }
   }
 }
 
 /// Softmax along one axis of a row-major array, as a new array. See
-/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_)``.
+/// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:temperature:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_,_,_)``.
 public func softmax(
   _ input: [Float], shape: [Int], axis: Int = -1, algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
-  fullyMaskedRows: FullyMaskedRows = .zeros
+  fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Float = 1
 ) -> [Float] {
   [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
     input.withUnsafeBufferPointer { x in
       softmax(
         x, shape: shape, axis: axis, into: output, algorithm: algorithm, threads: threads,
-        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows)
+        mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
     }
     initialized = input.count
   }
@@ -94,11 +99,12 @@ public func softmax(
 public func logSoftmax(
   _ input: UnsafeBufferPointer<Float>, shape: [Int], axis: Int = -1,
   into output: UnsafeMutableBufferPointer<Float>, threads: Int? = nil,
-  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
+  temperature: Float = 1
 ) {
   let options = RowOptions(
     algorithm: .twoPass, logarithm: true, mask: mask, sink: sink,
-    fullyMaskedRows: fullyMaskedRows)
+    fullyMaskedRows: fullyMaskedRows, temperature: temperature)
   axisSoftmax(
     input, output, shape: shape, axis: axis, threads: threads, options: options,
     function: "logSoftmax")
@@ -108,13 +114,13 @@ public func logSoftmax(
 public func logSoftmax(
   _ input: [Float], shape: [Int], axis: Int = -1, into output: inout [Float],
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Float? = nil,
-  fullyMaskedRows: FullyMaskedRows = .zeros
+  fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Float = 1
 ) {
   input.withUnsafeBufferPointer { x in
     output.withUnsafeMutableBufferPointer { y in
       logSoftmax(
         x, shape: shape, axis: axis, into: y, threads: threads, mask: mask, sink: sink,
-        fullyMaskedRows: fullyMaskedRows)
+        fullyMaskedRows: fullyMaskedRows, temperature: temperature)
     }
   }
 }
@@ -122,13 +128,14 @@ public func logSoftmax(
 /// Log-softmax along one axis of a row-major array, as a new array.
 public func logSoftmax(
   _ input: [Float], shape: [Int], axis: Int = -1, threads: Int? = nil,
-  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
+  temperature: Float = 1
 ) -> [Float] {
   [Float](unsafeUninitializedCapacity: input.count) { output, initialized in
     input.withUnsafeBufferPointer { x in
       logSoftmax(
         x, shape: shape, axis: axis, into: output, threads: threads, mask: mask, sink: sink,
-        fullyMaskedRows: fullyMaskedRows)
+        fullyMaskedRows: fullyMaskedRows, temperature: temperature)
     }
     initialized = input.count
   }
