@@ -100,6 +100,14 @@ func axisSoftmax(
         "\(function): masks, sinks, temperatures and fully-masked-row policies apply to the "
           + "last axis")
     }
+    if let count = options.mask.valueCount {
+      guard count == layout.length || count == input.count else {
+        fatalError(
+          "\(function): the mask has \(count) values; it needs one per row element "
+            + "(\(layout.length)) or one per array element (\(input.count))")
+      }
+      options.maskStride = count == layout.length ? 0 : layout.length
+    }
     if case .causal = options.mask {
       guard shape.count >= 2 else {
         fatalError("\(function): a causal mask needs a shape [..., queries, keys] of rank ≥ 2")

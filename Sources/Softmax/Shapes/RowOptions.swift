@@ -16,6 +16,22 @@ public enum SoftmaxMask: Sendable, Hashable {
   /// the others get exactly 0 (log-softmax: −inf). `offset` 0 is the square case; with a cache
   /// of past keys, `offset` = keys − queries aligns the last query with the last key.
   case causal(offset: Int = 0)
+  /// A boolean mask, true = keep: entries where it is false get exactly 0 (log-softmax: −inf).
+  /// Its count is the row length (the same mask for every row) or the array's count (one value
+  /// per element). Costs one more pass over each row.
+  case keep([Bool])
+  /// An additive mask (attention bias), added to the logits after the temperature: −inf drops an
+  /// entry, finite values shift it. Count as for ``keep(_:)``. Costs one more pass over each row.
+  case additive([Float])
+
+  /// The count of a keep or additive mask, nil for the others.
+  var valueCount: Int? {
+    switch self {
+    case .keep(let values): values.count
+    case .additive(let values): values.count
+    case .none, .causal: nil
+    }
+  }
 }
 
 /// What a row with nothing kept (every entry masked out or −inf) becomes.
@@ -39,6 +55,8 @@ struct RowOptions {
   var queries: Int = 1
   /// Logits (and the sink) are divided by it; 0 is the limit, the argmax.
   var temperature: Float = 1
+  /// Elements between the masks of consecutive rows: 0 for a mask shared by all rows.
+  var maskStride: Int = 0
 
   /// Whether anything beyond a plain softmax of the whole row is asked for.
   var isPlain: Bool {
@@ -59,15 +77,37 @@ struct RowOptions {
     }
     var x = x
     var sink = sink
+    var divided = temperature == 1
+    // Masks and temperatures take one extra pass: the effective logits go to the output, and
+    // the softmax then runs there in place.
+    switch mask {
+    case .keep(let keep):
+      keep.withUnsafeBufferPointer { k in
+        for i in 0..<kept { y[i] = k[row * maskStride + i] ? x[i] : -.infinity }
+      }
+      x = UnsafePointer(y)
+    case .additive(let bias):
+      let t = temperature
+      bias.withUnsafeBufferPointer { a in
+        let a = a.baseAddress! + row * maskStride
+        if t == 0 {
+          for i in 0..<kept { y[i] = a[i] == -.infinity ? -.infinity : x[i] }
+        } else {
+          for i in 0..<kept { y[i] = (t == 1 ? x[i] : x[i] / t) + a[i] }
+          divided = true
+        }
+      }
+      x = UnsafePointer(y)
+    case .none, .causal: break
+    }
     if temperature == 0 {
       return argmax(x, y, kept: kept, length: length)
     }
-    if temperature != 1 {
-      // One extra pass: the quotients go to the output, and the softmax then runs in place.
+    if !divided {
       divide(x, into: y, count: kept, by: temperature)
       x = UnsafePointer(y)
-      sink = sink.map { $0 / temperature }
     }
+    if temperature != 1 { sink = sink.map { $0 / temperature } }
     let input = UnsafeBufferPointer(start: x, count: kept)
     let output = UnsafeMutableBufferPointer(start: y, count: kept)
     if fullyMaskedRows == .nan
