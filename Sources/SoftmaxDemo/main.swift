@@ -7,7 +7,8 @@ let logits: [Float] = [2.0, 1.0, 0.1, -1.0, 3.5]
 print("softmax(\(logits))")
 print("  = \(softmax(logits).map { String(format: "%.6f", $0) }.joined(separator: ", "))")
 print("softmax([1e30, 1e30, 0])      = \(softmax([1e30, 1e30, 0] as [Float]))")
-print("softmax([-inf, 0, +inf, +inf]) = \(softmax([-.infinity, 0, .infinity, .infinity]))")
+print(
+  "softmax([-inf, 0, +inf, +inf]) = \(softmax([-.infinity, 0, .infinity, .infinity] as [Float]))")
 print("softmax([-inf, -inf])          = \(softmax([-.infinity, -.infinity] as [Float]))")
 
 #if DEBUG

@@ -28,8 +28,8 @@ struct APITests {
     softmax(empty, into: &y)
     #expect(y.isEmpty)
     softmax(
-      UnsafeBufferPointer(start: nil, count: 0),
-      into: UnsafeMutableBufferPointer(start: nil, count: 0))
+      UnsafeBufferPointer<Float>(start: nil, count: 0),
+      into: UnsafeMutableBufferPointer<Float>(start: nil, count: 0))
   }
 
   @Test("algorithm names round-trip and memory traffic matches the paper")
