@@ -127,12 +127,7 @@ func onlineSumBlock_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> Online
 /// Blocks of `sumBlockSize` elements are summed in Float vectors and merged in Double. A NaN
 /// input makes the sum NaN; ±inf inputs follow `OnlineSum`.
 package func onlineSum_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> OnlineSum {
-  var total = OnlineSum.empty
-  var start = 0
-  while start < count {
-    let n = Swift.min(sumBlockSize, count - start)
-    total = total.merged(with: onlineSumBlock_simd16_acc2(x + start, count: n))
-    start += n
+  mergeBlocks(count: count, from: .empty, { onlineSumBlock_simd16_acc2(x + $0, count: $1) }) {
+    $0.merged(with: $1)
   }
-  return total
 }

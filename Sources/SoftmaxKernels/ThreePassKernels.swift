@@ -99,17 +99,13 @@ package func sumAndStoreExp_simd16_acc2(
 func sumExpBlocks(
   _ x: UnsafePointer<Float>, store: UnsafeMutablePointer<Float>?, count: Int, shift: Float
 ) -> Double {
-  var total = 0.0
-  var start = 0
-  while start < count {
-    let n = Swift.min(sumBlockSize, count - start)
-    total += Double(
-      sumExpBlock_simd16_acc2(
-        x + start, store: store.map { $0 + start },
-        count: n, shift: shift))
-    start += n
-  }
-  return total
+  mergeBlocks(
+    count: count, from: 0.0,
+    { start, length in
+      Double(
+        sumExpBlock_simd16_acc2(
+          x + start, store: store.map { $0 + start }, count: length, shift: shift))
+    }, merge: +)
 }
 
 /// Smallest e^(x − max) that the output passes keep: below it, e · (1/sum) would be smaller

@@ -9,6 +9,23 @@
 /// count/32 ulp for one long Float accumulation.
 package var sumBlockSize: Int { 4096 }
 
+/// `block(start, length)` for every block of `sumBlockSize` elements of a row of `count`,
+/// merged in order: the blocking rule that every pass-1 sum shares.
+@inline(__always)
+func mergeBlocks<Partial>(
+  count: Int, from empty: Partial, _ block: (Int, Int) -> Partial,
+  merge: (Partial, Partial) -> Partial
+) -> Partial {
+  var total = empty
+  var start = 0
+  while start < count {
+    let length = Swift.min(sumBlockSize, count - start)
+    total = merge(total, block(start, length))
+    start += length
+  }
+  return total
+}
+
 /// One vector accumulator: per lane, Σ m · 2^(n − exponent).
 struct PairAccumulator {
   var mantissa = FloatVector(repeating: 0)
@@ -70,14 +87,9 @@ func twoPassSumBlock_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> Scale
 /// Pass 1 of Two-Pass: Σ e^(x_i) over the row as a scaled sum. Inputs are clamped to
 /// ±`ExpConstants.extendedDomain`; a NaN input makes the mantissa NaN.
 package func twoPassSum_simd16_acc2(_ x: UnsafePointer<Float>, count: Int) -> ScaledExpSum {
-  var total = ScaledExpSum.zero
-  var start = 0
-  while start < count {
-    let n = Swift.min(sumBlockSize, count - start)
-    total = total.merged(with: twoPassSumBlock_simd16_acc2(x + start, count: n))
-    start += n
+  mergeBlocks(count: count, from: .zero, { twoPassSumBlock_simd16_acc2(x + $0, count: $1) }) {
+    $0.merged(with: $1)
   }
-  return total
 }
 
 /// Pass 2 of Two-Pass: y_i = (m_i · inverseMantissa) · 2^(n_i − exponentBias), with
