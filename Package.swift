@@ -42,11 +42,27 @@ let package = Package(
         "Softmax", "_SoftmaxRoofline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // `softmax apply`: file formats (no dependencies, so the fuzz script can compile them
+    // alone) and the command's logic, a library so that tests can call it in-process.
+    .target(name: "SoftmaxFiles"),
+    .target(
+      name: "SoftmaxApply",
+      dependencies: [
+        "Softmax", "SoftmaxFiles",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(
       name: "SoftmaxTool",
       dependencies: [
-        "SoftmaxBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "SoftmaxBench", "SoftmaxApply",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    .testTarget(name: "SoftmaxFilesTests", dependencies: ["SoftmaxFiles"]),
+    // Runs the built `softmax` executable on files the tests make (the dependency on the
+    // executable target makes SwiftPM build it first).
+    .testTarget(
+      name: "SoftmaxToolTests",
+      dependencies: ["SoftmaxTool", "SoftmaxFiles"]),
     .testTarget(name: "SoftmaxBenchTests", dependencies: ["SoftmaxBench", "Softmax"]),
   ]
 )

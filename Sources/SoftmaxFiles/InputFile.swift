@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A failure to read or write a file, as one line: `data.npy: No such file or directory`.
+package struct FileError: Error, Equatable, CustomStringConvertible {
+  package var description: String
+
+  package init(_ description: String) {
+    self.description = description
+  }
+
+  /// `path: <the system's message for errno>`.
+  static func system(_ path: String, _ code: Int32 = errno) -> FileError {
+    FileError("\(path): \(String(cString: strerror(code)))")
+  }
+}
+
+/// Which file a descriptor refers to, to tell whether an output would replace the input.
+package struct FileIdentity: Equatable, Sendable {
+  var device: UInt64
+  var inode: UInt64
+
+  init(_ status: stat) {
+    device = UInt64(status.st_dev)
+    inode = UInt64(status.st_ino)
+  }
+
+  /// The identity of the file at `path`, nil if there is none.
+  package init?(path: String) {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return nil }
+    self.init(status)
+  }
+}
+
+/// An input opened for reading: a regular file (read at any offset, any number of times), or
+/// a pipe, terminal or other stream (read once, to its end).
+package final class InputFile {
+  /// The name used in messages: the path, or `<stdin>`.
+  package let name: String
+  private let descriptor: Int32
+  private let ownsDescriptor: Bool
+  /// Whether this is a regular file (its size is known, and it can be read again).
+  package let isRegularFile: Bool
+  /// The size in bytes of a regular file; 0 for streams.
+  package let size: Int
+  /// The file's identity, for regular files.
+  package let identity: FileIdentity?
+
+  /// Opens `path` for reading; `-` is standard input.
+  ///
+  /// - Throws: ``FileError`` for a missing or unreadable file or a directory.
+  package init(path: String) throws(FileError) {
+    if path == "-" {
+      name = "<stdin>"
+      descriptor = STDIN_FILENO
+      ownsDescriptor = false
+    } else {
+      name = path
+      let opened = open(path, O_RDONLY | O_CLOEXEC)
+      guard opened >= 0 else { throw FileError.system(path) }
+      descriptor = opened
+      ownsDescriptor = true
+    }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else {
+      let error = FileError.system(name)
+      if ownsDescriptor { close(descriptor) }
+      throw error
+    }
+    let type = status.st_mode & S_IFMT
+    if type == S_IFDIR {
+      if ownsDescriptor { close(descriptor) }
+      throw FileError("\(name): is a directory, not a file")
+    }
+    isRegularFile = type == S_IFREG
+    size = isRegularFile ? Int(status.st_size) : 0
+    identity = isRegularFile ? FileIdentity(status) : nil
+  }
+
+  deinit {
+    if ownsDescriptor { close(descriptor) }
+  }
+
+  /// Reads up to `buffer.count` bytes at `offset` (regular files); returns how many, fewer only
+  /// at the end of the file.
+  package func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FileError)
+    -> Int
+  {
+    var done = 0
+    while done < buffer.count {
+      let result = pread(
+        descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+      if result < 0 {
+        if errno == EINTR { continue }
+        throw FileError.system(name)
+      }
+      if result == 0 { break }
+      done += result
+    }
+    return done
+  }
+
+  /// Everything from the current position to the end (streams) or the whole file.
+  package func readAll() throws(FileError) -> [UInt8] {
+    if isRegularFile {
+      var bytes = [UInt8](repeating: 0, count: size)
+      let count = try bytes.withUnsafeMutableBytes { buffer in
+        Result { () throws(FileError) in try read(at: 0, into: buffer) }
+      }.get()
+      bytes.removeLast(bytes.count - count)
+      return bytes
+    }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let result = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0) }
+      if result < 0 {
+        if errno == EINTR { continue }
+        throw FileError.system(name)
+      }
+      if result == 0 { return bytes }
+      bytes += chunk[0..<result]
+    }
+  }
+}
+
+/// read(2), under a name that the methods called `read` do not hide.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+  read(descriptor, buffer.baseAddress!, buffer.count)
+}
