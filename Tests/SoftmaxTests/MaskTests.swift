@@ -90,7 +90,7 @@ struct MaskTests {
       softmax(masked, shape: [1, 8], sink: 0, fullyMaskedRows: .nan)
         == [Float](repeating: 0, count: 8))
     // +inf entries and a +inf sink share the mass.
-    #expect(softmax([.infinity, 0], shape: [1, 2], sink: .infinity) == [0.5, 0])
+    #expect(softmax([.infinity, 0] as [Float], shape: [1, 2], sink: .infinity) == [0.5, 0])
   }
 
   @Test("masks and sinks give the same result for every thread count")

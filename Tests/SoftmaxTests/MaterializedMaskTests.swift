@@ -81,7 +81,9 @@ struct MaterializedMaskTests {
         .allSatisfy { $0.isNaN })
     let keepFirstTwo = [true, true, false]
     #expect(
-      softmax([1, 2, 9], shape: [1, 3], mask: .keep(keepFirstTwo), temperature: 0) == [0, 1, 0])
+      softmax([1, 2, 9] as [Float], shape: [1, 3], mask: .keep(keepFirstTwo), temperature: 0) == [
+        0, 1, 0,
+      ])
     let result = try await #require(
       processExitsWith: .failure, observing: [\.standardErrorContent]
     ) {

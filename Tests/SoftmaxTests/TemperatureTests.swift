@@ -29,15 +29,20 @@ struct TemperatureTests {
 
   @Test("T = 0 is the argmax: ties share, masks and sinks count, NaN spreads")
   func zero() {
-    #expect(softmax([1, 3, 2, 3], shape: [1, 4], temperature: 0) == [0, 0.5, 0, 0.5])
-    #expect(softmax([1, 3, 2], shape: [1, 3], temperature: 0) == [0, 1, 0])
-    #expect(logSoftmax([1, 3, 2], shape: [1, 3], temperature: 0) == [-.infinity, 0, -.infinity])
-    #expect(softmax([1, 3, 2], shape: [1, 3], sink: 3, temperature: 0) == [0, 0.5, 0])
-    #expect(softmax([1, 3, 2], shape: [1, 3], sink: 5, temperature: 0) == [0, 0, 0])
-    #expect(softmax([1, .nan, 2], shape: [1, 3], temperature: 0).allSatisfy { $0.isNaN })
-    #expect(softmax([-.infinity, -.infinity], shape: [1, 2], temperature: 0) == [0, 0])
+    #expect(softmax([1, 3, 2, 3] as [Float], shape: [1, 4], temperature: 0) == [0, 0.5, 0, 0.5])
+    #expect(softmax([1, 3, 2] as [Float], shape: [1, 3], temperature: 0) == [0, 1, 0])
+    #expect(
+      logSoftmax([1, 3, 2] as [Float], shape: [1, 3], temperature: 0) == [
+        -.infinity, 0, -.infinity,
+      ])
+    #expect(softmax([1, 3, 2] as [Float], shape: [1, 3], sink: 3, temperature: 0) == [0, 0.5, 0])
+    #expect(softmax([1, 3, 2] as [Float], shape: [1, 3], sink: 5, temperature: 0) == [0, 0, 0])
+    #expect(
+      softmax([1, .nan, 2] as [Float], shape: [1, 3], temperature: 0).allSatisfy { $0.isNaN })
+    #expect(
+      softmax([-.infinity, -.infinity] as [Float], shape: [1, 2], temperature: 0) == [0, 0])
     let causal = softmax(
-      [4, 9, 1, 2, 5, 5, 7, 0, 0], shape: [3, 3], mask: .causal(), temperature: 0)
+      [4, 9, 1, 2, 5, 5, 7, 0, 0] as [Float], shape: [3, 3], mask: .causal(), temperature: 0)
     #expect(causal == [1, 0, 0, 0, 1, 0, 1, 0, 0])
   }
 

@@ -1,0 +1,98 @@
+internal import SoftmaxKernels
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Softmax (or log-softmax) of `width` ≤ 8 adjacent columns of `length` rows, `stride` Doubles
+/// apart, one column per `SIMD8<Double>` lane: every load is up to 8 contiguous Doubles of one
+/// row, nothing is gathered. Three passes over the block (maximum, Σ e^(x − max) in Double,
+/// output) with the Double exp of the row kernels (within about 2 ulp); outputs below 2^-1020
+/// are 0. Columns whose maximum is not finite, or whose sum is NaN, are finished by the
+/// special-value contract. `y` may be `x`.
+func stridedDoubleColumns(
+  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
+  width: Int, logarithm: Bool
+) {
+  @_transparent
+  func load(_ row: Int, padding: Double) -> SIMD8<Double> {
+    let p = x + row * stride
+    if width == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self) }
+    var v = SIMD8<Double>(repeating: padding)
+    for lane in 0..<width { v[lane] = p[lane] }
+    return v
+  }
+  @_transparent
+  func store(_ v: SIMD8<Double>, _ row: Int) {
+    let p = y + row * stride
+    if width == 8 {
+      UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
+    } else {
+      for lane in 0..<width { p[lane] = v[lane] }
+    }
+  }
+  var maximum = SIMD8<Double>(repeating: -.infinity)
+  for row in 0..<length {
+    let v = load(row, padding: -.infinity)
+    maximum.replace(with: v, where: v .> maximum)
+  }
+  // Lanes with a non-finite maximum are finished below; give them a harmless shift here.
+  let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
+  let shift = maximum.replacing(with: 0, where: .!finite)
+  var sum = SIMD8<Double>(repeating: 0)
+  for row in 0..<length {
+    sum += vectorExpOfNonPositiveDouble(load(row, padding: -.infinity) - shift)
+  }
+  // Special lanes keep their input through the output pass (which may write over it in
+  // place) and are finished from it afterwards.
+  let special = .!finite .| (sum .!= sum)
+  if logarithm {
+    var logSum = SIMD8<Double>()
+    for lane in 0..<8 where !special[lane] { logSum[lane] = log(sum[lane]) }
+    for row in 0..<length {
+      let v = load(row, padding: 0)
+      store(((v - shift) - logSum).replacing(with: v, where: special), row)
+    }
+  } else {
+    // sum ≥ 1 in the other lanes (their maximum contributes e^0).
+    let scale = 1 / sum
+    let threshold = 0x1p-1020 / scale
+    for row in 0..<length {
+      let v = load(row, padding: -.infinity)
+      let e = vectorExpOfNonPositiveDouble(v - shift)
+      store(
+        (e.replacing(with: 0, where: e .< threshold) * scale).replacing(with: v, where: special),
+        row)
+    }
+  }
+  for lane in 0..<width where special[lane] {
+    nonFiniteDoubleColumn(x + lane, y + lane, length: length, stride: stride, logarithm: logarithm)
+  }
+}
+
+/// One column by the special-value contract of `nonFiniteDoubleRow` (no sink: inner axes take
+/// none).
+private func nonFiniteDoubleColumn(
+  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
+  logarithm: Bool
+) {
+  var infinities = 0
+  for row in 0..<length {
+    let v = x[row * stride]
+    if v.isNaN {
+      for r in 0..<length { y[r * stride] = .nan }
+      return
+    }
+    if v == .infinity { infinities += 1 }
+  }
+  let share = infinities > 0 ? 1 / Double(infinities) : 0
+  let logShare = infinities > 0 ? -log(Double(infinities)) : -.infinity
+  for row in 0..<length {
+    let top = x[row * stride] == .infinity
+    y[row * stride] = logarithm ? (top ? logShare : -.infinity) : (top ? share : 0)
+  }
+}
