@@ -75,7 +75,7 @@ import Testing
     try scratch.write("cut.npy", Array(good[0..<30]))
     try expectFailure(
       ["cut.npy", "-o", "o.npy"], in: scratch, status: 1,
-      message: "softmax apply: cut.npy: truncated .npy header: it announces 64 bytes, the "
+      message: "softmax apply: cut.npy: truncated .npy header: it announces 128 bytes, the "
         + "file has 30")
     try scratch.write("empty.npy", [])
     try expectFailure(
@@ -141,7 +141,7 @@ import Testing
       message: "softmax apply: --mask-policy: unknown policy 'ones' (known: zeros|nan)")
     try expectFailure(
       ["m.csv", "--bogus"], in: scratch, status: 2,
-      message: "softmax apply: Unknown option '--bogus'")
+      message: "softmax apply: Unknown option '--bogus'. Did you mean '--log'?")
     try expectFailure(
       [], in: scratch, status: 2, message: "softmax apply: Missing expected argument '<input>'")
   }
