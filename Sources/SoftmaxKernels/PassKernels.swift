@@ -144,7 +144,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
-      effectiveLogits: { softmax_logits_avx2($0, $1, $2, $3, $4, $5) },
+      effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5) },
       hasStreamingStores: true)
 
     static let avx512 = PassKernels(
@@ -158,7 +158,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
-      effectiveLogits: { softmax_logits_avx512($0, $1, $2, $3, $4, $5) },
+      effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5) },
       hasStreamingStores: true)
   }
 #endif

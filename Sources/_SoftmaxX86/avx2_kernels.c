@@ -360,8 +360,8 @@ KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n
   return result;
 }
 
-// The effective logits of a masked, tempered row, as softmax_logits_avx512. y may be x.
-KERNEL void softmax_logits_avx2(const float *x, float *y, size_t n, float divisor,
+// The effective logits of a masked, tempered row, as softmax_logits_avx512_u16. y may be x.
+KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor,
                                 const bool *keep, const float *bias) {
   const __m256 d = _mm256_set1_ps(divisor), neg_inf = _mm256_set1_ps(-INFINITY);
   const int divide = divisor != 1.0f;

@@ -345,7 +345,7 @@ KERNEL softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t
 // The effective logits of a masked, tempered row: y = x / divisor + bias, or −inf where keep
 // is false. The quotient is a true division (correctly rounded, as the scalar x / divisor);
 // divisor 1 skips it and null masks skip theirs. y may be x.
-KERNEL void softmax_logits_avx512(const float *x, float *y, size_t n, float divisor,
+KERNEL void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor,
                                   const bool *keep, const float *bias) {
   const __m512 d = _mm512_set1_ps(divisor), neg_inf = _mm512_set1_ps(-INFINITY);
   const int divide = divisor != 1.0f;

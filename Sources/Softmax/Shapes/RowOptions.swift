@@ -18,10 +18,15 @@ public enum SoftmaxMask: Sendable, Hashable {
   case causal(offset: Int = 0)
   /// A boolean mask, true = keep: entries where it is false get exactly 0 (log-softmax: −inf).
   /// Its count is the row length (the same mask for every row) or the array's count (one value
-  /// per element). Costs one more pass over each row.
+  /// per element). No extra pass over the row: pass 1 writes the effective logits (−inf where
+  /// dropped) to the output one 4096-element block at a time and reads them back from L1, so
+  /// the row is read from memory as often as without a mask; the mask is read once (1 byte per
+  /// element). Results equal the softmax of the effective logits bit for bit.
   case keep([Bool])
   /// An additive mask (attention bias), added to the logits after the temperature: −inf drops an
-  /// entry, finite values shift it. Count as for ``keep(_:)``. Costs one more pass over each row.
+  /// entry, finite values shift it (+inf + (−inf) is NaN, as in IEEE arithmetic). Count as for
+  /// ``keep(_:)``. Applied in pass 1 like ``keep(_:)``: no extra pass over the row, one read of
+  /// the mask (4 bytes per element) and one addition per element.
   case additive([Float])
 
   /// The count of a keep or additive mask, nil for the others.
@@ -39,8 +44,9 @@ public enum FullyMaskedRows: Sendable, Hashable {
   /// All zeros (log-softmax: all −inf): the row attends to nothing, and NaN does not spread
   /// into the layers after it. The default, as in PyTorch's `_safe_softmax`.
   case zeros
-  /// All NaN, the IEEE answer to 0/0, for callers that want such rows to be loud. It costs one
-  /// more read of each row (its maximum).
+  /// All NaN, the IEEE answer to 0/0, for callers that want such rows to be loud. The row's
+  /// maximum comes from pass 1 (Three-Pass and online compute it anyway; Two-Pass and
+  /// log-softmax take it from each 4096-element block while it is in L1), so no extra read.
   case nan
 }
 

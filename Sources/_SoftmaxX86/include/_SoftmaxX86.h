@@ -72,7 +72,7 @@ void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, 
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 // The effective logits of a masked, tempered row: y = x / divisor + bias, −inf where keep is
 // false (divisor 1 and null masks skip their step). y may be x.
-void softmax_logits_avx512(const float *x, float *y, size_t n, float divisor, const bool *keep,
+void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor, const bool *keep,
                            const float *bias);
 
 // AVX2 + FMA (8 lanes), the same operations.
@@ -86,7 +86,7 @@ void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, 
                                float threshold, int stream);
 void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
-void softmax_logits_avx2(const float *x, float *y, size_t n, float divisor, const bool *keep,
+void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, const bool *keep,
                          const float *bias);
 
 #ifdef __cplusplus
