@@ -47,20 +47,12 @@ struct FirstPassParts: OptionSet {
   }
 }
 
-/// The results of pass 1 over a block, a chunk or a row; parts not computed keep their empty
-/// values.
+/// The results of pass 1 over a row; parts not computed keep their empty values.
 struct FirstPass {
   var sum = ScaledExpSum.zero
   /// NaN when a NaN was seen by the maximum kernel (it may also miss it).
   var maximum = -Float.infinity
   var online = OnlineSum.empty
-
-  /// Both in order: the merges that the kernels and `RowPlan.reduce` use for each part.
-  func merged(with other: FirstPass) -> FirstPass {
-    FirstPass(
-      sum: sum.merged(with: other.sum), maximum: maximumKeepingNaN(maximum, other.maximum),
-      online: online.merged(with: other.online))
-  }
 
   /// The largest effective logit of what `parts` computed (the online maximum ignores NaN,
   /// whose sum is NaN instead), −inf when every one is −inf.
@@ -69,9 +61,25 @@ struct FirstPass {
   }
 }
 
+/// A chunk's pass-1 result when it is not an online sum (which is stored as an `OnlineSum`):
+/// 16 bytes, so that the 64 chunk slots of `RowPlan.reduce` fit in the 1 KiB that
+/// `withUnsafeTemporaryAllocation` keeps on the stack (a larger type would call malloc).
+struct ChunkFirstPass {
+  var sum: ScaledExpSum
+  var maximum: Float
+
+  /// The chunk's results after `other`'s, merged as the kernels and `RowPlan.reduce` merge
+  /// each part.
+  func merged(with other: ChunkFirstPass) -> ChunkFirstPass {
+    ChunkFirstPass(
+      sum: sum.merged(with: other.sum), maximum: maximumKeepingNaN(maximum, other.maximum))
+  }
+}
+
 extension ChunkPass {
-  /// `.firstPass` over the elements `range` of one chunk, block by block.
-  func firstPass(_ row: RowPlan, _ range: Range<Int>) -> FirstPass {
+  /// `.firstPass` over the elements `range` of one chunk, block by block, into the chunk's
+  /// slot: an `OnlineSum` for `.onlineSum`, else a `ChunkFirstPass`.
+  func firstPass(_ row: RowPlan, _ range: Range<Int>, chunk: Int) {
     let k = row.kernels
     var result = FirstPass()
     var start = range.lowerBound
@@ -95,7 +103,11 @@ extension ChunkPass {
       }
       start += n
     }
-    return result
+    if parts.contains(.onlineSum) {
+      store(result.online, chunk)
+    } else {
+      store(ChunkFirstPass(sum: result.sum, maximum: result.maximum), chunk)
+    }
   }
 }
 
@@ -108,7 +120,11 @@ extension RowAlgorithms {
     var pass = ChunkPass(.firstPass)
     pass.transform = transform
     pass.parts = parts
-    return row.reduce(pass, as: FirstPass.self) { $0.merged(with: $1) }
+    if parts.contains(.onlineSum) {
+      return FirstPass(online: row.reduce(pass, as: OnlineSum.self) { $0.merged(with: $1) })
+    }
+    let total = row.reduce(pass, as: ChunkFirstPass.self) { $0.merged(with: $1) }
+    return FirstPass(sum: total.sum, maximum: total.maximum)
   }
 
   /// The passes of `algorithm` (resolved) after `first`, its pass 1, on `row`: the effective

@@ -124,7 +124,7 @@ struct ChunkPass {
     case onlineSum  // writes one OnlineSum per chunk
     case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
-    case firstPass  // `transform` into y and the `parts` of pass 1, block by block: one FirstPass
+    case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
   }
 
   var kind: Kind
@@ -139,7 +139,7 @@ struct ChunkPass {
   var transform = LogitTransform()
   var parts: FirstPassParts = []
   /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double,
-  /// OnlineSum or FirstPass).
+  /// OnlineSum or ChunkFirstPass). 64 slots of at most 16 bytes stay on the stack.
   var results: UnsafeMutableRawPointer? = nil
 
   init(_ kind: Kind, shift: Float = 0) {
@@ -164,11 +164,11 @@ struct ChunkPass {
     case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
     case .logSoftmaxOutput:
       logSoftmaxOutput_simd16(x, y, count: n, shift: shift, high: logHigh, low: logLow)
-    case .firstPass: store(firstPass(row, range), chunk)
+    case .firstPass: firstPass(row, range, chunk: chunk)
     }
   }
 
-  private func store<T>(_ value: T, _ chunk: Int) {
+  func store<T>(_ value: T, _ chunk: Int) {
     (results!.assumingMemoryBound(to: T.self) + chunk).initialize(to: value)
   }
 }
