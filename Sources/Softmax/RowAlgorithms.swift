@@ -30,7 +30,12 @@ package enum RowAlgorithms {
   }
 
   static func twoPass(_ row: RowPlan) {
-    let sum = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    twoPass(
+      row, sum: row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) })
+  }
+
+  /// Two-Pass after pass 1 gave `sum`.
+  static func twoPass(_ row: RowPlan, sum: ScaledExpSum) {
     // A NaN input, or one the pair representation clamped: subtract the maximum instead.
     guard sum.isExact else {
       return threePassRecompute(row)
@@ -41,7 +46,12 @@ package enum RowAlgorithms {
   }
 
   static func threePassRecompute(_ row: RowPlan) {
-    guard let max = finiteMaximum(row) else { return }
+    threePassRecompute(row, maximum: maximum(row))
+  }
+
+  /// Three-Pass recompute after pass 1 gave the row's `maximum`.
+  static func threePassRecompute(_ row: RowPlan, maximum max: Float) {
+    guard finite(max, row) else { return }
     let sum = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
     var output = ChunkPass(.expScaledOutput, shift: max)
@@ -51,7 +61,12 @@ package enum RowAlgorithms {
   }
 
   static func threePassReload(_ row: RowPlan) {
-    guard let max = finiteMaximum(row) else { return }
+    threePassReload(row, maximum: maximum(row))
+  }
+
+  /// Three-Pass reload after pass 1 gave the row's `maximum`.
+  static func threePassReload(_ row: RowPlan, maximum max: Float) {
+    guard finite(max, row) else { return }
     let sum = row.reduce(ChunkPass(.sumAndStoreExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
     var output = ChunkPass(.scaleInPlace)
@@ -64,7 +79,12 @@ package enum RowAlgorithms {
   /// in chunk order by rescaling to the larger maximum in Double; pass 2 is Three-Pass
   /// recompute's output pass.
   static func online(_ row: RowPlan) {
-    let total = row.reduce(ChunkPass(.onlineSum), as: OnlineSum.self) { $0.merged(with: $1) }
+    online(
+      row, total: row.reduce(ChunkPass(.onlineSum), as: OnlineSum.self) { $0.merged(with: $1) })
+  }
+
+  /// The online softmax after pass 1 gave `total`.
+  static func online(_ row: RowPlan, total: OnlineSum) {
     // +inf, or only −inf: the non-finite contract (it also handles NaN in such rows).
     guard total.maximum.isFinite else {
       return nonFiniteRowSoftmax(row.x, row.y, count: row.count)
@@ -76,18 +96,24 @@ package enum RowAlgorithms {
     row.perform(output)
   }
 
-  /// The row maximum if it is finite; otherwise writes the non-finite contract's result and
-  /// returns nil. A NaN chunk maximum is kept by the merge, so it reaches the check.
-  private static func finiteMaximum(_ row: RowPlan) -> Float? {
-    let max = row.reduce(ChunkPass(.maximum), as: Float.self) { a, b in
-      a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
-    }
+  /// The row maximum, merged so that a NaN chunk maximum reaches the caller's finiteness check.
+  private static func maximum(_ row: RowPlan) -> Float {
+    row.reduce(ChunkPass(.maximum), as: Float.self, merge: maximumKeepingNaN)
+  }
+
+  /// Whether `max` is finite; otherwise writes the non-finite contract's result.
+  private static func finite(_ max: Float, _ row: RowPlan) -> Bool {
     guard max.isFinite else {
       nonFiniteRowSoftmax(row.x, row.y, count: row.count)
-      return nil
+      return false
     }
-    return max
+    return true
   }
+}
+
+/// The larger of two maximums, NaN when either is NaN.
+func maximumKeepingNaN(_ a: Float, _ b: Float) -> Float {
+  a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
 }
 
 /// One pass over the chunks of a row, as plain data: the worker pool runs it through a C
@@ -98,6 +124,7 @@ struct ChunkPass {
     case onlineSum  // writes one OnlineSum per chunk
     case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
+    case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
   }
 
   var kind: Kind
@@ -108,8 +135,11 @@ struct ChunkPass {
   var exponentBias: Float = 0
   var logHigh: Float = 0
   var logLow: Float = 0
-  /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double or
-  /// OnlineSum).
+  /// For `.firstPass`: the effective logits it writes, and what it computes from them.
+  var transform = LogitTransform()
+  var parts: FirstPassParts = []
+  /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double,
+  /// OnlineSum or ChunkFirstPass). 64 slots of at most 16 bytes stay on the stack.
   var results: UnsafeMutableRawPointer? = nil
 
   init(_ kind: Kind, shift: Float = 0) {
@@ -134,10 +164,11 @@ struct ChunkPass {
     case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
     case .logSoftmaxOutput:
       logSoftmaxOutput_simd16(x, y, count: n, shift: shift, high: logHigh, low: logLow)
+    case .firstPass: firstPass(row, range, chunk: chunk)
     }
   }
 
-  private func store<T>(_ value: T, _ chunk: Int) {
+  func store<T>(_ value: T, _ chunk: Int) {
     (results!.assumingMemoryBound(to: T.self) + chunk).initialize(to: value)
   }
 }

@@ -74,6 +74,13 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
       x: x, y: UnsafeMutablePointer(mutating: x), count: values.count,
       threads: validatedThreads(threads, count: values.count), kernels: .selected)
     let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    self.init(pass1: pair, of: row)
+  }
+
+  /// The sum of `row.x` (count ≥ 1) from its Two-Pass pass-1 sum `pair`: the pair itself when
+  /// it is exact, else from the row's maximum (which reads the row once or twice more).
+  init(pass1 pair: ScaledExpSum, of row: RowPlan) {
+    self.init()
     if pair.mantissa.isNaN {
       mantissa = .nan
     } else if pair.isExact {
@@ -81,7 +88,7 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     } else {
       let max = row.reduce(ChunkPass(.maximum), as: Float.self) { Swift.max($0, $1) }
       if max == .infinity {
-        infinityCount = values.reduce(0) { $0 + ($1 == .infinity ? 1 : 0) }
+        for i in 0..<row.count where row.x[i] == .infinity { infinityCount += 1 }
       } else if max > -.infinity {
         shift = max
         mantissa = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
@@ -191,7 +198,16 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     guard let x = values.baseAddress, let y = output.baseAddress, values.count > 0 else {
       return nil
     }
-    let count = values.count
+    let row = RowPlan(
+      x: x, y: y, count: values.count,
+      threads: validatedThreads(threads, count: values.count), kernels: .selected)
+    return plan(row, logarithm: logarithm).map { (row, $0) }
+  }
+
+  /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
+  /// already written the output.
+  func plan(_ row: RowPlan, logarithm: Bool) -> ChunkPass? {
+    let (x, y, count) = (row.x, row.y, row.count)
     if mantissa.isNaN {
       y.update(repeating: .nan, count: count)
       return nil
@@ -204,26 +220,23 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
       }
       return nil
     }
-    let row = RowPlan(
-      x: x, y: y, count: count, threads: validatedThreads(threads, count: count),
-      kernels: .selected)
     if logarithm {
       var pass = ChunkPass(.logSoftmaxOutput, shift: shift)
       let rest = exponent * ln2 + log(mantissa)
       pass.logHigh = Float(rest)
       pass.logLow = Float(rest - Double(pass.logHigh))
-      return (row, pass)
+      return pass
     }
     if shift == 0 {
       var pass = ChunkPass(.twoPassOutput)
       (pass.inverseMantissa, pass.exponentBias) =
         ScaledExpSum(mantissa: mantissa, exponent: Float(exponent)).outputParameters
-      return (row, pass)
+      return pass
     }
     var pass = ChunkPass(.expScaledOutput, shift: shift)
     pass.scale = Float(1 / mantissa)
     pass.threshold = flushThreshold(inverseSum: pass.scale)
-    return (row, pass)
+    return pass
   }
 
   private func map(

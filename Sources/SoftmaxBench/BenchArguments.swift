@@ -39,6 +39,19 @@ public struct BenchArguments: ParsableArguments {
   public var axis: Int = -1
 
   @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "With --shape: the library's temperature: (logits divided by T; 0 is the argmax).",
+      valueName: "T"))
+  public var temperature: Float?
+
+  @Option(
+    help: ArgumentHelp(
+      "With --shape: none, causal (the last query sees every key), keep or additive (a "
+        + "random mask of the row length from --seed, about 10% dropped)."))
+  public var mask: BenchMask?
+
+  @Option(
     help: ArgumentHelp(
       "Kernel set to run: portable, avx2 or avx512 (default: the widest this CPU has). "
         + "Same as the environment variable SOFTMAX_ISA."))
@@ -97,7 +110,8 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   public var threads: Int
   /// The kernel set that runs (`SoftmaxRuntime.selectedKernelSet`).
   public var kernelSet: String
-  /// The shaped array of `--shape` and `--axis`, or nil for single rows.
+  /// The shaped array of `--shape` and `--axis` with `--temperature` and `--mask`, or nil for
+  /// single rows.
   public var layout: BenchLayout?
   /// One output row instead of cold rotated outputs.
   public var hotOutput: Bool
@@ -121,6 +135,10 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
     quick = arguments.quick
     sizes = try arguments.sizes.map(SizeList.parse) ?? (quick ? Self.quickSizes : Self.defaultSizes)
     layout = try arguments.shape.map { try BenchLayout(parsing: $0, axis: arguments.axis) }
+    if arguments.temperature != nil || arguments.mask != nil {
+      guard layout != nil else { throw BenchError("--temperature and --mask need --shape") }
+      try layout?.setOptions(temperature: arguments.temperature, mask: arguments.mask)
+    }
     if let layout {
       guard arguments.sizes == nil else {
         throw BenchError("--shape and --sizes exclude each other: a shape sets the size")

@@ -66,6 +66,10 @@ public struct BenchRow: Sendable, Codable, Equatable {
   public var timestamp: String
   /// The array shape and axis (`4096x1024 axis -1`) when `--shape` was given; empty for one row.
   public var shape: String = ""
+  /// The shaped call's `temperature:` (`--temperature`); nil for one row.
+  public var temperature: Float? = nil
+  /// The shaped call's mask (`--mask`: none, causal, keep or additive); empty for one row.
+  public var mask: String = ""
 
   /// The CSV header, in column order.
   public static let columns = [
@@ -75,6 +79,7 @@ public struct BenchRow: Sendable, Codable, Equatable {
     "speedup_vs_best_three_pass", "roofline", "roofline_ns_per_element", "roofline_nt",
     "roofline_nt_ns_per_element", "roofline_percent", "distribution", "seed", "cpu", "cores",
     "l1d_bytes", "l2_bytes", "llc_bytes", "isa_path", "build", "timestamp", "shape",
+    "temperature", "mask",
   ]
 
   /// Columns a merged file must have; the others may be missing or empty.
@@ -94,7 +99,7 @@ public struct BenchRow: Sendable, Codable, Equatable {
       text(gbPerS), text(speedupVsBestThreePass), roofline ?? "", text(rooflineNsPerElement),
       rooflineNt ?? "", text(rooflineNtNsPerElement), text(rooflinePercent), distribution,
       seed.map(String.init) ?? "", cpu, text(cores), text(l1dBytes), text(l2Bytes),
-      text(llcBytes), isaPath, build, timestamp, shape,
+      text(llcBytes), isaPath, build, timestamp, shape, temperature.map { "\($0)" } ?? "", mask,
     ]
   }
 
@@ -158,6 +163,8 @@ public struct BenchRow: Sendable, Codable, Equatable {
     build = string("build")
     timestamp = string("timestamp")
     shape = string("shape")
+    temperature = try optionalDouble("temperature").map(Float.init)
+    mask = string("mask")
   }
 
   init(

@@ -39,9 +39,7 @@ enum Results {
       let isAlgorithm: Bool
       if case .algorithm = measurement.subject { isAlgorithm = true } else { isAlgorithm = false }
       // `.auto` decides by the length of one row, which for a shaped array is its axis.
-      let rowLength =
-        configuration.layout.map { $0.shape[($0.axis + $0.shape.count) % $0.shape.count] }
-        ?? measurement.count
+      let rowLength = configuration.layout?.rowLength ?? measurement.count
       let traffic = measurement.subject.traffic(forCount: rowLength)
       var row = BenchRow(
         source: source, kind: isAlgorithm ? "algorithm" : "roofline",
@@ -54,6 +52,8 @@ enum Results {
         distribution: configuration.distribution.rawValue, seed: configuration.seed,
         machine: machine, timestamp: timestamp)
       row.shape = configuration.layout?.label ?? ""
+      row.temperature = configuration.layout?.temperature
+      row.mask = configuration.layout?.mask.rawValue ?? ""
       return row
     }
     return withComparisons(rows)

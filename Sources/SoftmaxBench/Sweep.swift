@@ -44,7 +44,7 @@ struct Sweep {
     }
     let stopwatch = Stopwatch(
       minSampleSeconds: configuration.minSampleSeconds, threads: configuration.threads,
-      layout: configuration.layout)
+      shaped: configuration.layout.map { ShapedCall($0, seed: configuration.seed) })
     let subjects = subjects
     var measurements: [Measurement] = []
     var skipped: [SkippedSize] = []

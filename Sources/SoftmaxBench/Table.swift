@@ -28,7 +28,8 @@ enum Table {
       "  threads        algorithms: \(algorithmThreads); roofline kernels: \(threads)",
       "  layout         "
         + (configuration.layout.map {
-          "array of shape \($0.shape), softmax along axis \($0.axis) (N below: all elements)"
+          "array of shape \($0.shape), softmax along axis \($0.axis) (N below: all elements), "
+            + $0.optionsLabel
         } ?? "one row per call"),
       "  inputs         \(distribution), seed \(configuration.seed); FP mode left at the "
         + "default (no FTZ/DAZ)",

@@ -26,13 +26,14 @@ public enum BenchSubject: Sendable, Hashable {
     }
   }
 
-  /// Runs it once on the next output row of `buffers`, as an array of `layout` when given.
-  func run(on buffers: BenchBuffers, threads: Int, layout: BenchLayout? = nil) {
+  /// Runs it once on the next output row of `buffers`, as a shaped array when `shaped` is
+  /// given.
+  func run(on buffers: BenchBuffers, threads: Int, shaped: ShapedCall? = nil) {
     let output = buffers.nextOutput()
     switch self {
     case .algorithm(let algorithm):
       Self.runAlgorithm(
-        algorithm, buffers.input, output, buffers.count, threads: threads, layout: layout)
+        algorithm, buffers.input, output, buffers.count, threads: threads, shaped: shaped)
     case .roofline(let kernel):
       kernel.run(
         input: buffers.input, output: output, count: buffers.count, threads: threads,
@@ -44,19 +45,30 @@ public enum BenchSubject: Sendable, Hashable {
   /// threads (the library splits a long row into chunks).
   static func runAlgorithm(
     _ algorithm: SoftmaxAlgorithm, _ input: UnsafePointer<Float>,
-    _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int, layout: BenchLayout? = nil
+    _ output: UnsafeMutablePointer<Float>, _ count: Int, threads: Int, shaped: ShapedCall? = nil
   ) {
     let x = UnsafeBufferPointer(start: input, count: count)
     let y = UnsafeMutableBufferPointer(start: output, count: count)
-    if let layout {
+    if let shaped {
       softmax(
-        x, shape: layout.shape, axis: layout.axis, into: y, algorithm: algorithm,
-        threads: threads)
+        x, shape: shaped.layout.shape, axis: shaped.layout.axis, into: y, algorithm: algorithm,
+        threads: threads, mask: shaped.mask, temperature: shaped.layout.temperature)
     } else {
       softmax(x, into: y, algorithm: algorithm, threads: threads)
     }
   }
+}
 
+/// The arguments of a shaped call besides the buffers, built once per run so that no timed
+/// call makes a mask.
+struct ShapedCall {
+  var layout: BenchLayout
+  var mask: SoftmaxMask
+
+  init(_ layout: BenchLayout, seed: UInt64) {
+    self.layout = layout
+    mask = layout.softmaxMask(seed: seed)
+  }
 }
 
 /// Median and spread of a kernel's samples, in nanoseconds per call.
@@ -86,7 +98,7 @@ public struct SampleStatistics: Sendable, Codable, Equatable {
 struct Stopwatch {
   var minSampleSeconds: Double
   var threads: Int
-  var layout: BenchLayout? = nil
+  var shaped: ShapedCall? = nil
 
   static func now() -> UInt64 {
     var time = timespec()
@@ -98,7 +110,7 @@ struct Stopwatch {
   func time(_ subject: BenchSubject, on buffers: BenchBuffers, calls: Int) -> Double {
     let start = Self.now()
     for _ in 0..<calls {
-      subject.run(on: buffers, threads: threads, layout: layout)
+      subject.run(on: buffers, threads: threads, shaped: shaped)
     }
     return Double(Self.now() - start)
   }

@@ -45,6 +45,14 @@ package struct PassKernels: Sendable {
   /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
   /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
   package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
+  /// The effective logits of a masked, tempered row: y = x / divisor + bias, −inf where keep is
+  /// false, with divisor 1 and nil masks skipped; correctly rounded quotients, y may be x:
+  /// (x, y, count, divisor, keep, bias).
+  package let effectiveLogits:
+    @Sendable (
+      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
+      UnsafePointer<Float>?
+    ) -> Void
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
 }
@@ -68,6 +76,9 @@ extension PassKernels {
       scaleInPlace_simd16(y, count: n, scale: scale, threshold: threshold)
     },
     onlineSum: { onlineSum_simd16_acc2($0, count: $1) },
+    effectiveLogits: { x, y, n, divisor, keep, bias in
+      effectiveLogits_simd16(x, y, count: n, divisor: divisor, keep: keep, bias: bias)
+    },
     hasStreamingStores: false)
 
   private static var compiledArchitecture: String {
@@ -133,6 +144,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
+      effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5) },
       hasStreamingStores: true)
 
     static let avx512 = PassKernels(
@@ -146,6 +158,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
+      effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5) },
       hasStreamingStores: true)
   }
 #endif

@@ -360,6 +360,31 @@ KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n
   return result;
 }
 
+// The effective logits of a masked, tempered row, as softmax_logits_avx512_u16. y may be x.
+KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor,
+                                const bool *keep, const float *bias) {
+  const __m256 d = _mm256_set1_ps(divisor), neg_inf = _mm256_set1_ps(-INFINITY);
+  const int divide = divisor != 1.0f;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    if (divide) v = _mm256_div_ps(v, d);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    if (keep) {
+      const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + i)));
+      const __m256 dropped = _mm256_castsi256_ps(_mm256_cmpeq_epi32(k, _mm256_setzero_si256()));
+      v = _mm256_blendv_ps(v, neg_inf, dropped);
+    }
+    _mm256_storeu_ps(y + i, v);
+  }
+  for (; i < n; i++) {
+    float v = x[i];
+    if (divide) v = v / divisor;
+    if (bias) v = v + bias[i];
+    y[i] = keep && !keep[i] ? -INFINITY : v;
+  }
+}
+
 #else
 typedef int softmax_avx2_unavailable;
 #endif

@@ -342,6 +342,49 @@ KERNEL softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t
   return result;
 }
 
+// The effective logits of a masked, tempered row: y = x / divisor + bias, or −inf where keep
+// is false. The quotient is a true division (correctly rounded, as the scalar x / divisor);
+// divisor 1 skips it and null masks skip theirs. y may be x.
+INLINE __m512 effective_logits(__m512 v, const float *bias, __m128i keep_bytes, int divide,
+                               __m512 divisor, int has_keep) {
+  if (divide) v = _mm512_div_ps(v, divisor);
+  if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+  if (has_keep) {
+    const __mmask16 kept = _mm512_test_epi32_mask(_mm512_cvtepu8_epi32(keep_bytes), _mm512_set1_epi32(0xFF));
+    v = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), kept, v);
+  }
+  return v;
+}
+
+KERNEL void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor,
+                                      const bool *keep, const float *bias) {
+  const __m512 d = _mm512_set1_ps(divisor);
+  const int divide = divisor != 1.0f;
+  const __m128i all_kept = _mm_set1_epi8(1);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i bytes = keep ? _mm_loadu_si128((const __m128i *)(keep + i)) : all_kept;
+    _mm512_storeu_ps(y + i, effective_logits(_mm512_loadu_ps(x + i), bias ? bias + i : NULL, bytes,
+                                             divide, d, keep != NULL));
+  }
+  if (i < n) {
+    // Byte loads with a lane mask need AVX512BW, and the bias must not be read past the end:
+    // the tail goes through local copies.
+    const size_t rest = n - i;
+    const __mmask16 lanes = first_lanes(rest);
+    uint8_t keep_tail[16] = {0};
+    float bias_tail[16] = {0};
+    for (size_t j = 0; j < rest; j++) {
+      if (keep) keep_tail[j] = keep[i + j];
+      if (bias) bias_tail[j] = bias[i + j];
+    }
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)keep_tail);
+    _mm512_mask_storeu_ps(y + i, lanes,
+                          effective_logits(_mm512_maskz_loadu_ps(lanes, x + i), bias ? bias_tail : NULL,
+                                           bytes, divide, d, keep != NULL));
+  }
+}
+
 #else
 typedef int softmax_avx512_unavailable;
 #endif

@@ -70,7 +70,7 @@ private struct HotPathReport: CustomStringConvertible {
     "softmax(_:into:) on buffers", "softmax(_:into:) on buffers in place",
     "softmax(_:into:) on inout arrays", "softmaxInPlace(_:)", "logSoftmax(_:into:)",
     "SoftmaxNormalizer accumulate and normalize",
-    "shaped softmax (strided axis; causal mask with a sink)",
+    "shaped softmax (strided axis; causal mask with a sink; keep and additive masks, temperatures)",
   ]
 
   var description: String {
@@ -120,6 +120,11 @@ private func countHotPathAllocations() -> HotPathReport {
   var outputs = rows.map { [Float](repeating: 0, count: $0.count) }
   // Shapes for the shaped form, made before counting (an array literal allocates).
   let shapes = rows.map { $0.count % 64 == 0 ? [$0.count / 64, 64] : [1, $0.count] }
+  // Masks of one row each, about one element in ten dropped, made before counting too.
+  let keepMasks = shapes.map { shape in SoftmaxMask.keep((0..<shape[1]).map { $0 % 10 != 3 }) }
+  let additiveMasks = shapes.map { shape in
+    SoftmaxMask.additive((0..<shape[1]).map { $0 % 10 == 3 ? -.infinity : Float($0 % 7) / 7 })
+  }
   var scratch = outputs
 
   var report = HotPathReport()
@@ -165,6 +170,16 @@ private func countHotPathAllocations() -> HotPathReport {
               softmax(
                 rows[row], shape: shape, into: &outputs[row], threads: threads,
                 mask: .causal(), sink: 0)
+              softmax(
+                rows[row], shape: shape, into: &outputs[row], algorithm: algorithm,
+                threads: threads, mask: keepMasks[row], temperature: 0.7)
+              softmax(
+                rows[row], shape: shape, into: &outputs[row], algorithm: algorithm,
+                threads: threads, mask: additiveMasks[row], fullyMaskedRows: .nan,
+                temperature: 2)
+              logSoftmax(
+                rows[row], shape: shape, into: &outputs[row], threads: threads,
+                mask: keepMasks[row], sink: 1, temperature: 0.5)
             }
             guard counting else { continue }
             // Counting is off again, so recording a case may allocate.

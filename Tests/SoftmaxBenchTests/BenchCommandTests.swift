@@ -48,14 +48,85 @@ import Testing
     let shapeColumn = try #require(header.firstIndex(of: "shape"))
     let nColumn = try #require(header.firstIndex(of: "n"))
     #expect(!records.isEmpty)
+    let temperatureColumn = try #require(header.firstIndex(of: "temperature"))
+    let maskColumn = try #require(header.firstIndex(of: "mask"))
     for record in records {
       #expect(record[shapeColumn] == "4x1024 axis -1" && record[nColumn] == "4096", "\(record)")
+      #expect(record[temperatureColumn] == "1.0" && record[maskColumn] == "none", "\(record)")
     }
     for bad in [["--shape", "4xx8"], ["--shape", "4x0"], ["--shape", "4x8", "--axis", "2"]] {
       #expect(throws: (any Error).self) { try Self.run(bad + ["--allow-debug"]) }
     }
     #expect(throws: (any Error).self) {
       try Self.run(["--shape", "4x8", "--sizes", "1K", "--allow-debug"])
+    }
+  }
+
+  @Test(arguments: ["none", "causal", "keep", "additive"])
+  func shapedRunWithTemperatureAndMaskRecordsThem(_ mask: String) throws {
+    let directory = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let result = try Self.run([
+      "--shape", "2x4x1000", "--temperature", "0.5", "--mask", mask, "--algorithms",
+      "two-pass,online", "--repetitions", "2", "--min-sample-ms", "0.2", "--allow-debug",
+      "--output", directory,
+    ])
+    #expect(result.stdout.contains { $0.contains("temperature 0.5, mask \(mask)") })
+    let csv = try String(contentsOfFile: directory + "/results.csv", encoding: .utf8)
+    let lines = csv.split(separator: "\n").map(String.init)
+    let header = try #require(lines.first).split(separator: ",").map(String.init)
+    let temperatureColumn = try #require(header.firstIndex(of: "temperature"))
+    let maskColumn = try #require(header.firstIndex(of: "mask"))
+    let records = lines.dropFirst().map { CSVTestParser.fields($0) }
+    #expect(records.count >= 2)
+    for record in records {
+      #expect(record[temperatureColumn] == "0.5" && record[maskColumn] == mask, "\(record)")
+    }
+    let json = try #require(FileManager.default.contents(atPath: directory + "/results.json"))
+    let report = try JSONDecoder.snakeCase.decode(BenchReport.self, from: json)
+    #expect(report.rows.allSatisfy { $0.temperature == 0.5 && $0.mask == mask })
+    #expect(report.configuration.layout?.mask.rawValue == mask)
+  }
+
+  @Test func randomMasksAreSeededWithAboutOneInTenDropped() throws {
+    var layout = try BenchLayout(parsing: "3x10000", axis: -1)
+    try layout.setOptions(temperature: nil, mask: .keep)
+    guard case .keep(let keep) = layout.softmaxMask(seed: 7) else {
+      Issue.record("--mask keep must give a keep mask")
+      return
+    }
+    #expect(keep.count == 10_000)
+    let dropped = keep.filter { !$0 }.count
+    #expect((800...1200).contains(dropped), "\(dropped) of 10000 dropped")
+    #expect(layout.softmaxMask(seed: 7) == .keep(keep))
+    #expect(layout.softmaxMask(seed: 8) != .keep(keep))
+    try layout.setOptions(temperature: 2, mask: .additive)
+    guard case .additive(let bias) = layout.softmaxMask(seed: 7) else {
+      Issue.record("--mask additive must give an additive mask")
+      return
+    }
+    let infinite = bias.filter { $0 == -.infinity }.count
+    #expect((800...1200).contains(infinite), "\(infinite) of 10000 are -inf")
+    #expect(bias.allSatisfy { $0 == -.infinity || (-1..<1).contains($0) })
+    try layout.setOptions(temperature: nil, mask: .causal)
+    #expect(layout.softmaxMask(seed: 7) == .causal(offset: 10_000 - 3))
+  }
+
+  @Test(arguments: [
+    ["--temperature", "0.5"], ["--mask", "keep"], ["--shape", "4x8", "--temperature", "-1"],
+    ["--shape", "4x8", "--temperature", "nan"], ["--shape", "8", "--mask", "causal"],
+    ["--shape", "4x8", "--axis", "0", "--mask", "keep"],
+  ])
+  func badShapedOptionsAreOneLineErrors(_ extra: [String]) throws {
+    let directory = Self.temporaryDirectory()
+    let error = #expect(throws: BenchError.self) {
+      try Self.run(["--allow-debug", "--output", directory] + extra)
+    }
+    #expect(error?.description.contains("\n") == false)
+    #expect(!FileManager.default.fileExists(atPath: directory), "nothing written")
+    // An unknown mask name is the argument parser's error.
+    #expect(throws: (any Error).self) {
+      try Self.run(["--allow-debug", "--output", directory, "--shape", "4x8", "--mask", "some"])
     }
   }
 

@@ -1,4 +1,4 @@
-internal import SoftmaxKernels
+package import SoftmaxKernels
 
 #if canImport(Glibc)
   import Glibc
@@ -18,10 +18,15 @@ public enum SoftmaxMask: Sendable, Hashable {
   case causal(offset: Int = 0)
   /// A boolean mask, true = keep: entries where it is false get exactly 0 (log-softmax: −inf).
   /// Its count is the row length (the same mask for every row) or the array's count (one value
-  /// per element). Costs one more pass over each row.
+  /// per element). No extra pass over the row: pass 1 writes the effective logits (−inf where
+  /// dropped) to the output one 4096-element block at a time and reads them back from L1, so
+  /// the row is read from memory as often as without a mask; the mask is read once (1 byte per
+  /// element). Results equal the softmax of the effective logits bit for bit.
   case keep([Bool])
   /// An additive mask (attention bias), added to the logits after the temperature: −inf drops an
-  /// entry, finite values shift it. Count as for ``keep(_:)``. Costs one more pass over each row.
+  /// entry, finite values shift it (+inf + (−inf) is NaN, as in IEEE arithmetic). Count as for
+  /// ``keep(_:)``. Applied in pass 1 like ``keep(_:)``: no extra pass over the row, one read of
+  /// the mask (4 bytes per element) and one addition per element.
   case additive([Float])
 
   /// The count of a keep or additive mask, nil for the others.
@@ -39,9 +44,26 @@ public enum FullyMaskedRows: Sendable, Hashable {
   /// All zeros (log-softmax: all −inf): the row attends to nothing, and NaN does not spread
   /// into the layers after it. The default, as in PyTorch's `_safe_softmax`.
   case zeros
-  /// All NaN, the IEEE answer to 0/0, for callers that want such rows to be loud. It costs one
-  /// more read of each row (its maximum).
+  /// All NaN, the IEEE answer to 0/0, for callers that want such rows to be loud. The row's
+  /// maximum comes from pass 1 (Three-Pass and online compute it anyway; Two-Pass and
+  /// log-softmax take it from each 4096-element block while it is in L1), so no extra read.
   case nan
+}
+
+/// The shaped softmax (or log-softmax) on the kernel table `kernels`: what the public entry
+/// points run on `.selected`, for tests that cover every table.
+package func shapedSoftmax(
+  _ input: UnsafeBufferPointer<Float>, shape: [Int], into output: UnsafeMutableBufferPointer<Float>,
+  algorithm: SoftmaxAlgorithm = .auto, logarithm: Bool = false, threads: Int? = nil,
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
+  temperature: Float = 1, kernels: PassKernels
+) {
+  let options = RowOptions(
+    algorithm: algorithm, logarithm: logarithm, mask: mask, sink: sink,
+    fullyMaskedRows: fullyMaskedRows, temperature: temperature, kernels: kernels)
+  axisSoftmax(
+    input, output, shape: shape, axis: -1, threads: threads, options: options,
+    function: "shapedSoftmax")
 }
 
 /// What happens to each contiguous row besides the softmax itself.
@@ -57,6 +79,8 @@ struct RowOptions {
   var temperature: Float = 1
   /// Elements between the masks of consecutive rows: 0 for a mask shared by all rows.
   var maskStride: Int = 0
+  /// The kernel table: `.selected`, or another one in tests.
+  var kernels: PassKernels = .selected
 
   /// Whether anything beyond a plain softmax of the whole row is asked for.
   var isPlain: Bool {
@@ -75,11 +99,77 @@ struct RowOptions {
     if kept < length {
       (y + kept).update(repeating: logarithm ? -.infinity : 0, count: length - kept)
     }
+    if temperature == 0 {
+      return argmax(x, y, kept: kept, length: length, row: row)
+    }
+    let start = row * maskStride
+    switch mask {
+    case .keep(let keep):
+      keep.withUnsafeBufferPointer { k in
+        let transform = LogitTransform(divisor: temperature, keep: k.baseAddress.map { $0 + start })
+        run(x, y, kept: kept, length: length, transform: transform, threads: threads)
+      }
+    case .additive(let bias):
+      bias.withUnsafeBufferPointer { a in
+        let transform = LogitTransform(divisor: temperature, bias: a.baseAddress.map { $0 + start })
+        run(x, y, kept: kept, length: length, transform: transform, threads: threads)
+      }
+    case .none, .causal:
+      let transform = LogitTransform(divisor: temperature)
+      run(x, y, kept: kept, length: length, transform: transform, threads: threads)
+    }
+  }
+
+  /// The first `kept` elements (the rest are masked and written): pass 1 on the effective
+  /// logits that `transform` writes to `y` block by block, then the other passes in place there.
+  private func run(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
+    transform: LogitTransform, threads: Int
+  ) {
+    let sink = temperature == 1 ? sink : sink.map { $0 / temperature }
+    // Only a row with nothing kept and no sink to take the mass can be fully masked.
+    let nanIfEmpty = fullyMaskedRows == .nan && !(sink.map { $0 > -.infinity } ?? false)
+    guard kept > 0 else {
+      if nanIfEmpty { y.update(repeating: .nan, count: length) }
+      return
+    }
+    let normalizer = logarithm || sink != nil
+    let resolved = normalizer ? .twoPass : algorithm.resolved(forCount: kept)
+    if transform.isIdentity && !nanIfEmpty && !normalizer {
+      return RowAlgorithms.run(resolved, x, y, count: kept, threads: threads, kernels: kernels)
+    }
+    let source = RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
+    var parts = FirstPassParts(resolved)
+    if nanIfEmpty && parts == .twoPassSum { parts.insert(.maximum) }
+    let first = RowAlgorithms.firstPass(source, transform: transform, parts: parts)
+    if nanIfEmpty && first.largest(parts) == -.infinity {
+      return y.update(repeating: .nan, count: length)
+    }
+    // The effective logits: the input itself, or what pass 1 wrote to the output.
+    let row =
+      transform.isIdentity
+      ? source : RowPlan(x: y, y: y, count: kept, threads: threads, kernels: kernels)
+    guard normalizer else { return RowAlgorithms.finish(resolved, row, after: first) }
+    var total = SoftmaxNormalizer(pass1: first.sum, of: row)
+    if var sink {
+      withUnsafeMutablePointer(to: &sink) { s in
+        let one = RowPlan(x: s, y: s, count: 1, threads: 1, kernels: kernels)
+        total.merge(SoftmaxNormalizer(pass1: kernels.twoPassSum(s, 1), of: one))
+      }
+    }
+    if let pass = total.plan(row, logarithm: logarithm) { row.perform(pass) }
+  }
+
+  /// The limit of the softmax as the temperature goes to 0: the largest entries share the mass
+  /// equally (one-hot without ties), the rest get 0 (log-softmax: −inf). NaN anywhere gives NaN;
+  /// a row with nothing kept follows `fullyMaskedRows`; a sink larger than the row's maximum
+  /// takes all the mass, one equal to it shares. Masks are applied by one pass that writes the
+  /// effective logits to `y` (argmax rows are a limit case, not worth a fused kernel).
+  private func argmax(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
+    row: Int
+  ) {
     var x = x
-    var sink = sink
-    var divided = temperature == 1
-    // Masks and temperatures take one extra pass: the effective logits go to the output, and
-    // the softmax then runs there in place.
     switch mask {
     case .keep(let keep):
       keep.withUnsafeBufferPointer { k in
@@ -87,63 +177,12 @@ struct RowOptions {
       }
       x = UnsafePointer(y)
     case .additive(let bias):
-      let t = temperature
       bias.withUnsafeBufferPointer { a in
-        let a = a.baseAddress! + row * maskStride
-        if t == 0 {
-          for i in 0..<kept { y[i] = a[i] == -.infinity ? -.infinity : x[i] }
-        } else {
-          for i in 0..<kept { y[i] = (t == 1 ? x[i] : x[i] / t) + a[i] }
-          divided = true
-        }
+        for i in 0..<kept { y[i] = a[row * maskStride + i] == -.infinity ? -.infinity : x[i] }
       }
       x = UnsafePointer(y)
     case .none, .causal: break
     }
-    if temperature == 0 {
-      return argmax(x, y, kept: kept, length: length)
-    }
-    if !divided {
-      divide(x, into: y, count: kept, by: temperature)
-      x = UnsafePointer(y)
-    }
-    if temperature != 1 { sink = sink.map { $0 / temperature } }
-    let input = UnsafeBufferPointer(start: x, count: kept)
-    let output = UnsafeMutableBufferPointer(start: y, count: kept)
-    if fullyMaskedRows == .nan
-      && (kept == 0 || PassKernels.selected.max(x, kept) == -.infinity)
-      && !(sink.map { $0 > -.infinity } ?? false)
-    {
-      y.update(repeating: .nan, count: length)
-      return
-    }
-    guard kept > 0 else { return }
-    if let sink {
-      var total = SoftmaxNormalizer(accumulating: input, threads: threads)
-      withUnsafePointer(to: sink) {
-        total.merge(
-          SoftmaxNormalizer(accumulating: UnsafeBufferPointer(start: $0, count: 1), threads: 1))
-      }
-      if logarithm {
-        total.logNormalize(input, into: output, threads: threads)
-      } else {
-        total.normalize(input, into: output, threads: threads)
-      }
-    } else if logarithm {
-      SoftmaxNormalizer(accumulating: input, threads: threads)
-        .logNormalize(input, into: output, threads: threads)
-    } else {
-      RowAlgorithms.run(algorithm, x, y, count: kept, threads: threads)
-    }
-  }
-
-  /// The limit of the softmax as the temperature goes to 0: the largest entries share the mass
-  /// equally (one-hot without ties), the rest get 0 (log-softmax: −inf). NaN anywhere gives NaN;
-  /// a row with nothing kept follows `fullyMaskedRows`; a sink larger than the row's maximum
-  /// takes all the mass, one equal to it shares.
-  private func argmax(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int
-  ) {
     var maximum = -Float.infinity
     for i in 0..<kept {
       if x[i].isNaN { return y.update(repeating: .nan, count: length) }
@@ -161,22 +200,5 @@ struct RowOptions {
     let share: Float = logarithm ? -Float(log(Double(shares))) : 1 / Float(shares)
     let rest: Float = logarithm ? -.infinity : 0
     for i in 0..<kept { y[i] = x[i] == maximum && maximum >= sinkValue ? share : rest }
-  }
-}
-
-/// y = x / t, 16 lanes at a time (a division, not a multiplication by 1/t, so that every
-/// quotient is correctly rounded).
-private func divide(
-  _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, by t: Float
-) {
-  var i = 0
-  while i + 16 <= count {
-    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(y + i).storeBytes(of: v / t, as: SIMD16<Float>.self)
-    i += 16
-  }
-  while i < count {
-    y[i] = x[i] / t
-    i += 1
   }
 }

@@ -30,8 +30,10 @@
 ///   - fullyMaskedRows: What a row with nothing kept becomes (zeros by default).
 ///   - temperature: T in softmax(x / T), finite and ≥ 0 (the sink is a logit and is divided
 ///     too). T = 0 is the limit: the largest entries share the mass equally (argmax, one-hot
-///     without ties). T ≠ 1 costs one more pass over each row (the quotients, each correctly
-///     rounded, are written to the output and normalized there); quotients beyond
+///     without ties). T ≠ 1 costs one division per element but no extra pass over the row:
+///     pass 1 writes the quotients (each correctly rounded) to the output one 4096-element
+///     block at a time and reads them back from L1, and the later passes run there; results
+///     equal the softmax of the quotients bit for bit. Quotients beyond
 ///     ±Float.greatestFiniteMagnitude count as ±inf.
 /// - Precondition: the shape's element count equals both buffers' counts, every dimension is
 ///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,

@@ -7,6 +7,7 @@
 #ifndef SOFTMAX_X86_H
 #define SOFTMAX_X86_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,10 @@ void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift
                                  float threshold, int stream);
 void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
+// The effective logits of a masked, tempered row: y = x / divisor + bias, −inf where keep is
+// false (divisor 1 and null masks skip their step). y may be x.
+void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor, const bool *keep,
+                           const float *bias);
 
 // AVX2 + FMA (8 lanes), the same operations.
 float softmax_max_avx2_u32_acc4(const float *x, size_t n);
@@ -81,6 +86,8 @@ void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, 
                                float threshold, int stream);
 void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
+void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, const bool *keep,
+                         const float *bias);
 
 #ifdef __cplusplus
 }
