@@ -42,10 +42,18 @@ let package = Package(
         "Softmax", "_SoftmaxRoofline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // `softmax check`: accuracy against a Double reference on every kernel set of this CPU,
+    // in a library for the same reason; each kernel set runs in a child process of the tool.
+    .target(
+      name: "SoftmaxCheck",
+      dependencies: [
+        "Softmax", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(
       name: "SoftmaxTool",
       dependencies: [
-        "SoftmaxBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "SoftmaxBench", "SoftmaxCheck",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SoftmaxBenchTests", dependencies: ["SoftmaxBench", "Softmax"]),
   ]

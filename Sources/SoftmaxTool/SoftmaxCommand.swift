@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import SoftmaxBench
 
-/// `softmax`: the package's command-line tool. `bench` today; `apply` and `check` join it as
-/// further subcommands.
+/// `softmax`: the package's command-line tool: `bench` times the algorithms, `check` measures
+/// their accuracy on this machine (Sources/SoftmaxTool/CheckCommand.swift).
 @main
 struct SoftmaxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "softmax",
-    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms.",
-    subcommands: [Bench.self])
+    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms, timed and checked.",
+    subcommands: [Bench.self, Check.self])
 }
 
 extension BuildConfiguration {
