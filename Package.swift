@@ -56,5 +56,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SoftmaxBenchTests", dependencies: ["SoftmaxBench", "Softmax"]),
+    // Depends on the tool so that SwiftPM builds `softmax` for the end-to-end test.
+    .testTarget(
+      name: "SoftmaxCheckTests", dependencies: ["SoftmaxCheck", "Softmax", "SoftmaxTool"]),
   ]
 )
