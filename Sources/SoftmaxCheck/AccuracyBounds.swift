@@ -46,11 +46,17 @@ public enum AccuracyBounds {
 /// A function of the library with one documented accuracy: Float `softmax` (every algorithm
 /// alike), Float `logSoftmax`, and both for Float16 and Double rows.
 public enum FunctionFamily: String, Sendable, Codable, CaseIterable {
+  /// Float `softmax`, every `SoftmaxAlgorithm`.
   case floatSoftmax
+  /// Float `logSoftmax`.
   case floatLogSoftmax
+  /// Float16 `softmax`.
   case halfSoftmax
+  /// Float16 `logSoftmax`.
   case halfLogSoftmax
+  /// Double `softmax`.
   case doubleSoftmax
+  /// Double `logSoftmax`.
   case doubleLogSoftmax
 
   /// The name in the README's table.

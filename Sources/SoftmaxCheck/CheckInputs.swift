@@ -4,11 +4,17 @@ import Foundation
 /// where most outputs underflow, one logit far above the rest, logits so large that Float
 /// resolves them only to 8, and a constant row whose exact answer is 1/n everywhere.
 public enum CheckDistribution: String, Sendable, Codable, CaseIterable {
+  /// Standard normal: typical logits.
   case normal
+  /// Uniform in [−100, 100]: probabilities spanning about 87 decades.
   case uniform100
+  /// Uniform in [−1000, 1000], as in the Two-Pass paper: most outputs underflow to 0.
   case uniform1000
+  /// Standard normal with one logit of 10^4: outside the range where Two-Pass is exact.
   case outlier
+  /// 10^8 + 10 · standard normal: Float resolves these logits only to multiples of 8.
   case magnitude1e8
+  /// Every logit 3: the exact answer is 1/n everywhere.
   case constant
 
   /// How the table's header describes it.

@@ -53,7 +53,8 @@ public struct FunctionReport: Sendable, Codable {
   public var specialPassed: Int
   /// Special-value clauses checked.
   public var specialTotal: Int
-  /// Every reason the function failed (at most a few per kind), empty when it passed.
+  /// Every reason the function failed (at most a few per kind), empty when it passed: in the
+  /// JSON, where ``passed`` is not written, an empty list is the verdict.
   public var failures: [String]
 
   /// Whether the function kept its bound and every special-value clause.

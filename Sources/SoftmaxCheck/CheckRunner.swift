@@ -63,8 +63,9 @@ public struct CheckRunner {
       standardError("softmax check: \(error.description)")
       return 2
     } catch {
+      // Not the caller's mistake (an encoding failure): the check did not pass.
       standardError("softmax check: \(error)")
-      return 2
+      return 1
     }
   }
 

@@ -3,11 +3,17 @@ import Softmax
 /// One line of the check's table on each kernel set: Float `softmax` with one algorithm,
 /// Float `logSoftmax`, or the Float16 and Double functions.
 public enum CheckedFunction: Hashable, Sendable {
+  /// `softmax(_:algorithm:threads:)` on Float rows with this algorithm.
   case softmax(SoftmaxAlgorithm)
+  /// `logSoftmax(_:threads:)` on Float rows.
   case logSoftmax
+  /// `softmax(_:)` on Float16 rows (computed in Float).
   case halfSoftmax
+  /// `logSoftmax(_:)` on Float16 rows.
   case halfLogSoftmax
+  /// `softmax(_:)` on Double rows (computed in Double).
   case doubleSoftmax
+  /// `logSoftmax(_:)` on Double rows.
   case doubleLogSoftmax
 
   /// Every function the check measures, in table order. Float16 is missing where Swift has no
