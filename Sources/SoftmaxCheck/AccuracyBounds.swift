@@ -92,7 +92,7 @@ public enum ErrorMeasure: Sendable, Equatable, Codable, CustomStringConvertible 
     switch self {
     case .relative(let floor):
       let floorText = floor == 0x1p-124 ? "2^-124" : floor == 0x1p-14 ? "2^-14" : formatBound(floor)
-      return "\\|y − p\\| / p for p ≥ \(floorText); absolute below"
+      return "\\|y − p\\| / p for p ≥ \(floorText); \\|y − p\\| ≤ \(floorText) below"
     case .logarithmic: return "\\|y − ℓ\\| / max(1, \\|ℓ\\|)"
     case .logarithmicBeyondRounding: return "(\\|y − ℓ\\| − ½ ulp(ℓ)) / max(1, \\|ℓ\\|)"
     }
