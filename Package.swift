@@ -51,10 +51,17 @@ let package = Package(
         "Softmax", "SoftmaxFiles",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // `softmax check`: accuracy against a Double reference on every kernel set of this CPU,
+    // in a library for the same reason; each kernel set runs in a child process of the tool.
+    .target(
+      name: "SoftmaxCheck",
+      dependencies: [
+        "Softmax", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(
       name: "SoftmaxTool",
       dependencies: [
-        "SoftmaxBench", "SoftmaxApply",
+        "SoftmaxBench", "SoftmaxApply", "SoftmaxCheck",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SoftmaxFilesTests", dependencies: ["SoftmaxFiles"]),
@@ -64,5 +71,8 @@ let package = Package(
       name: "SoftmaxToolTests",
       dependencies: ["SoftmaxTool", "SoftmaxFiles"]),
     .testTarget(name: "SoftmaxBenchTests", dependencies: ["SoftmaxBench", "Softmax"]),
+    // Depends on the tool so that SwiftPM builds `softmax` for the end-to-end test.
+    .testTarget(
+      name: "SoftmaxCheckTests", dependencies: ["SoftmaxCheck", "Softmax", "SoftmaxTool"]),
   ]
 )

@@ -3,35 +3,14 @@ import Foundation
 import SoftmaxBench
 
 /// `softmax`: the package's command-line tool: `bench` times the algorithms, `apply` runs them
-/// on files.
+/// on files, `check` measures their accuracy on this machine. Errors are one line each
+/// (OneLineErrors.swift).
 @main
 struct SoftmaxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "softmax",
-    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms.",
-    subcommands: [Bench.self, Apply.self])
-
-  /// Parses and runs the command, turning a command-line mistake into one line on standard
-  /// error and exit status 2 (ArgumentParser would print the whole usage and exit 64).
-  static func main() {
-    do {
-      var command = try parseAsRoot()
-      try command.run()
-    } catch {
-      let status = exitCode(for: error)
-      if error is ExitCode || error is CleanExit || status == .success {
-        exit(withError: error)
-      }
-      let message =
-        self.message(for: error)
-        .split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
-      let subcommand = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }
-      let known = configuration.subcommands.map { $0._commandName }
-      let name = subcommand.flatMap { known.contains($0) ? "softmax \($0)" : nil } ?? "softmax"
-      FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
-      Foundation.exit(2)
-    }
-  }
+    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms, timed, checked, applied.",
+    subcommands: [Bench.self, Apply.self, Check.self])
 }
 
 extension BuildConfiguration {

@@ -141,9 +141,11 @@ import Testing
       message: "softmax apply: --mask-policy: unknown policy 'ones' (known: zeros|nan)")
     try expectFailure(
       ["m.csv", "--bogus"], in: scratch, status: 2,
-      message: "softmax apply: Unknown option '--bogus'. Did you mean '--log'?")
+      message:
+        "softmax apply: Unknown option '--bogus'. Did you mean '--log'? (see softmax apply --help)")
     try expectFailure(
-      [], in: scratch, status: 2, message: "softmax apply: Missing expected argument '<input>'")
+      [], in: scratch, status: 2,
+      message: "softmax apply: Missing expected argument '<input>' (see softmax apply --help)")
   }
 
   @Test func refusesToReplaceFilesWithoutForce() throws {
