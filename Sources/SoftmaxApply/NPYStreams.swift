@@ -82,7 +82,7 @@ struct NPYSource {
           throw ToolError("\(file.name): the file shrank while it was being read")
         }
       }
-      ElementCodec.decode(
+      T.decode(
         UnsafeRawBufferPointer(chunk), header.elementType, header.byteOrder,
         into: UnsafeMutableBufferPointer(rebasing: output[done..<done + n]))
       done += n
@@ -112,7 +112,7 @@ struct NPYSink {
     while done < values.count {
       let n = min(perChunk, values.count - done)
       let chunk = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * size)])
-      ElementCodec.encode(
+      T.encode(
         UnsafeBufferPointer(rebasing: values[done..<done + n]), header.elementType,
         header.byteOrder, into: chunk)
       do { try file.write(UnsafeRawBufferPointer(chunk)) } catch {

@@ -4,16 +4,71 @@ package protocol ComputeScalar: BinaryFloatingPoint, Sendable {
   init(_ value: Double)
   var floatValue: Float { get }
   var doubleValue: Double { get }
+  /// ``ElementCodec/decode(_:_:_:into:)`` specialized for this type: generic callers in other
+  /// modules pay one dynamic call per buffer instead of per element.
+  static func decode(
+    _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
+    into output: UnsafeMutableBufferPointer<Self>)
+  /// ``ElementCodec/encode(_:_:_:into:)`` specialized for this type.
+  static func encode(
+    _ values: UnsafeBufferPointer<Self>, _ type: ElementType, _ order: ByteOrder,
+    into raw: UnsafeMutableRawBufferPointer)
 }
 
 extension Float: ComputeScalar {
   package var floatValue: Float { self }
   package var doubleValue: Double { Double(self) }
+
+  package static func decode(
+    _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
+    into output: UnsafeMutableBufferPointer<Float>
+  ) {
+    if type == .float32 && order == .host {
+      UnsafeMutableRawBufferPointer(output).copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: raw[0..<output.count * 4]))
+    } else {
+      ElementCodec.decode(raw, type, order, into: output)
+    }
+  }
+
+  package static func encode(
+    _ values: UnsafeBufferPointer<Float>, _ type: ElementType, _ order: ByteOrder,
+    into raw: UnsafeMutableRawBufferPointer
+  ) {
+    if type == .float32 && order == .host {
+      raw.copyMemory(from: UnsafeRawBufferPointer(values))
+    } else {
+      ElementCodec.encode(values, type, order, into: raw)
+    }
+  }
 }
 
 extension Double: ComputeScalar {
   package var floatValue: Float { Float(self) }
   package var doubleValue: Double { self }
+
+  package static func decode(
+    _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
+    into output: UnsafeMutableBufferPointer<Double>
+  ) {
+    if type == .float64 && order == .host {
+      UnsafeMutableRawBufferPointer(output).copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: raw[0..<output.count * 8]))
+    } else {
+      ElementCodec.decode(raw, type, order, into: output)
+    }
+  }
+
+  package static func encode(
+    _ values: UnsafeBufferPointer<Double>, _ type: ElementType, _ order: ByteOrder,
+    into raw: UnsafeMutableRawBufferPointer
+  ) {
+    if type == .float64 && order == .host {
+      raw.copyMemory(from: UnsafeRawBufferPointer(values))
+    } else {
+      ElementCodec.encode(values, type, order, into: raw)
+    }
+  }
 }
 
 /// Converts file bytes (any supported element type, either byte order) to and from the
@@ -21,7 +76,9 @@ extension Double: ComputeScalar {
 /// the tool builds where Swift lacks that type (macOS on Intel); the conversions are exact
 /// (widening) and correctly rounded to nearest-even (narrowing), as `Float16(Float)` is.
 package enum ElementCodec {
-  /// Decodes `count` elements of `type` from `raw` into `output`.
+  /// Decodes `count` elements of `type` from `raw` into `output`. Inlinable so that callers in
+  /// other modules get it specialized for their compute type (a generic call per element is
+  /// ten times slower).
   package static func decode<T: ComputeScalar>(
     _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
     into output: UnsafeMutableBufferPointer<T>
