@@ -1,5 +1,13 @@
 package import SoftmaxKernels
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 // Each algorithm as a sequence of passes over one contiguous row of count ≥ 1 elements, each
 // pass run chunk by chunk on the worker pool. `y` is either `x` or does not overlap it.
 
@@ -60,8 +68,63 @@ package enum RowAlgorithms {
     row.perform(output)
   }
 
+  /// Three-Pass reload, chunk by chunk: each chunk's maximum m_c, then its e^(x − m_c) stored
+  /// into y and summed while the chunk is still in L2 (a chunk is at most 256 KiB of input), so
+  /// the input is read from memory once, not twice as when the row's maximum comes first; then
+  /// y_c · e^(m_c − M) / S with M the row maximum and S = Σ_c s_c · e^(m_c − M) (Double, in
+  /// chunk order). A row of one chunk is the classic method. Chunks whose maximum is not finite
+  /// are skipped by the first pass, so their input is intact (even in place) for the
+  /// non-finite contract.
   static func threePassReload(_ row: RowPlan) {
-    threePassReload(row, maximum: maximum(row))
+    withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
+      var first = ChunkPass(.maximumAndStoreExp)
+      first.results = UnsafeMutableRawPointer(parts.baseAddress!)
+      row.perform(first)
+      var maximum = -Float.infinity
+      var finiteParts = true
+      for part in parts {
+        if part.maximum.isFinite && !part.sum.isNaN {
+          maximum = Swift.max(maximum, part.maximum)
+        } else if part.maximum != -.infinity || part.sum.isNaN {
+          finiteParts = false
+        }
+      }
+      guard finiteParts, maximum > -.infinity else {
+        return nonFiniteChunks(row, parts)
+      }
+      var sum = 0.0
+      for part in parts where part.maximum.isFinite {
+        sum += rescaledSum(part.sum, from: part.maximum, to: maximum)
+      }
+      var output = ChunkPass(.scaleChunks, shift: maximum)
+      output.inverseSum = 1 / sum
+      output.results = UnsafeMutableRawPointer(parts.baseAddress!)
+      row.perform(output)
+    }
+  }
+
+  /// The non-finite contract after the chunked first pass of Three-Pass reload: finite chunks
+  /// hold exponentials in y (their input may be gone), the others are untouched.
+  private static func nonFiniteChunks(
+    _ row: RowPlan, _ parts: UnsafeMutableBufferPointer<OnlineSum>
+  ) {
+    var infinities = 0
+    for (chunk, part) in parts.enumerated() {
+      if part.sum.isNaN || part.maximum.isNaN {
+        return row.y.update(repeating: .nan, count: row.count)
+      }
+      guard !part.maximum.isFinite else { continue }
+      for i in row.chunks.range(chunk) {
+        if row.x[i].isNaN { return row.y.update(repeating: .nan, count: row.count) }
+        if row.x[i] == .infinity { infinities += 1 }
+      }
+    }
+    let share = infinities > 0 ? 1 / Float(infinities) : 0
+    for (chunk, part) in parts.enumerated() {
+      for i in row.chunks.range(chunk) {
+        row.y[i] = !part.maximum.isFinite && row.x[i] == .infinity ? share : 0
+      }
+    }
   }
 
   /// Three-Pass reload after pass 1 gave the row's `maximum`.
@@ -122,7 +185,9 @@ struct ChunkPass {
   enum Kind {
     case maximum, twoPassSum, sumExp, sumAndStoreExp  // write one result per chunk
     case onlineSum  // writes one OnlineSum per chunk
+    case maximumAndStoreExp  // one OnlineSum per chunk; e^(x − chunk maximum) into y
     case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
+    case scaleChunks  // y ·= e^(chunk maximum − shift) · inverseSum, from maximumAndStoreExp
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
     case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
   }
@@ -135,6 +200,8 @@ struct ChunkPass {
   var exponentBias: Float = 0
   var logHigh: Float = 0
   var logLow: Float = 0
+  /// For `.scaleChunks`: 1 / S, in Double so that the chunk scale rounds once.
+  var inverseSum: Double = 0
   /// For `.firstPass`: the effective logits it writes, and what it computes from them.
   var transform = LogitTransform()
   var parts: FirstPassParts = []
@@ -162,6 +229,14 @@ struct ChunkPass {
     case .twoPassOutput: k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.stream)
     case .expScaledOutput: k.expScaledOutput(x, y, n, shift, scale, threshold, row.stream)
     case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
+    case .maximumAndStoreExp:
+      let m = k.max(x, n)
+      store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumAndStoreExp(x, y, n, m) : 0), chunk)
+    case .scaleChunks:
+      let part = results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
+      guard part.maximum.isFinite else { return y.update(repeating: 0, count: n) }
+      let chunkScale = Float(exp(Double(part.maximum) - Double(shift)) * inverseSum)
+      k.scaleInPlace(y, n, chunkScale, flushThreshold(inverseSum: chunkScale), row.stream)
     case .logSoftmaxOutput:
       logSoftmaxOutput_simd16(x, y, count: n, shift: shift, high: logHigh, low: logLow)
     case .firstPass: firstPass(row, range, chunk: chunk)

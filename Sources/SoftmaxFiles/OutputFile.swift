@@ -68,7 +68,8 @@ package final class OutputFile {
         "cannot create a file in '\(folder.isEmpty ? "." : folder)': "
           + String(cString: strerror(errno)))
     }
-    let temporary = String(cString: template)
+    let temporary = String(
+      decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     // mkstemp makes the file private (0600); give it the mode a new file normally gets.
     let mask = umask(0)
     umask(mask)

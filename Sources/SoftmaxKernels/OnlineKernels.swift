@@ -54,7 +54,7 @@ package struct OnlineSum: Sendable, Equatable {
 /// two −inf maximums would be NaN) and equal maximums need no exponential (nor give NaN when
 /// both are +inf); a NaN sum stays NaN.
 @inline(__always)
-func rescaledSum(_ s: Double, from: Float, to target: Float) -> Double {
+package func rescaledSum(_ s: Double, from: Float, to target: Float) -> Double {
   s == 0 || from == target ? s : s * exp(Double(from) - Double(target))
 }
 
