@@ -94,7 +94,7 @@ private func doubleRow(
     for i in 0..<count { y[i] = (x[i] - maximum) - logSum }
     return
   }
-  let sum = sumAndStoreExpDouble_simd8(x, y, count: count, shift: maximum)
+  let sum = sumAndStoreExpDouble_simd8(x, y, count: count, shift: maximum).value
   guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
   let scale = 1 / sum
   scaleDouble_simd8(y, count: count, scale: scale, threshold: 0x1p-1020 / scale)
