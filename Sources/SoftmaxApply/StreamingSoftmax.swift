@@ -38,34 +38,54 @@ struct NormalizerAccumulator: StreamingAccumulator {
   }
 }
 
-/// Double chunks: a running maximum M and S = Σ e^(x − M), rescaled when M grows (the online
-/// softmax, in Double scalars: streams are read from disk, so the arithmetic is not the
-/// bottleneck). Special values as in the library: NaN anywhere gives NaN, +inf entries share
-/// the mass, only −inf gives an empty sum.
+/// Double chunks: a running maximum M and S = Σ e^(x − M), rescaled when a chunk raises M
+/// (the online softmax, chunk by chunk, in Double scalars: streams are read from disk, so the
+/// arithmetic is not the bottleneck). Streamed rows have hundreds of millions of terms, so S
+/// is a compensated sum (TwoSum into `compensation`, as the library's Double rows): its
+/// rounding error stays near one ulp instead of growing with the count, and M moves at most
+/// once per chunk, so the rescalings' roundings do not grow with it either. Special values as
+/// in the library: NaN anywhere gives NaN, +inf entries share the mass, only −inf gives an
+/// empty sum.
 struct DoubleOnlineAccumulator: StreamingAccumulator {
   var maximum = -Double.infinity
   var sum = 0.0
+  var compensation = 0.0
   var infinities = 0
   var sawNaN = false
 
   mutating func accumulate(_ chunk: UnsafeBufferPointer<Double>, threads: Int?) {
+    var chunkMaximum = -Double.infinity
     for x in chunk {
       if x.isNaN {
         sawNaN = true
       } else if x == .infinity {
         infinities += 1
-      } else if x > maximum {
-        sum = sum * exp(maximum - x) + 1
-        maximum = x
-      } else if x > -.infinity {
-        sum += exp(x - maximum)
+      } else if x > chunkMaximum {
+        chunkMaximum = x
       }
+    }
+    guard chunkMaximum > -.infinity else { return }
+    if chunkMaximum > maximum {
+      // e^(M − M') ≤ 1; 0 for the first finite chunk (M = −inf, S = 0).
+      let rescale = exp(maximum - chunkMaximum)
+      sum *= rescale
+      compensation *= rescale
+      maximum = chunkMaximum
+    }
+    // NaN and ±inf fail the comparisons: they were counted above.
+    for x in chunk where x > -.infinity && x < .infinity {
+      let term = exp(x - maximum)
+      let total = sum + term
+      let termPart = total - sum
+      compensation += (sum - (total - termPart)) + (term - termPart)
+      sum = total
     }
   }
 
   var isEmpty: Bool { !sawNaN && infinities == 0 && sum == 0 }
 
   func normalize(_ chunk: UnsafeMutableBufferPointer<Double>, logarithm: Bool, threads: Int?) {
+    let sum = sum + compensation
     let logSum = maximum + log(sum)
     for i in chunk.indices {
       let x = chunk[i]

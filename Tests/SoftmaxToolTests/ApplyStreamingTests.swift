@@ -50,6 +50,37 @@ import Testing
     }
   }
 
+  /// A streamed Double row of 2^20 elements whose terms are all 1 − δ but one: a running sum
+  /// S ≥ 2^14 rounds S + (1 − δ) up to S + 1 for δ = 2^-40, so an uncompensated sum is off by
+  /// almost δ ≈ 9e-13 relative. The maximum comes early (an online sum would otherwise add
+  /// exact 1s until it arrives); rescaling is covered by the test above.
+  @Test func streamedDoubleSumIsCompensated() throws {
+    let scratch = try Scratch()
+    let count = 1 << 20
+    let delta = 0x1p-40
+    var x = [Double](repeating: -delta, count: count)
+    x[5] = 0
+    try scratch.write("d.npy", NPYFixture.bytes(x, descr: "<f8", shape: [count]))
+    let result = try ToolRunner.run(
+      [
+        "apply", scratch.path("d.npy"), "-o", scratch.path("o.npy"), "--force", "--stream",
+        "always", "--chunk-elements", "100000",
+      ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let y = try NPYFixture.read(scratch.read("o.npy")).1
+    // The reference sum, compensated (Neumaier): 1 + (n − 1) terms e^-δ.
+    let term = exp(-delta)
+    var (sum, compensation) = (1.0, 0.0)
+    for _ in 1..<count {
+      let t = sum + term
+      compensation += sum >= term ? (sum - t) + term : (term - t) + sum
+      sum = t
+    }
+    let total = sum + compensation
+    let expected = x.map { $0 == 0 ? 1 / total : term / total }
+    #expect(maxRelativeError(y, expected) <= 1e-13)
+  }
+
   @Test func specialValuesWhileStreaming() throws {
     let scratch = try Scratch()
     func run(_ x: [Double], _ extra: [String] = []) throws -> [Double] {

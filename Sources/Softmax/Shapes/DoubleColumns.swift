@@ -12,7 +12,9 @@ internal import SoftmaxKernels
 /// apart, one column per `SIMD8<Double>` lane: every load is up to 8 contiguous Doubles of one
 /// row, nothing is gathered. Three passes over the block (maximum, Σ e^(x − max) in Double,
 /// output) with the Double exp of the row kernels (within about 2 ulp); outputs below 2^-1020
-/// are 0. Columns whose maximum is not finite, or whose sum is NaN, are finished by the
+/// are 0. Each lane sums blocks of `columnSumBlockLength` rows, whose sums go into a
+/// compensated total per lane (TwoSum, as `CompensatedSum`), so the sum's error is bounded by
+/// the block length, not the column length. Columns whose maximum is not finite, or whose sum is NaN, are finished by the
 /// special-value contract. `y` may be `x`.
 func stridedDoubleColumns(
   _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
@@ -43,10 +45,23 @@ func stridedDoubleColumns(
   // Lanes with a non-finite maximum are finished below; give them a harmless shift here.
   let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
   let shift = maximum.replacing(with: 0, where: .!finite)
-  var sum = SIMD8<Double>(repeating: 0)
-  for row in 0..<length {
-    sum += vectorExpOfNonPositiveDouble(load(row, padding: -.infinity) - shift)
+  var total = SIMD8<Double>(repeating: 0)
+  var compensation = total
+  var start = 0
+  while start < length {
+    let end = Swift.min(length, start + columnSumBlockLength)
+    var block = SIMD8<Double>(repeating: 0)
+    for row in start..<end {
+      block += vectorExpOfNonPositiveDouble(load(row, padding: -.infinity) - shift)
+    }
+    // TwoSum per lane: the rounding error of total + block, exactly.
+    let rounded = total + block
+    let blockPart = rounded - total
+    compensation += (total - (rounded - blockPart)) + (block - blockPart)
+    total = rounded
+    start = end
   }
+  let sum = total + compensation
   // Special lanes keep their input through the output pass (which may write over it in
   // place) and are finished from it afterwards.
   let special = .!finite .| (sum .!= sum)
@@ -73,6 +88,11 @@ func stridedDoubleColumns(
     nonFiniteDoubleColumn(x + lane, y + lane, length: length, stride: stride, logarithm: logarithm)
   }
 }
+
+/// Rows per summation block of a column: each lane adds at most 64 terms before its block
+/// sum goes into the compensated total, as in the row kernels' 1024-element blocks (two
+/// accumulators of 8 lanes), so a block sum is within a relative 64 · 2^-53 ≈ 7e-15.
+let columnSumBlockLength = 64
 
 /// One column by the special-value contract of `nonFiniteDoubleRow` (no sink: inner axes take
 /// none).

@@ -13,11 +13,14 @@ internal import SoftmaxKernels
 // worker pool. The chunks are cut by the row length alone (`RowChunks`) and their partial
 // results merge in chunk order, so the result does not depend on the thread count; a row of
 // fewer than 2^16 elements is one chunk, computed exactly as the one-row Double softmax does.
+// Sums are `CompensatedSum`s: each chunk's from the kernels' blocks, merged pair by pair, so
+// the summation error is bounded by the kernels' block length, not by the row or chunk length.
 
 /// One pass over the chunks of a Double row, as plain data for the worker pool.
 struct DoubleChunkPass {
   enum Kind {
-    case maximum, sumAndStoreExp, sumExp  // write one Double per chunk
+    case maximum  // writes one Double per chunk to `results`
+    case sumAndStoreExp, sumExp  // write one compensated sum per chunk to `sums`
     case scale, logOutput  // write the output
   }
 
@@ -27,6 +30,7 @@ struct DoubleChunkPass {
   var threshold: Double = 0
   var logSum: Double = 0
   var results: UnsafeMutablePointer<Double>? = nil
+  var sums: UnsafeMutablePointer<CompensatedSum>? = nil
 
   init(_ kind: Kind, shift: Double = 0) {
     self.kind = kind
@@ -40,8 +44,8 @@ struct DoubleChunkPass {
     let n = range.count
     switch kind {
     case .maximum: results![chunk] = maxDouble_simd8(x, count: n)
-    case .sumAndStoreExp: results![chunk] = sumAndStoreExpDouble_simd8(x, y, count: n, shift: shift)
-    case .sumExp: results![chunk] = sumExpDouble(x, count: n, shift: shift)
+    case .sumAndStoreExp: sums![chunk] = sumAndStoreExpDouble_simd8(x, y, count: n, shift: shift)
+    case .sumExp: sums![chunk] = sumExpDouble_simd8(x, count: n, shift: shift)
     case .scale: scaleDouble_simd8(y, count: n, scale: scale, threshold: threshold)
     case .logOutput:
       for i in 0..<n { y[i] = (x[i] - shift) - logSum }
@@ -94,6 +98,21 @@ struct DoubleRowPlan {
     }
   }
 
+  /// The per-chunk compensated sums of `pass` (`.sumAndStoreExp` or `.sumExp`), merged pair by
+  /// pair in chunk order (on the stack: at most 64), with `extra` (a sink's term) added last.
+  func sum(_ pass: DoubleChunkPass, plus extra: Double) -> Double {
+    withUnsafeTemporaryAllocation(of: CompensatedSum.self, capacity: RowChunks.maximumCount) {
+      sums in
+      var pass = pass
+      pass.sums = sums.baseAddress!
+      perform(pass)
+      var total = sums[0]
+      for index in 1..<Swift.max(1, chunks.count) { total.add(sums[index]) }
+      total.add(extra)
+      return total.value
+    }
+  }
+
   /// Softmax (or log-softmax) of the row with an optional sink logit, which only adds
   /// e^sink to the denominator: Three-Pass reload in Double (log-softmax: the maximum, Σ e^(x −
   /// max), then (x − max) − log Σ). Special values as for the one-row Double softmax; a sink
@@ -111,34 +130,19 @@ struct DoubleRowPlan {
     // e^(sink − max) ≤ 1; libm's exp is correctly rounded or nearly so.
     let sinkTerm = sink.map { exp($0 - maximum) } ?? 0
     if logarithm {
-      let sum = reduce(DoubleChunkPass(.sumExp, shift: maximum), merge: +) + sinkTerm
+      let sum = self.sum(DoubleChunkPass(.sumExp, shift: maximum), plus: sinkTerm)
       guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
       var pass = DoubleChunkPass(.logOutput, shift: maximum)
       pass.logSum = log(sum)
       return perform(pass)
     }
-    let sum = reduce(DoubleChunkPass(.sumAndStoreExp, shift: maximum), merge: +) + sinkTerm
+    let sum = self.sum(DoubleChunkPass(.sumAndStoreExp, shift: maximum), plus: sinkTerm)
     guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
     // sum ≥ 1 (the largest entry, or the sink, contributes e^0), so the scale is at most 1.
     var pass = DoubleChunkPass(.scale)
     pass.scale = 1 / sum
     pass.threshold = 0x1p-1020 / pass.scale
     perform(pass)
-  }
-}
-
-/// Σ e^(x_i − shift) without storing the terms: blocks of 128 through the Double row kernel
-/// into a 1 KiB stack buffer, the block sums added in order.
-func sumExpDouble(_ x: UnsafePointer<Double>, count: Int, shift: Double) -> Double {
-  withUnsafeTemporaryAllocation(of: Double.self, capacity: 128) { block in
-    var sum = 0.0
-    var start = 0
-    while start < count {
-      let n = Swift.min(128, count - start)
-      sum += sumAndStoreExpDouble_simd8(x + start, block.baseAddress!, count: n, shift: shift)
-      start += n
-    }
-    return sum
   }
 }
 

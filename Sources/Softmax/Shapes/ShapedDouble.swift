@@ -12,8 +12,10 @@
 /// softmax (tested), probabilities below about 1e-307 are 0, never subnormal, and logits of
 /// any finite Double magnitude work. A row of fewer than 2^16 elements gives exactly the
 /// one-row result; longer ones are cut into chunks by their length alone, across the threads
-/// when they are few (as for Float arrays), with partial sums merged in chunk order. An inner
-/// axis computes 8 adjacent columns at once, one per vector lane, from contiguous loads. The
+/// when they are few (as for Float arrays), with compensated partial sums merged in chunk
+/// order. An inner axis computes 8 adjacent columns at once, one per vector lane, from
+/// contiguous loads, summing 64-row blocks into a compensated total per lane. The bounds hold
+/// at any length. The
 /// result does not depend on the thread count. No allocation.
 ///
 /// Masks, sinks, fully masked rows and temperatures have the semantics of
