@@ -1,3 +1,4 @@
+import Foundation
 import Softmax
 import Testing
 
@@ -61,7 +62,34 @@ struct DocumentationExamplesTests {
     #expect(causal.allSatisfy { $0 == 0.2 })
   }
 
+  @Test("the shaped Double examples: logits beyond the Float range")
+  func shapedDoubleExamples() {
+    let logits: [Double] = [1e39, 1e39, -1e39, 0, 1, 2]
+    let p = softmax(logits, shape: [2, 3])
+    let expected = [0.5, 0.5, 0, 0.090, 0.245, 0.665]
+    #expect(zip(p, expected).allSatisfy { abs($0 - $1) < 1e-3 }, "\(p)")
+    let logP = logSoftmax(logits, shape: [2, 3], temperature: 0.5)
+    // Row 2 at T = 0.5 is [0, 2, 4]: log-softmax ≈ [−4.1429, −2.1429, −0.1429].
+    // No exponential of the outputs: −4e39, not −inf.
+    #expect(abs(logP[0] + log(2.0)) < 1e-15 && logP[2] == -4e39, "\(logP)")
+    #expect(abs(logP[5] - -0.142_931_9) < 1e-6, "\(logP)")
+  }
+
   #if !(os(macOS) && arch(x86_64))
+    @Test("the shaped Float16 examples: causal masks over the last two axes")
+    func shapedHalfExamples() {
+      let scores = [Float16](repeating: 0, count: 8 * 16 * 1024)
+      var weights = [Float16](repeating: 0, count: scores.count)
+      softmax(scores, shape: [8, 16, 1024], into: &weights, mask: .causal(offset: 1008))
+      // Query 0 of each head sees keys 0…1008, 1009 of them; the last query sees all 1024.
+      #expect(abs(Float(weights[0]) - 1 / 1009) <= Float(Float16(1.0 / 1009).ulp))
+      #expect(weights[1009] == 0 && weights[15 * 1024] == 1 / 1024)
+      let halfScores = [Float16](repeating: 0, count: 4 * 256)
+      let halfWeights = softmax(halfScores, shape: [4, 256], mask: .causal(offset: 252))
+      #expect(abs(Float(halfWeights[0]) - 1 / 253) <= Float(Float16(1.0 / 253).ulp))
+      #expect(halfWeights[3 * 256 + 255] == 1 / 256 && halfWeights[253] == 0)
+    }
+
     @Test("the Float16 example")
     func halfExample() {
       let logits: [Float16] = [2, 1, 0.1]

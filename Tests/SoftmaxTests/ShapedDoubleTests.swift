@@ -46,7 +46,8 @@ struct ShapedDoubleTests {
       [1e300, -1e300, 1e300, 0], [big, -big, 0, big], [1e39, 1e39 - 1e24, 3e38, -1e39],
       [0, -700, -745, -800], [-1e308, -1e308 + 1e292, -1e308, -1e308],
       [0, .nan, 1, 2], [.infinity, .nan, 0, 0], [.infinity, 5, .infinity, -.infinity],
-      [-.infinity, -.infinity, -.infinity, -.infinity], [5e-324, -5e-324, 0, 1e-310],
+      [-.infinity, -.infinity, -.infinity, -.infinity],
+      [.leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0, 0x1p-1030],
     ]
     let x = rows.flatMap { $0 }
     for shape in [[10, 4], [5, 2, 4]] {
