@@ -7,7 +7,7 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   CustomStringConvertible
 {
   /// The default: picks the fastest algorithm for the row's length on this machine. Rows
-  /// whose input and output together fit in the last-level cache use ``threePassReload``
+  /// whose input and output together fit in half the last-level cache use ``threePassReload``
   /// (there the exponentials, not memory, limit the speed, and it computes them once);
   /// longer rows use ``twoPass``, which moves the least memory.
   case auto
