@@ -75,8 +75,8 @@ package enum RowAlgorithms {
   /// chunk order). A row of one chunk is the classic method. Chunks whose maximum is not finite
   /// are skipped by the first pass, so their input is intact (even in place) for the
   /// non-finite contract. Measured against the row-maximum-first order (`softmax bench`, one
-  /// thread, cold outputs, medians of 5 runs, 2026-11-29): 6% faster at 2^19, 5% at 2^20, equal
-  /// within 2% at 2^17, 2^18 and 2^21.
+  /// thread, cold outputs, 2026-11-29): 6% and 5% faster at 2^19 and 2^20 in one A/B of 5 runs
+  /// each, 1% and 3% in another of 4; within 3% at 2^16–2^18 and 2^21 in both.
   static func threePassReload(_ row: RowPlan) {
     withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(.maximumAndStoreExp)
