@@ -33,17 +33,27 @@ package func stridedSoftmax_simd16(
   let shift = maximum.replacing(with: 0, where: .!finite)
   var sum = FloatVector(repeating: 0)
   for row in 0..<length { sum += expOfNonPositive(load(row, padding: -.infinity) - shift) }
+  // Lanes that `nonFiniteColumn` finishes keep their input through the output pass, so that
+  // it still reads the input when `y` is `x`.
+  let special = .!finite .| (sum .!= sum)
+  let keepsInput = any(special)
   if logarithm {
     let logSum = shift + logOfPositive(sum)
     for row in 0..<length {
-      store(load(row, padding: 0) - logSum, y + row * stride, width: width)
+      let v = load(row, padding: 0)
+      let out = v - logSum
+      store(
+        keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
   } else {
     let scale = 1 / sum
     let threshold = 0x1p-125 / scale
     for row in 0..<length {
-      let e = expOfNonPositive(load(row, padding: -.infinity) - shift)
-      store(e.replacing(with: 0, where: e .< threshold) * scale, y + row * stride, width: width)
+      let v = load(row, padding: -.infinity)
+      let e = expOfNonPositive(v - shift)
+      let out = e.replacing(with: 0, where: e .< threshold) * scale
+      store(
+        keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
   }
   for lane in 0..<width where !finite[lane] || sum[lane].isNaN {

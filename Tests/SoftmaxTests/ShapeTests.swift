@@ -136,3 +136,41 @@ struct ShapeTests {
     #expect(message.contains("axis 2 is out of range for a shape of rank 2"), "\(message)")
   }
 }
+
+/// Inner axes in place: the columns finished by the special-value contract must still see
+/// their input after the output pass (found by the Float16/Double shaped work).
+@Suite struct StridedInPlaceTests {
+  @Test func specialColumnsInPlaceMatchOutOfPlace() {
+    let rows = 5
+    let columns = 37
+    var x = (0..<(rows * columns)).map { Float(($0 * 7919) % 23) / 3 - 3 }
+    x[1 * columns + 1] = .infinity  // column 1: +inf shares the mass
+    x[3 * columns + 1] = .infinity
+    x[2 * columns + 2] = .nan  // column 2: NaN
+    for r in 0..<rows { x[r * columns + 3] = -.infinity }  // column 3: nothing kept
+    x[4 * columns + 20] = .infinity  // column 20, in the second group of 16
+    for logarithm in [false, true] {
+      let outOfPlace =
+        logarithm
+        ? logSoftmax(x, shape: [rows, columns], axis: 0)
+        : softmax(x, shape: [rows, columns], axis: 0)
+      var inPlace = x
+      inPlace.withUnsafeMutableBufferPointer { b in
+        if logarithm {
+          logSoftmax(UnsafeBufferPointer(b), shape: [rows, columns], axis: 0, into: b)
+        } else {
+          softmax(UnsafeBufferPointer(b), shape: [rows, columns], axis: 0, into: b)
+        }
+      }
+      let same = zip(inPlace, outOfPlace).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }
+      #expect(same, "log: \(logarithm)")
+      let column1 = (0..<rows).map { outOfPlace[$0 * columns + 1] }
+      let half: Float = logarithm ? -0.693_147_2 : 0.5  // −ln 2, rounded to Float
+      let none: Float = logarithm ? -.infinity : 0
+      #expect(column1 == [none, half, none, half, none])
+      #expect((0..<rows).allSatisfy { outOfPlace[$0 * columns + 2].isNaN })
+      #expect((0..<rows).allSatisfy { outOfPlace[$0 * columns + 3] == none })
+      #expect(outOfPlace[4 * columns + 20] == (logarithm ? 0 : 1))
+    }
+  }
+}
