@@ -37,7 +37,7 @@ import Testing
     // stderr goes to a file, so that the test reads one pipe only and neither can fill up
     // while the other is being read (blocking a thread of the test's pool is no option).
     let errorPath = NSTemporaryDirectory() + "softmax-check-stderr-\(UUID().uuidString)"
-    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: errorPath) }
     let errorFile = try #require(FileHandle(forWritingAtPath: errorPath))
     let out = Pipe()
