@@ -156,7 +156,7 @@ package struct NPYHeader: Equatable, Sendable {
   /// A person's name for a NumPy type code that is not supported.
   private static func unsupportedTypeName(kind: UInt8, size: Int?) -> String {
     // (A size too large to be real is left out rather than overflowing.)
-    let bits = size.flatMap { $0 < 1 << 20 ? String($0 * 8) : nil } ?? ""
+    let bits = size.flatMap { (1..<(1 << 20)).contains($0) ? String($0 * 8) : nil } ?? ""
     switch kind {
     case UInt8(ascii: "f"): return "float\(bits)"
     case UInt8(ascii: "i"): return "int\(bits)"

@@ -85,6 +85,12 @@ import Testing
     ("<U5", "unsupported element type '<U5' (strings)"),
     ("<f16", "unsupported element type '<f16' (float128)"),
     ("<M8[s]", "unsupported element type '<M8[s]' (dates or times)"),
+    // Found by fuzzing: sizes whose bit count overflowed while naming the type.
+    (
+      ">f-000002003764206520689664",
+      "unsupported element type '>f-000002003764206520689664' (float)"
+    ),
+    (">f99999999999999999999", "unsupported element type '>f99999999999999999999' (float)"),
   ])
   func refusesOtherElementTypes(descr: String, message: String) {
     let bytes = Self.numpyHeader("{'descr': '\(descr)', 'fortran_order': False, 'shape': (3,), }")
