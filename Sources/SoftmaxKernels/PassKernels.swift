@@ -20,7 +20,11 @@ package enum KernelISA: String, Sendable, CaseIterable, Comparable {
 /// One implementation of every pass kernel, all for the same instruction set: the table that
 /// the algorithms run on. Tables differ only in speed; each keeps the same contract (no
 /// subnormal results, NaN inputs visible in the sums, tails and misalignment handled).
-package struct PassKernels: Sendable {
+///
+/// A class, so that the row plans and options that carry a table copy one reference: as a
+/// struct of twelve closures, every copy retained and released each closure context, which
+/// cost as much per row of 1024 elements as a fifth of the softmax itself.
+package final class PassKernels: Sendable {
   package let isa: KernelISA
   /// What the table is, for logs and benchmark headers.
   package let description: String
@@ -55,6 +59,45 @@ package struct PassKernels: Sendable {
     ) -> Void
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
+
+  init(
+    isa: KernelISA, description: String,
+    max: @escaping @Sendable (UnsafePointer<Float>, Int) -> Float,
+    twoPassSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> ScaledExpSum,
+    twoPassOutput:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool
+      ) -> Void,
+    sumExp: @escaping @Sendable (UnsafePointer<Float>, Int, Float) -> Double,
+    sumAndStoreExp:
+      @escaping @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float) -> Double,
+    expScaledOutput:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool
+      ) -> Void,
+    scaleInPlace:
+      @escaping @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void,
+    onlineSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> OnlineSum,
+    effectiveLogits:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
+        UnsafePointer<Float>?
+      ) -> Void,
+    hasStreamingStores: Bool
+  ) {
+    self.isa = isa
+    self.description = description
+    self.max = max
+    self.twoPassSum = twoPassSum
+    self.twoPassOutput = twoPassOutput
+    self.sumExp = sumExp
+    self.sumAndStoreExp = sumAndStoreExp
+    self.expScaledOutput = expScaledOutput
+    self.scaleInPlace = scaleInPlace
+    self.onlineSum = onlineSum
+    self.effectiveLogits = effectiveLogits
+    self.hasStreamingStores = hasStreamingStores
+  }
 }
 
 extension PassKernels {

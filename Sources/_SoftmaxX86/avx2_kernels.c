@@ -360,22 +360,43 @@ KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n
   return result;
 }
 
-// The effective logits of a masked, tempered row, as softmax_logits_avx512_u16. y may be x.
-KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor,
-                                const bool *keep, const float *bias) {
-  const __m256 d = _mm256_set1_ps(divisor), neg_inf = _mm256_set1_ps(-INFINITY);
-  const int divide = divisor != 1.0f;
+// The full vectors of softmax_logits_avx2_u8 with the options as compile-time constants, so
+// that each call site gets a loop without per-vector tests (see logits_body in
+// avx512_kernels.c).
+INLINE size_t logits_body(const float *x, float *y, size_t n, __m256 d, const bool *keep,
+                          const float *bias, const int divide, const int has_keep,
+                          const int has_bias) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(x + i);
     if (divide) v = _mm256_div_ps(v, d);
-    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
-    if (keep) {
+    if (has_bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    if (has_keep) {
       const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + i)));
       const __m256 dropped = _mm256_castsi256_ps(_mm256_cmpeq_epi32(k, _mm256_setzero_si256()));
       v = _mm256_blendv_ps(v, neg_inf, dropped);
     }
     _mm256_storeu_ps(y + i, v);
+  }
+  return i;
+}
+
+// The effective logits of a masked, tempered row, as softmax_logits_avx512_u16. y may be x.
+KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor,
+                                const bool *keep, const float *bias) {
+  const __m256 d = _mm256_set1_ps(divisor);
+  const int divide = divisor != 1.0f;
+  size_t i;
+  switch ((divide ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
+  case 0: i = logits_body(x, y, n, d, keep, bias, 0, 0, 0); break;
+  case 1: i = logits_body(x, y, n, d, keep, bias, 0, 0, 1); break;
+  case 2: i = logits_body(x, y, n, d, keep, bias, 0, 1, 0); break;
+  case 3: i = logits_body(x, y, n, d, keep, bias, 0, 1, 1); break;
+  case 4: i = logits_body(x, y, n, d, keep, bias, 1, 0, 0); break;
+  case 5: i = logits_body(x, y, n, d, keep, bias, 1, 0, 1); break;
+  case 6: i = logits_body(x, y, n, d, keep, bias, 1, 1, 0); break;
+  default: i = logits_body(x, y, n, d, keep, bias, 1, 1, 1); break;
   }
   for (; i < n; i++) {
     float v = x[i];

@@ -356,16 +356,35 @@ INLINE __m512 effective_logits(__m512 v, const float *bias, __m128i keep_bytes, 
   return v;
 }
 
+// The full vectors of softmax_logits_avx512_u16 with the options as compile-time constants:
+// each call site below gets its own loop without per-vector tests of the options (with them,
+// clang kept five branches in the loop, which made a plain copy as slow as the exponentials).
+INLINE size_t logits_body(const float *x, float *y, size_t n, __m512 d, const bool *keep,
+                          const float *bias, const int divide, const int has_keep,
+                          const int has_bias) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i bytes = has_keep ? _mm_loadu_si128((const __m128i *)(keep + i)) : _mm_setzero_si128();
+    _mm512_storeu_ps(y + i, effective_logits(_mm512_loadu_ps(x + i), has_bias ? bias + i : NULL,
+                                             bytes, divide, d, has_keep));
+  }
+  return i;
+}
+
 KERNEL void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor,
                                       const bool *keep, const float *bias) {
   const __m512 d = _mm512_set1_ps(divisor);
   const int divide = divisor != 1.0f;
-  const __m128i all_kept = _mm_set1_epi8(1);
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m128i bytes = keep ? _mm_loadu_si128((const __m128i *)(keep + i)) : all_kept;
-    _mm512_storeu_ps(y + i, effective_logits(_mm512_loadu_ps(x + i), bias ? bias + i : NULL, bytes,
-                                             divide, d, keep != NULL));
+  size_t i;
+  switch ((divide ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
+  case 0: i = logits_body(x, y, n, d, keep, bias, 0, 0, 0); break;
+  case 1: i = logits_body(x, y, n, d, keep, bias, 0, 0, 1); break;
+  case 2: i = logits_body(x, y, n, d, keep, bias, 0, 1, 0); break;
+  case 3: i = logits_body(x, y, n, d, keep, bias, 0, 1, 1); break;
+  case 4: i = logits_body(x, y, n, d, keep, bias, 1, 0, 0); break;
+  case 5: i = logits_body(x, y, n, d, keep, bias, 1, 0, 1); break;
+  case 6: i = logits_body(x, y, n, d, keep, bias, 1, 1, 0); break;
+  default: i = logits_body(x, y, n, d, keep, bias, 1, 1, 1); break;
   }
   if (i < n) {
     // Byte loads with a lane mask need AVX512BW, and the bias must not be read past the end:

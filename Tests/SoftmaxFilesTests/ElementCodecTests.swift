@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SoftmaxFiles
+import SoftmaxFiles
 
 /// The bit-level Float16 conversions against Swift's `Float16` (correctly rounded by the
 /// standard library), and the byte-order handling against hand-built bytes.

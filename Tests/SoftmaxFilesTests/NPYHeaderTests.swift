@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SoftmaxFiles
+import SoftmaxFiles
 
 /// Headers written the way NumPy writes them (checked against `np.save` output by hand: the
 /// dictionary text, the 64-byte alignment), parsed back, and every malformed variant refused

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SoftmaxFiles
+import SoftmaxFiles
 
 @Suite struct TextTableTests {
   func parse(_ text: String, _ separator: TextSeparator, header: Int = 0) throws -> TextTable {
