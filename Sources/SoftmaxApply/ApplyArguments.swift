@@ -19,7 +19,7 @@ public struct ApplyArguments: ParsableArguments {
 
   @Option(
     parsing: .unconditional,
-    help: "The axis to normalize over; negative counts from the end (default: -1, the last).")
+    help: "The axis to normalize over; negative counts from the end (-1 is the last).")
   public var axis: Int = -1
 
   @Flag(help: "Write log-softmax (x − log Σ e^x) instead of softmax.")

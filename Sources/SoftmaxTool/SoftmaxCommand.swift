@@ -9,7 +9,7 @@ import SoftmaxBench
 struct SoftmaxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "softmax",
-    abstract: "Softmax of Float rows: Two-Pass and Three-Pass algorithms, timed, checked, applied.",
+    abstract: "Two-Pass softmax on the CPU: time it, check its accuracy, apply it to files.",
     subcommands: [Bench.self, Apply.self, Check.self])
 }
 
