@@ -53,13 +53,12 @@ enum StreamMode: String, CaseIterable {
   static let automaticThreshold = 256 << 20
 }
 
-/// `softmax apply`'s arguments, checked and resolved: every usage error is found here, before
-/// any file is opened.
+/// `softmax apply`'s arguments, checked and resolved: every usage error that the command line
+/// alone shows is found here, before any file is opened (the axis is checked against the shape).
 struct ApplyPlan {
   var input: String
   /// The output path, or `-` for standard output.
   var output: String
-  var outputGiven: Bool
   /// The input format from `--format` or the extension; nil if neither says (standard input is
   /// then text, its separator sniffed).
   var inputFormat: FileFormat?
@@ -81,7 +80,6 @@ struct ApplyPlan {
   init(_ arguments: ApplyArguments) throws(ToolError) {
     input = arguments.input
     output = arguments.output ?? "-"
-    outputGiven = arguments.output != nil
     axis = arguments.axis
     logarithm = arguments.log
     headerLines = arguments.header ? 1 : 0
