@@ -14,70 +14,80 @@
 #define KERNEL __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
+// 2^(j/32) rounded to nearest, j = 0…31.
+static const float softmax_exp2_32_table[32] __attribute__((aligned(64))) = {
+    0x1.000000p+0f, 0x1.059b0ep+0f, 0x1.0b5586p+0f, 0x1.11301ep+0f, 0x1.172b84p+0f, 0x1.1d4874p+0f,
+    0x1.2387a6p+0f, 0x1.29e9e0p+0f, 0x1.306fe0p+0f, 0x1.371a74p+0f, 0x1.3dea64p+0f, 0x1.44e086p+0f,
+    0x1.4bfdaep+0f, 0x1.5342b6p+0f, 0x1.5ab07ep+0f, 0x1.6247ecp+0f, 0x1.6a09e6p+0f, 0x1.71f75ep+0f,
+    0x1.7a1148p+0f, 0x1.82589ap+0f, 0x1.8ace54p+0f, 0x1.93737cp+0f, 0x1.9c4918p+0f, 0x1.a5503cp+0f,
+    0x1.ae89fap+0f, 0x1.b7f770p+0f, 0x1.c199bep+0f, 0x1.cb720ep+0f, 0x1.d5818ep+0f, 0x1.dfc974p+0f,
+    0x1.ea4afap+0f, 0x1.f50766p+0f};
+
+// 2^(j/32) in Double, for the tables that pass 2 of Two-Pass scales by 1/m_sum.
+static const double softmax_exp2_32_table_double[32] = {
+    0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
+    0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0, 0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0,
+    0x1.306fe0a31b715p+0, 0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
+    0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0, 0x1.6247eb03a5585p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0, 0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0,
+    0x1.8ace5422aa0dbp+0, 0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
+    0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0, 0x1.cb720dcef9069p+0,
+    0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0, 0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0};
+
 // Mask of the first `rest` lanes (rest < 16).
 INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
 
-// The degree-5 polynomial for e^t (exp_constants.h) in Horner form, its coefficients
-// multiplied by `scale`: p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the
-// polynomial for free.
-typedef struct {
-  __m512 c[6];
-} scaled_polynomial;
+// Both exponentials use the table form of exp_constants.h: x = (k/32) ln 2 + r, e^x =
+// 2^floor(k/32) · table[k mod 32] · e^r. The table loads are loop-invariant (a const object that
+// no store can change), so clang keeps the table in two registers.
 
-INLINE scaled_polynomial polynomial_scaled_by(float scale) {
-  const float c[6] = {SOFTMAX_P5_C5, SOFTMAX_P5_C4, SOFTMAX_P5_C3, SOFTMAX_P5_C2, SOFTMAX_P5_C1, 1.0f};
-  scaled_polynomial p;
-  for (int i = 0; i < 6; i++) p.c[i] = _mm512_set1_ps(c[i] * scale);
-  return p;
+// k/32 = round(32 x log2 e)/32, and `rounded`, whose low five bits are k mod 32 (the magic's
+// are zero).
+INLINE __m512 round_to_32ths(__m512 x, __m512 *rounded) {
+  const __m512 magic = _mm512_set1_ps(SOFTMAX_EXP2_32_MAGIC);
+  *rounded = _mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic);
+  return _mm512_sub_ps(*rounded, magic);
 }
 
-INLINE __m512 evaluate(const scaled_polynomial *q, __m512 t) {
-  __m512 p = _mm512_fmadd_ps(q->c[0], t, q->c[1]);
-  for (int i = 2; i < 6; i++) p = _mm512_fmadd_ps(p, t, q->c[i]);
-  return p;
+// table[k mod 32] · e^r (in [0.98, 1.98] for the unscaled table), the table in two registers.
+INLINE __m512 table_times_exp(__m512 table_lo, __m512 table_hi, __m512 rounded, __m512 r) {
+  const __m512 table = _mm512_permutex2var_ps(table_lo, _mm512_castps_si512(rounded), table_hi);
+  const __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_LUT_C2), r, _mm512_set1_ps(SOFTMAX_LUT_C1));
+  return _mm512_fmadd_ps(_mm512_mul_ps(table, r), q, table);
 }
 
-// e^t on the reduced argument, in [√½, √2]: five FMAs.
-INLINE __m512 exp_of_reduced(__m512 t) {
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_P5_C5), t, _mm512_set1_ps(SOFTMAX_P5_C4));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C3));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C2));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SOFTMAX_P5_C1));
-  return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+// The extended exp's argument: x clamped to ±2800 (vrangeps, absolute minimum with the sign of
+// x: sign(x) · min(|x|, 2800) in one instruction; NaN stays NaN), reduced with two ln 2
+// constants, since |k/32| reaches 4040. Returns k/32.
+INLINE __m512 reduce_extended(__m512 x, __m512 *r, __m512 *rounded) {
+  x = _mm512_range_ps(x, _mm512_set1_ps(SOFTMAX_EXT_DOMAIN), 0x2);
+  const __m512 k32 = round_to_32ths(x, rounded);
+  const __m512 high = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2_HI), x);
+  *r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2_LO), high);
+  return k32;
 }
 
-// n = round(x · log2 e), t = x − n · ln 2 (x already clamped).
-INLINE __m512 reduce(__m512 x, __m512 *t) {
-  const __m512 magic = _mm512_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2_HI), x);
-  *t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2_LO), r);
-  return n;
-}
-
-// e^x = m · 2^n for x clamped to ±2800.
-INLINE __m512 clamp_to_domain(__m512 x) {
-  // vrangeps, absolute minimum with the sign of x: sign(x) · min(|x|, 2800) in one
-  // instruction; a NaN x is returned as NaN.
-  return _mm512_range_ps(x, _mm512_set1_ps(SOFTMAX_EXT_DOMAIN), 0x2);
-}
-
+// e^x = m · 2^n with m in [0.98, 1.98] and n = floor(k/32) an integer, x clamped to ±2800.
 INLINE __m512 extended_exp(__m512 x, __m512 *n) {
-  __m512 t;
-  *n = reduce(clamp_to_domain(x), &t);
-  return exp_of_reduced(t);
+  __m512 r, rounded;
+  const __m512 k32 = reduce_extended(x, &r, &rounded);
+  *n = _mm512_roundscale_ps(k32, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  return table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
+                         _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
 }
 
-// e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); 0 below the underflow cut (never
-// subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the rounding trick
-// would fail, are zeroed by the mask.
+// e^x for x ≤ 0 (the Three-Pass exp): one ln 2 constant (|k/32| ≤ 126); 0 below the underflow
+// cut (never subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the
+// rounding trick would fail, are zeroed by the mask.
 INLINE __m512 exp_nonpositive(__m512 x) {
-  const __m512 magic = _mm512_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  const __m512 t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SOFTMAX_LN2), x);
-  const __m512 p = exp_of_reduced(t);
+  __m512 rounded;
+  const __m512 k32 = round_to_32ths(x, &rounded);
+  const __m512 r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2), x);
+  const __m512 p = table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
+                                   _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
-  return _mm512_maskz_scalef_ps(keep, p, n);
+  // vscalefps multiplies by 2^floor(k/32).
+  return _mm512_maskz_scalef_ps(keep, p, k32);
 }
 
 // m · 2^d for d ≤ 0, exactly 0 where d < −125.
@@ -160,34 +170,41 @@ static size_t head_count(const float *y, size_t n, int stream) {
   return head < n ? head : n;
 }
 
-// (m · inverse_mantissa) · 2^(n − bias), the factor folded into the polynomial.
-INLINE __m512 twopass_output_vector(__m512 v, const scaled_polynomial *p, __m512 bias) {
-  __m512 t;
-  const __m512 n = reduce(clamp_to_domain(v), &t);
-  return scale_by_exp2(evaluate(p, t), _mm512_sub_ps(n, bias));
+// (m · inverse_mantissa) · 2^(n − bias), the factor folded into the table (lo, hi).
+// vscalefps takes 2^floor(k/32 − bias) = 2^(floor(k/32) − bias): the bias is an integer.
+INLINE __m512 twopass_output_vector(__m512 v, __m512 lo, __m512 hi, __m512 bias) {
+  __m512 r, rounded;
+  const __m512 k32 = reduce_extended(v, &r, &rounded);
+  return scale_by_exp2(table_times_exp(lo, hi, rounded, r), _mm512_sub_ps(k32, bias));
+}
+
+// 2^(j/32) · scale, each rounded once (from Double).
+static void scaled_table(float scale, float table[32]) {
+  for (int j = 0; j < 32; j++) table[j] = (float)(softmax_exp2_32_table_double[j] * (double)scale);
 }
 
 KERNEL void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n,
                                               float inverse_mantissa, float exponent_bias,
                                               int stream) {
-  const scaled_polynomial polynomial = polynomial_scaled_by(inverse_mantissa);
-  const scaled_polynomial *mi = &polynomial;
+  float table[32] __attribute__((aligned(64)));
+  scaled_table(inverse_mantissa, table);
+  const __m512 lo = _mm512_load_ps(table), hi = _mm512_load_ps(table + 16);
   const __m512 bias = _mm512_set1_ps(exponent_bias);
   const size_t head = head_count(y, n, stream);
   if (head) {
     const __mmask16 lanes = first_lanes(head);
-    _mm512_mask_storeu_ps(y, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x), mi, bias));
+    _mm512_mask_storeu_ps(y, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x), lo, hi, bias));
   }
   size_t i = head;
   for (; i + 32 <= n; i += 32) {
-    const __m512 y0 = twopass_output_vector(_mm512_loadu_ps(x + i), mi, bias);
-    const __m512 y1 = twopass_output_vector(_mm512_loadu_ps(x + i + 16), mi, bias);
+    const __m512 y0 = twopass_output_vector(_mm512_loadu_ps(x + i), lo, hi, bias);
+    const __m512 y1 = twopass_output_vector(_mm512_loadu_ps(x + i + 16), lo, hi, bias);
     STORE_OUTPUT(stream, y + i, y0);
     STORE_OUTPUT(stream, y + i + 16, y1);
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    _mm512_mask_storeu_ps(y + i, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), mi, bias));
+    _mm512_mask_storeu_ps(y + i, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), lo, hi, bias));
   }
   if (stream) _mm_sfence();
 }
