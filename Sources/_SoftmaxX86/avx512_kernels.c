@@ -67,14 +67,18 @@ INLINE __m512 reduce_extended(__m512 x, __m512 *r, __m512 *rounded) {
   return k32;
 }
 
-// e^x = m · 2^n with m in [0.98, 1.98] and n = floor(k/32) an integer, x clamped to ±2800.
-INLINE __m512 extended_exp(__m512 x, __m512 *n) {
+// e^x = m · 2^floor(k32) with m in [0.98, 1.98], x clamped to ±2800; k32 = k/32 is returned
+// in *k32. The sums below keep integer exponents E and scale m by vscalefps(m, k32 − E), which
+// takes 2^floor(k32 − E) = 2^(floor(k32) − E): only their maximum needs rounding down.
+INLINE __m512 extended_exp(__m512 x, __m512 *k32) {
   __m512 r, rounded;
-  const __m512 k32 = reduce_extended(x, &r, &rounded);
-  *n = _mm512_roundscale_ps(k32, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  *k32 = reduce_extended(x, &r, &rounded);
   return table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
                          _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
 }
+
+// floor(v), for the integer exponents of the sums.
+INLINE __m512 floor_ps(__m512 v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
 
 // e^x for x ≤ 0 (the Three-Pass exp): one ln 2 constant (|k/32| ≤ 126); 0 below the underflow
 // cut (never subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the
@@ -96,9 +100,10 @@ INLINE __m512 scale_by_exp2(__m512 m, __m512 d) {
   return _mm512_maskz_scalef_ps(keep, m, d);
 }
 
-INLINE void accumulate(__m512 *am, __m512 *ae, __m512 m, __m512 n) {
-  const __m512 e = _mm512_max_ps(*ae, n);
-  *am = _mm512_add_ps(scale_by_exp2(*am, _mm512_sub_ps(*ae, e)), scale_by_exp2(m, _mm512_sub_ps(n, e)));
+// Adds m · 2^floor(k32) to the accumulator am · 2^ae (ae an integer).
+INLINE void accumulate(__m512 *am, __m512 *ae, __m512 m, __m512 k32) {
+  const __m512 e = floor_ps(_mm512_max_ps(*ae, k32));
+  *am = _mm512_add_ps(scale_by_exp2(*am, _mm512_sub_ps(*ae, e)), scale_by_exp2(m, _mm512_sub_ps(k32, e)));
   *ae = e;
 }
 
@@ -136,7 +141,7 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, si
       const __m512 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
       // One new exponent per lane for the four vectors: the accumulator is rescaled once per
       // 64 elements instead of once per 16.
-      const __m512 e = _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(n0, n1), _mm512_max_ps(n2, n3)), ae0);
+      const __m512 e = floor_ps(_mm512_max_ps(_mm512_max_ps(_mm512_max_ps(n0, n1), _mm512_max_ps(n2, n3)), ae0));
       const __m512 t01 = _mm512_add_ps(scale_by_exp2(m0, _mm512_sub_ps(n0, e)), scale_by_exp2(m1, _mm512_sub_ps(n1, e)));
       const __m512 t23 = _mm512_add_ps(scale_by_exp2(m2, _mm512_sub_ps(n2, e)), scale_by_exp2(m3, _mm512_sub_ps(n3, e)));
       am0 = _mm512_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, e)), _mm512_add_ps(t01, t23));
