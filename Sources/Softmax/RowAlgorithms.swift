@@ -245,6 +245,14 @@ struct ChunkPass {
     }
   }
 
+  /// Whether the pass writes the output with streaming stores, which need a fence after it.
+  func streams(_ row: RowPlan) -> Bool {
+    switch kind {
+    case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks: row.stream
+    default: false
+    }
+  }
+
   func store<T>(_ value: T, _ chunk: Int) {
     (results!.assumingMemoryBound(to: T.self) + chunk).initialize(to: value)
   }
@@ -278,6 +286,7 @@ struct RowPlan {
   func perform(_ pass: ChunkPass) {
     if chunks.count == 1 || threads == 1 {
       for chunk in 0..<chunks.count { pass.run(self, chunk: chunk) }
+      if pass.streams(self) { kernels.storeFence() }
       return
     }
     var job = (row: self, pass: pass)
@@ -286,6 +295,8 @@ struct RowPlan {
         context, chunk in
         let job = context.assumingMemoryBound(to: (row: RowPlan, pass: ChunkPass).self)
         job.pointee.pass.run(job.pointee.row, chunk: chunk)
+        // Before the pool reports the task done to the thread that reads the output.
+        if job.pointee.pass.streams(job.pointee.row) { job.pointee.row.kernels.storeFence() }
       }
     }
   }

@@ -59,6 +59,10 @@ package final class PassKernels: Sendable {
     ) -> Void
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
+  /// Orders the streaming stores made on this thread before its later stores. The kernels do
+  /// not fence, so that a pass over many chunks fences once: call it after streaming and
+  /// before another thread may read the output (`RowPlan.perform` does).
+  package let storeFence: @Sendable () -> Void
 
   init(
     isa: KernelISA, description: String,
@@ -83,7 +87,8 @@ package final class PassKernels: Sendable {
         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
         UnsafePointer<Float>?
       ) -> Void,
-    hasStreamingStores: Bool
+    hasStreamingStores: Bool,
+    storeFence: @escaping @Sendable () -> Void = {}
   ) {
     self.isa = isa
     self.description = description
@@ -97,6 +102,7 @@ package final class PassKernels: Sendable {
     self.onlineSum = onlineSum
     self.effectiveLogits = effectiveLogits
     self.hasStreamingStores = hasStreamingStores
+    self.storeFence = storeFence
   }
 }
 
@@ -188,7 +194,8 @@ extension PassKernels {
       scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5) },
-      hasStreamingStores: true)
+      hasStreamingStores: true,
+      storeFence: { softmax_store_fence() })
 
     static let avx512 = PassKernels(
       isa: .avx512,
@@ -202,6 +209,7 @@ extension PassKernels {
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5) },
-      hasStreamingStores: true)
+      hasStreamingStores: true,
+      storeFence: { softmax_store_fence() })
   }
 #endif

@@ -219,7 +219,6 @@ KERNEL void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n,
     const __m256i lanes = first_lanes(n - i);
     _mm256_maskstore_ps(y + i, lanes, twopass_output_vector(load_partial(x + i, lanes, 0.0f), mi, bias));
   }
-  if (stream) _mm_sfence();
 }
 
 INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
@@ -289,7 +288,6 @@ KERNEL void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float 
     const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x + i, lanes, -INFINITY), vshift));
     _mm256_maskstore_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
   }
-  if (stream) _mm_sfence();
 }
 
 KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream) {
@@ -312,7 +310,6 @@ KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float thresh
     const __m256i lanes = first_lanes(n - i);
     _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(y + i, lanes, 0.0f), vscale, vthreshold));
   }
-  if (stream) _mm_sfence();
 }
 
 // Pass 1 of the online softmax; the same per-lane recurrence as the AVX-512 kernel (see there

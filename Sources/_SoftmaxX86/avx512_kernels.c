@@ -211,7 +211,6 @@ KERNEL void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
     _mm512_mask_storeu_ps(y + i, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), lo, hi, bias));
   }
-  if (stream) _mm_sfence();
 }
 
 // Σ e^(x − shift) in blocks; stores each e^(x − shift) into y when y is non-null.
@@ -286,7 +285,6 @@ KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, floa
     const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_mask_loadu_ps(neg_inf, lanes, x + i), vshift));
     _mm512_mask_storeu_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
   }
-  if (stream) _mm_sfence();
 }
 
 KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream) {
@@ -310,7 +308,6 @@ KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float thre
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
     _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, y + i), vscale, vthreshold));
   }
-  if (stream) _mm_sfence();
 }
 
 // Pass 1 of the online softmax, per lane a running maximum m and s = Σ e^(x − m) (see
