@@ -94,7 +94,7 @@ INLINE __m512 exp_nonpositive(__m512 x) {
   return _mm512_maskz_scalef_ps(keep, p, k32);
 }
 
-// m · 2^d for d ≤ 0, exactly 0 where d < −125.
+// m · 2^floor(d) for d < 1 (vscalefps rounds d down), exactly 0 where d < −125.
 INLINE __m512 scale_by_exp2(__m512 m, __m512 d) {
   const __mmask16 keep = _mm512_cmp_ps_mask(d, _mm512_set1_ps(SOFTMAX_MIN_SCALE_EXPONENT), _CMP_GE_OQ);
   return _mm512_maskz_scalef_ps(keep, m, d);
@@ -136,14 +136,14 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, si
       const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
       const __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
       nan_lanes |= _mm512_cmp_ps_mask(x0, x1, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x2, x3, _CMP_UNORD_Q);
-      __m512 n0, n1, n2, n3;
-      const __m512 m0 = extended_exp(x0, &n0), m1 = extended_exp(x1, &n1);
-      const __m512 m2 = extended_exp(x2, &n2), m3 = extended_exp(x3, &n3);
+      __m512 k0, k1, k2, k3;
+      const __m512 m0 = extended_exp(x0, &k0), m1 = extended_exp(x1, &k1);
+      const __m512 m2 = extended_exp(x2, &k2), m3 = extended_exp(x3, &k3);
       // One new exponent per lane for the four vectors: the accumulator is rescaled once per
       // 64 elements instead of once per 16.
-      const __m512 e = floor_ps(_mm512_max_ps(_mm512_max_ps(_mm512_max_ps(n0, n1), _mm512_max_ps(n2, n3)), ae0));
-      const __m512 t01 = _mm512_add_ps(scale_by_exp2(m0, _mm512_sub_ps(n0, e)), scale_by_exp2(m1, _mm512_sub_ps(n1, e)));
-      const __m512 t23 = _mm512_add_ps(scale_by_exp2(m2, _mm512_sub_ps(n2, e)), scale_by_exp2(m3, _mm512_sub_ps(n3, e)));
+      const __m512 e = floor_ps(_mm512_max_ps(_mm512_max_ps(_mm512_max_ps(k0, k1), _mm512_max_ps(k2, k3)), ae0));
+      const __m512 t01 = _mm512_add_ps(scale_by_exp2(m0, _mm512_sub_ps(k0, e)), scale_by_exp2(m1, _mm512_sub_ps(k1, e)));
+      const __m512 t23 = _mm512_add_ps(scale_by_exp2(m2, _mm512_sub_ps(k2, e)), scale_by_exp2(m3, _mm512_sub_ps(k3, e)));
       am0 = _mm512_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, e)), _mm512_add_ps(t01, t23));
       ae0 = e;
     }
@@ -151,9 +151,9 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, si
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
       nan_lanes |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      __m512 nv;
-      const __m512 mv = extended_exp(v, &nv);
-      accumulate(&am0, &ae0, _mm512_maskz_mov_ps(lanes, mv), _mm512_mask_mov_ps(lowest, lanes, nv));
+      __m512 kv;
+      const __m512 mv = extended_exp(v, &kv);
+      accumulate(&am0, &ae0, _mm512_maskz_mov_ps(lanes, mv), _mm512_mask_mov_ps(lowest, lanes, kv));
     }
     const float e = _mm512_reduce_max_ps(ae0);
     const float m = _mm512_reduce_add_ps(scale_by_exp2(am0, _mm512_sub_ps(ae0, _mm512_set1_ps(e))));
