@@ -12,16 +12,27 @@ package import SoftmaxKernels
 // pass run chunk by chunk on the worker pool. `y` is either `x` or does not overlap it.
 
 package enum RowAlgorithms {
-  /// Rows of at least this many elements write their output with non-temporal stores, which
-  /// skip the caches and the read for ownership: once input and output together exceed the
-  /// last-level cache, the output would be evicted before the caller reads it anyway.
-  /// Measured with `softmax bench` (cold outputs, one thread, 32 MiB LLC, 2026-11-29):
-  /// streaming from 2^20 instead of never made Two-Pass 2% faster at 2^20, 5% slower at 2^21,
-  /// and 4%, 6% and 21% faster at 2^22, 2^23 and 2^24; Three-Pass reload 19% and 17% slower at
-  /// 2^20 and 2^21 but 6% faster at 2^22. So the cut is where input + output = LLC (2^22).
+  /// Three-Pass reload rescales rows of at least this many elements in place with
+  /// non-temporal stores, which skip the caches and the read for ownership: once input and
+  /// output together exceed the last-level cache, the output would be evicted before the
+  /// caller reads it anyway. Below, its exponentials are still in the caches and ordinary
+  /// stores win. Measured with `softmax bench` (cold outputs, one thread, 32 MiB LLC,
+  /// 2026-11-29): streaming from 2^20 instead of never made reload 19% and 17% slower at 2^20
+  /// and 2^21 but 6% faster at 2^22; from 2^17, 16–31% slower at 2^17–2^20 (after the output
+  /// passes went last chunk first). So the cut is where input + output = LLC (2^22).
   package static var streamingThreshold: Int {
     CacheInfo.lastLevelBytes / (2 * MemoryLayout<Float>.size)
   }
+
+  /// Output passes that compute each output from the input (Two-Pass pass 2, the last pass of
+  /// Three-Pass recompute and of online) stream rows of at least this many elements: the
+  /// output is written once, so skipping the read for ownership saves a trip to memory for a
+  /// cold output, and leaves the input in the caches for the next pass. Measured with
+  /// `softmax bench`, one thread, three or four runs alternating with the 2^22 cut
+  /// (2026-11-29): Two-Pass and Three-Pass recompute 13–21% faster with cold outputs from 2^15
+  /// to 2^20, and no slower with hot ones (measured to 2^18); at 2^12–2^14 10–17% faster cold
+  /// but 3–8% slower hot; at 2^10–2^11 7–42% slower either way. 2^15 floats is 128 KiB.
+  package static let computedOutputStreamingThreshold = 1 << 15
 
   /// Runs `algorithm` on the row; `.auto` is resolved here. `threads` ≥ 1 is an upper bound.
   package static func run(
@@ -228,8 +239,10 @@ struct ChunkPass {
     case .sumExp: store(k.sumExp(x, n, shift), chunk)
     case .sumAndStoreExp: store(k.sumAndStoreExp(x, y, n, shift), chunk)
     case .onlineSum: store(k.onlineSum(x, n), chunk)
-    case .twoPassOutput: k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.stream)
-    case .expScaledOutput: k.expScaledOutput(x, y, n, shift, scale, threshold, row.stream)
+    case .twoPassOutput:
+      k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.streamComputedOutput)
+    case .expScaledOutput:
+      k.expScaledOutput(x, y, n, shift, scale, threshold, row.streamComputedOutput)
     case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
     case .maximumAndStoreExp:
       let m = k.max(x, n)
@@ -262,7 +275,8 @@ struct ChunkPass {
   /// Whether the pass writes the output with streaming stores, which need a fence after it.
   func streams(_ row: RowPlan) -> Bool {
     switch kind {
-    case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks: row.stream
+    case .twoPassOutput, .expScaledOutput: row.streamComputedOutput
+    case .scaleInPlace, .scaleChunks: row.stream
     default: false
     }
   }
@@ -280,8 +294,10 @@ struct RowPlan {
   let threads: Int
   let kernels: PassKernels
   let chunks: RowChunks
-  /// Whether the output passes use non-temporal stores.
+  /// Whether the output passes that rescale stored exponentials use non-temporal stores.
   let stream: Bool
+  /// Whether the output passes that compute from the input use non-temporal stores.
+  let streamComputedOutput: Bool
 
   init(
     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, threads: Int,
@@ -294,6 +310,7 @@ struct RowPlan {
     self.kernels = kernels
     chunks = RowChunks(rowLength: count)
     stream = count >= RowAlgorithms.streamingThreshold
+    streamComputedOutput = stream || count >= RowAlgorithms.computedOutputStreamingThreshold
   }
 
   /// Runs `pass` on every chunk, in parallel when the thread budget allows.
