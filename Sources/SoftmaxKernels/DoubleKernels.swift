@@ -86,8 +86,8 @@ package let doubleSumBlockLength = 1024
 /// total. NaN inputs make it NaN.
 package func sumAndStoreExpDouble_simd8(
   _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double
-) -> CompensatedSum {
-  var total = CompensatedSum.zero
+) -> CompensatedSum<Double> {
+  var total = CompensatedSum<Double>.zero
   var start = 0
   while start < count {
     let end = Swift.min(count, start + doubleSumBlockLength)
@@ -100,9 +100,9 @@ package func sumAndStoreExpDouble_simd8(
 /// Σ e^(x_i − shift) without storing the terms, summed as `sumAndStoreExpDouble_simd8` sums
 /// them (the same blocks and lanes, so bitwise the same total). NaN inputs make it NaN.
 package func sumExpDouble_simd8(_ x: UnsafePointer<Double>, count: Int, shift: Double)
-  -> CompensatedSum
+  -> CompensatedSum<Double>
 {
-  var total = CompensatedSum.zero
+  var total = CompensatedSum<Double>.zero
   var start = 0
   while start < count {
     let end = Swift.min(count, start + doubleSumBlockLength)

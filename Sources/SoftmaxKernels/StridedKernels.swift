@@ -15,10 +15,10 @@
 /// Softmax (or log-softmax) of 16 (or `width` < 16) adjacent columns of `length` rows,
 /// `stride` floats apart. Three passes over the block (maximum, Σ e^(x − max), output), which
 /// stays in L1/L2 for the row lengths of real models. Columns whose maximum is not finite, or
-/// whose sum is NaN, are finished by `nonFiniteColumn`. `y` may be `x`.
+/// whose sum is NaN, are finished by the special-value contract. `y` may be `x`.
 package func stridedSoftmax_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
-  width: Int, logarithm: Bool
+  width: Int, output: RowOutput
 ) {
   @_transparent
   func load(_ row: Int, padding: Float) -> FloatVector {
@@ -33,11 +33,12 @@ package func stridedSoftmax_simd16(
   let shift = maximum.replacing(with: 0, where: .!finite)
   var sum = FloatVector(repeating: 0)
   for row in 0..<length { sum += expOfNonPositive(load(row, padding: -.infinity) - shift) }
-  // Lanes that `nonFiniteColumn` finishes keep their input through the output pass, so that
-  // it still reads the input when `y` is `x`.
+  // Lanes that the contract finishes keep their input through the output pass, so that it
+  // still reads the input when `y` is `x`.
   let special = .!finite .| (sum .!= sum)
   let keepsInput = any(special)
-  if logarithm {
+  switch output {
+  case .logProbabilities:
     let logSum = shift + logOfPositive(sum)
     for row in 0..<length {
       let v = load(row, padding: 0)
@@ -45,7 +46,7 @@ package func stridedSoftmax_simd16(
       store(
         keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
-  } else {
+  case .probabilities:
     let scale = 1 / sum
     let threshold = 0x1p-125 / scale
     for row in 0..<length {
@@ -56,9 +57,8 @@ package func stridedSoftmax_simd16(
         keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
   }
-  for lane in 0..<width where !finite[lane] || sum[lane].isNaN {
-    nonFiniteColumn(
-      x + lane, y + lane, length: length, stride: stride, logarithm: logarithm)
+  for lane in 0..<width where special[lane] {
+    SpecialValues.apply(x + lane, y + lane, count: length, stride: stride, output: output)
   }
 }
 
@@ -74,30 +74,4 @@ func logOfPositive(_ v: FloatVector) -> FloatVector {
   var result = v
   for lane in 0..<16 { result[lane] = Float(log(Double(v[lane]))) }
   return result
-}
-
-/// One column by the special-value contract, or a column whose sum came out NaN (a NaN input).
-func nonFiniteColumn(
-  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
-  logarithm: Bool
-) {
-  var infinities = 0
-  for row in 0..<length {
-    let v = x[row * stride]
-    if v.isNaN {
-      for r in 0..<length { y[r * stride] = .nan }
-      return
-    }
-    if v == .infinity { infinities += 1 }
-  }
-  let share = infinities > 0 ? 1 / Float(infinities) : 0
-  let logShare = infinities > 0 ? -Float(log(Double(infinities))) : -.infinity
-  for row in 0..<length {
-    let isInfinity = x[row * stride] == .infinity
-    if logarithm {
-      y[row * stride] = isInfinity ? logShare : -.infinity
-    } else {
-      y[row * stride] = isInfinity ? share : 0
-    }
-  }
 }

@@ -1,5 +1,3 @@
-internal import SoftmaxKernels
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -13,12 +11,12 @@ internal import SoftmaxKernels
 /// row, nothing is gathered. Three passes over the block (maximum, Σ e^(x − max) in Double,
 /// output) with the Double exp of the row kernels (within about 2 ulp); outputs below 2^-1020
 /// are 0. Each lane sums blocks of `columnSumBlockLength` rows, whose sums go into a
-/// compensated total per lane (TwoSum, as `CompensatedSum`), so the sum's error is bounded by
-/// the block length, not the column length. Columns whose maximum is not finite, or whose sum is NaN, are finished by the
-/// special-value contract. `y` may be `x`.
-func stridedDoubleColumns(
+/// `CompensatedSum` per lane, so the sum's error is bounded by the block length, not the
+/// column length. Columns whose maximum is not finite, or whose sum is NaN, are finished by
+/// the special-value contract. `y` may be `x`.
+package func stridedSoftmaxDouble_simd8(
   _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
-  width: Int, logarithm: Bool
+  width: Int, output: RowOutput
 ) {
   @_transparent
   func load(_ row: Int, padding: Double) -> SIMD8<Double> {
@@ -45,27 +43,22 @@ func stridedDoubleColumns(
   // Lanes with a non-finite maximum are finished below; give them a harmless shift here.
   let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
   let shift = maximum.replacing(with: 0, where: .!finite)
-  var total = SIMD8<Double>(repeating: 0)
-  var compensation = total
+  var total = CompensatedSum<SIMD8<Double>>.zero
   var start = 0
   while start < length {
     let end = Swift.min(length, start + columnSumBlockLength)
     var block = SIMD8<Double>(repeating: 0)
     for row in start..<end {
-      block += vectorExpOfNonPositiveDouble(load(row, padding: -.infinity) - shift)
+      block += expOfNonPositiveDouble(load(row, padding: -.infinity) - shift)
     }
-    // TwoSum per lane: the rounding error of total + block, exactly.
-    let rounded = total + block
-    let blockPart = rounded - total
-    compensation += (total - (rounded - blockPart)) + (block - blockPart)
-    total = rounded
+    total.add(block)
     start = end
   }
-  let sum = total + compensation
+  let sum = total.value
   // Special lanes keep their input through the output pass (which may write over it in
   // place) and are finished from it afterwards.
   let special = .!finite .| (sum .!= sum)
-  if logarithm {
+  if output == .logProbabilities {
     var logSum = SIMD8<Double>()
     for lane in 0..<8 where !special[lane] { logSum[lane] = log(sum[lane]) }
     for row in 0..<length {
@@ -78,14 +71,14 @@ func stridedDoubleColumns(
     let threshold = 0x1p-1020 / scale
     for row in 0..<length {
       let v = load(row, padding: -.infinity)
-      let e = vectorExpOfNonPositiveDouble(v - shift)
+      let e = expOfNonPositiveDouble(v - shift)
       store(
         (e.replacing(with: 0, where: e .< threshold) * scale).replacing(with: v, where: special),
         row)
     }
   }
   for lane in 0..<width where special[lane] {
-    nonFiniteDoubleColumn(x + lane, y + lane, length: length, stride: stride, logarithm: logarithm)
+    SpecialValues.apply(x + lane, y + lane, count: length, stride: stride, output: output)
   }
 }
 
@@ -93,26 +86,3 @@ func stridedDoubleColumns(
 /// sum goes into the compensated total, as in the row kernels' 1024-element blocks (two
 /// accumulators of 8 lanes), so a block sum is within a relative 64 · 2^-53 ≈ 7e-15.
 let columnSumBlockLength = 64
-
-/// One column by the special-value contract of `nonFiniteDoubleRow` (no sink: inner axes take
-/// none).
-private func nonFiniteDoubleColumn(
-  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
-  logarithm: Bool
-) {
-  var infinities = 0
-  for row in 0..<length {
-    let v = x[row * stride]
-    if v.isNaN {
-      for r in 0..<length { y[r * stride] = .nan }
-      return
-    }
-    if v == .infinity { infinities += 1 }
-  }
-  let share = infinities > 0 ? 1 / Double(infinities) : 0
-  let logShare = infinities > 0 ? -log(Double(infinities)) : -.infinity
-  for row in 0..<length {
-    let top = x[row * stride] == .infinity
-    y[row * stride] = logarithm ? (top ? logShare : -.infinity) : (top ? share : 0)
-  }
-}

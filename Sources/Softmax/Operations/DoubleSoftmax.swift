@@ -8,7 +8,68 @@ internal import SoftmaxKernels
   import Darwin
 #endif
 
-// Double rows for the shaped entry points: the Double row kernels (maximum; e^(x − max) stored
+/// Softmax and log-softmax of Double rows, for the engine, with the semantics of the Float rows
+/// in Double precision: masks and temperatures take one extra pass (the effective logits go
+/// to the output, correctly rounded quotients, an additive mask's Float values added in
+/// Double), then the row runs there in place; inner axes run the strided Double kernel, 8
+/// columns at a time.
+struct DoubleSoftmax: AxisOperation {
+  var settings: RowSettings<Double>
+
+  func columnGroupWidth(length: Int) -> Int { 8 }
+
+  func columns(
+    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
+    width: Int
+  ) {
+    stridedSoftmaxDouble_simd8(
+      x, y, length: length, stride: stride, width: width, output: settings.output)
+  }
+
+  /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
+  func row(
+    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, index: Int,
+    threads: Int
+  ) {
+    let kept = settings.keptPrefix(of: y, length: length, row: index)
+    let temperature = settings.temperature
+    if temperature == 0 {
+      return settings.argmax(x, y, kept: kept, length: length, row: index)
+    }
+    var x = x
+    let start = index * settings.maskStride
+    switch settings.mask {
+    case .keep(let keep):
+      keep.withUnsafeBufferPointer { k in
+        for i in 0..<kept { y[i] = k[start + i] ? x[i] / temperature : -.infinity }
+      }
+      x = UnsafePointer(y)
+    case .additive(let bias):
+      bias.withUnsafeBufferPointer { a in
+        for i in 0..<kept { y[i] = x[i] / temperature + Double(a[start + i]) }
+      }
+      x = UnsafePointer(y)
+    case .none, .causal:
+      if temperature != 1 {
+        // A division, not a multiplication by 1/T: every quotient is correctly rounded.
+        for i in 0..<kept { y[i] = x[i] / temperature }
+        x = UnsafePointer(y)
+      }
+    }
+    let sink = settings.temperedSink
+    if settings.nanIfEmpty
+      && (kept == 0
+        || DoubleRowPlan(x: x, y: y, count: kept, threads: threads).maximum == -.infinity)
+    {
+      return y.update(repeating: .nan, count: length)
+    }
+    guard kept > 0 else { return }
+    DoubleRowPlan(x: x, y: y, count: kept, threads: threads)
+      .softmax(sink: sink, output: settings.output)
+  }
+}
+
+// Double rows: the Double row kernels (maximum; e^(x − max) stored
 // while summing; scaling) of the one-row Double softmax, run over chunks of the row on the
 // worker pool. The chunks are cut by the row length alone (`RowChunks`) and their partial
 // results merge in chunk order, so the result does not depend on the thread count; a row of
@@ -30,7 +91,7 @@ struct DoubleChunkPass {
   var threshold: Double = 0
   var logSum: Double = 0
   var results: UnsafeMutablePointer<Double>? = nil
-  var sums: UnsafeMutablePointer<CompensatedSum>? = nil
+  var sums: UnsafeMutablePointer<CompensatedSum<Double>>? = nil
 
   init(_ kind: Kind, shift: Double = 0) {
     self.kind = kind
@@ -72,18 +133,13 @@ struct DoubleRowPlan {
 
   /// Runs `pass` on every chunk, in parallel when the thread budget allows.
   func perform(_ pass: DoubleChunkPass) {
-    if chunks.count == 1 || threads == 1 {
-      for chunk in 0..<chunks.count { pass.run(self, chunk: chunk) }
-      return
-    }
-    var job = (row: self, pass: pass)
-    withUnsafeMutablePointer(to: &job) { pointer in
-      WorkerPool.shared.run(tasks: chunks.count, threads: threads, context: pointer) {
-        context, chunk in
-        let job = context.assumingMemoryBound(to: (row: DoubleRowPlan, pass: DoubleChunkPass).self)
-        job.pointee.pass.run(job.pointee.row, chunk: chunk)
-      }
-    }
+    WorkerPool.shared.perform(
+      DoubleChunkJob(row: self, pass: pass), tasks: chunks.count, threads: threads)
+  }
+
+  /// The largest element (NaN not reported).
+  var maximum: Double {
+    reduce(DoubleChunkPass(.maximum)) { Swift.max($0, $1) }
   }
 
   /// The per-chunk results of `pass`, merged in chunk order (on the stack: at most 64).
@@ -101,7 +157,9 @@ struct DoubleRowPlan {
   /// The per-chunk compensated sums of `pass` (`.sumAndStoreExp` or `.sumExp`), merged pair by
   /// pair in chunk order (on the stack: at most 64), with `extra` (a sink's term) added last.
   func sum(_ pass: DoubleChunkPass, plus extra: Double) -> Double {
-    withUnsafeTemporaryAllocation(of: CompensatedSum.self, capacity: RowChunks.maximumCount) {
+    withUnsafeTemporaryAllocation(
+      of: CompensatedSum<Double>.self, capacity: RowChunks.maximumCount
+    ) {
       sums in
       var pass = pass
       pass.sums = sums.baseAddress!
@@ -117,19 +175,18 @@ struct DoubleRowPlan {
   /// e^sink to the denominator: Three-Pass reload in Double (log-softmax: the maximum, Σ e^(x −
   /// max), then (x − max) − log Σ). Special values as for the one-row Double softmax; a sink
   /// of +inf counts as one more +inf entry, a NaN sink makes the row NaN.
-  func softmax(sink: Double?, logarithm: Bool) {
+  func softmax(sink: Double?, output: RowOutput) {
     if let sink, sink.isNaN { return y.update(repeating: .nan, count: count) }
     // The kernel's maximum never reports NaN; a NaN input shows in the sum instead.
-    var maximum = reduce(DoubleChunkPass(.maximum)) { Swift.max($0, $1) }
+    var maximum = self.maximum
     if let sink { maximum = Swift.max(maximum, sink) }
     guard maximum.isFinite else {
-      return nonFiniteDoubleRow(
-        x, y, count: count, sinkIsInfinite: sink == .infinity,
-        logarithm: logarithm)
+      return SpecialValues.apply(
+        x, y, count: count, extraInfinities: sink == .infinity ? 1 : 0, output: output)
     }
     // e^(sink − max) ≤ 1; libm's exp is correctly rounded or nearly so.
     let sinkTerm = sink.map { exp($0 - maximum) } ?? 0
-    if logarithm {
+    if output == .logProbabilities {
       let sum = self.sum(DoubleChunkPass(.sumExp, shift: maximum), plus: sinkTerm)
       guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
       var pass = DoubleChunkPass(.logOutput, shift: maximum)
@@ -146,22 +203,10 @@ struct DoubleRowPlan {
   }
 }
 
-/// A row whose maximum (with the sink) is ±inf, by the special-value contract: NaN anywhere
-/// gives NaN; +inf entries (and a +inf sink) share the mass equally; a row of only −inf (and
-/// no finite sink) gives zeros. Log-softmax: −log(count of +inf) and −inf.
-func nonFiniteDoubleRow(
-  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int,
-  sinkIsInfinite: Bool, logarithm: Bool
-) {
-  var infinities = sinkIsInfinite ? 1 : 0
-  for i in 0..<count {
-    if x[i].isNaN { return y.update(repeating: .nan, count: count) }
-    if x[i] == .infinity { infinities += 1 }
-  }
-  let share = infinities > 0 ? 1 / Double(infinities) : 0
-  let logShare = infinities > 0 ? -log(Double(infinities)) : -.infinity
-  for i in 0..<count {
-    let top = x[i] == .infinity
-    y[i] = logarithm ? (top ? logShare : -.infinity) : (top ? share : 0)
-  }
+/// One pass of a Double row over its chunks, for the worker pool.
+private struct DoubleChunkJob: PoolJob {
+  let row: DoubleRowPlan
+  let pass: DoubleChunkPass
+
+  func run(task: Int) { pass.run(row, chunk: task) }
 }

@@ -154,10 +154,7 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
     threads: Int? = nil
   ) {
-    guard let (row, pass) = plan(values, output, threads: threads, logarithm: false) else {
-      return
-    }
-    row.perform(pass)
+    normalize(values, into: output, output: .probabilities, threads: threads)
   }
 
   /// The softmax of `values` within everything this normalizer accumulated.
@@ -177,10 +174,7 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
     threads: Int? = nil
   ) {
-    guard let (row, pass) = plan(values, output, threads: threads, logarithm: true) else {
-      return
-    }
-    row.perform(pass)
+    normalize(values, into: output, output: .logProbabilities, threads: threads)
   }
 
   /// The log-softmax of `values` within everything this normalizer accumulated.
@@ -188,39 +182,34 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     map(values) { logNormalize($0, into: $1, threads: threads) }
   }
 
-  /// The output pass for `values`, or nil when the special-value contract has already
-  /// written the output.
-  private func plan(
-    _ values: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
-    threads: Int?, logarithm: Bool
-  ) -> (RowPlan, ChunkPass)? {
+  /// Writes the softmax (or log-softmax) of `values` within everything accumulated.
+  func normalize(
+    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+    output kind: RowOutput, threads: Int?
+  ) {
     checkBuffers("SoftmaxNormalizer", values, output)
     guard let x = values.baseAddress, let y = output.baseAddress, values.count > 0 else {
-      return nil
+      return
     }
     let row = RowPlan(
       x: x, y: y, count: values.count,
       threads: validatedThreads(threads, count: values.count), kernels: .selected)
-    return plan(row, logarithm: logarithm).map { (row, $0) }
+    if let pass = plan(row, output: kind) { row.perform(pass) }
   }
 
   /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
   /// already written the output.
-  func plan(_ row: RowPlan, logarithm: Bool) -> ChunkPass? {
-    let (x, y, count) = (row.x, row.y, row.count)
+  func plan(_ row: RowPlan, output: RowOutput) -> ChunkPass? {
     if mantissa.isNaN {
-      y.update(repeating: .nan, count: count)
+      SpecialValues.writeNaN(row.y, count: row.count)
       return nil
     }
     if infinityCount > 0 || mantissa == 0 {
-      let share = infinityCount > 0 ? 1 / Float(infinityCount) : 0
-      for i in 0..<count {
-        let p: Float = x[i] == .infinity ? share : 0
-        y[i] = logarithm ? (p > 0 ? -Float(log(Double(infinityCount))) : -.infinity) : p
-      }
+      SpecialValues.writeShares(
+        row.x, row.y, count: row.count, infinities: infinityCount, output: output)
       return nil
     }
-    if logarithm {
+    if output == .logProbabilities {
       var pass = ChunkPass(.logSoftmaxOutput, shift: shift)
       let rest = exponent * ln2 + log(mantissa)
       pass.logHigh = Float(rest)
@@ -255,12 +244,4 @@ private let ln2 = 0.693_147_180_559_945_309_417_232_121_458
 /// m · 2^d in Double for integer-valued d ≤ 0.
 private func scaled(_ m: Double, by d: Double) -> Double {
   d < -1100 ? 0 : m * Double(sign: .plus, exponent: Int(d), significand: 1)
-}
-
-/// The thread count for a row, after checking the caller's request.
-func validatedThreads(_ threads: Int?, count: Int) -> Int {
-  if let threads, threads < 1 {
-    fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
-  }
-  return AutoPolicy.threads(forCount: count, requested: threads)
 }

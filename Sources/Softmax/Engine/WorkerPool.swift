@@ -180,3 +180,46 @@ private func monotonicNanoseconds() -> UInt64 {
   clock_gettime(CLOCK_MONOTONIC, &now)
   return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
+
+/// Work for the pool: a value whose `run(task:)` may be called from any thread, once per task.
+/// Every parallel loop of the package is one of these run by `WorkerPool.perform`, so none of
+/// them builds its own C trampoline.
+protocol PoolJob {
+  func run(task: Int)
+}
+
+extension PoolJob {
+  /// Calls `run(task:)` on the job at `job`: what the pool's C function pointer reaches
+  /// through the job's type, so that no closure (and no allocation) carries the generic type.
+  static func run(_ job: UnsafeMutableRawPointer, task: Int) {
+    job.assumingMemoryBound(to: Self.self).pointee.run(task: task)
+  }
+}
+
+extension WorkerPool {
+  /// Runs `job.run(task:)` for every task in 0..<tasks on up to `threads` threads (the
+  /// caller's included), in order on the calling thread when one thread or one task is asked
+  /// for. Nothing is allocated: the job stays on the caller's stack.
+  func perform<Job: PoolJob>(_ job: Job, tasks: Int, threads: Int) {
+    if tasks <= 1 || threads <= 1 {
+      for task in 0..<tasks { job.run(task: task) }
+      return
+    }
+    var job = job
+    withUnsafeMutablePointer(to: &job) { pointer in
+      var erased = ErasedJob(type: Job.self, job: UnsafeMutableRawPointer(pointer))
+      withUnsafeMutablePointer(to: &erased) { context in
+        run(tasks: tasks, threads: threads, context: context) { context, task in
+          let erased = context.assumingMemoryBound(to: ErasedJob.self).pointee
+          erased.type.run(erased.job, task: task)
+        }
+      }
+    }
+  }
+}
+
+/// A job and its type, for the pool's C function pointer.
+private struct ErasedJob {
+  let type: any PoolJob.Type
+  let job: UnsafeMutableRawPointer
+}

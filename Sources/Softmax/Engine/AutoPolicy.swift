@@ -1,0 +1,48 @@
+internal import SoftmaxKernels
+
+/// The choices that `SoftmaxAlgorithm.auto` and an automatic thread count make, from the row
+/// length and the cache sizes. The crossovers come from `softmax bench` on the development
+/// machine (see the README); they follow the cache size, so they move with the hardware.
+package enum AutoPolicy {
+  /// Two-Pass once the row's input and output together fill half the last-level cache; below,
+  /// Three-Pass reload, whose exponentials are computed once and whose extra passes hit the
+  /// cache, is faster. Measured with `softmax bench` (one thread, cold outputs, 32 MiB LLC,
+  /// medians of 5 runs, 2026-11-29): at 2^20 reload 0.414 against Two-Pass 0.471 ns/element; at
+  /// 2^21 (16 MiB in and out) Two-Pass 0.476 against 0.513, at 3·2^20 0.486 against 0.596. The
+  /// other half of the cache holds what the extra passes evict.
+  package static func algorithm(forCount count: Int) -> SoftmaxAlgorithm {
+    4 * count * MemoryLayout<Float>.size >= CacheInfo.lastLevelBytes ? .twoPass : .threePassReload
+  }
+
+  /// Rows shorter than this run on one thread: waking a worker costs tens of microseconds.
+  package static let parallelThreshold = 1 << 18
+
+  /// The threads to use for a row: `requested` is nil for automatic, else an upper bound.
+  package static func threads(forCount count: Int, requested: Int?) -> Int {
+    let available = WorkerPool.shared.maximumThreads
+    guard let requested else { return count >= parallelThreshold ? available : 1 }
+    return Swift.min(requested, available)
+  }
+
+  /// Three-Pass reload rescales rows of at least this many elements in place with
+  /// non-temporal stores, which skip the caches and the read for ownership: once input and
+  /// output together exceed the last-level cache, the output would be evicted before the
+  /// caller reads it anyway. Below, its exponentials are still in the caches and ordinary
+  /// stores win. Measured with `softmax bench` (cold outputs, one thread, 32 MiB LLC,
+  /// 2026-11-29): streaming from 2^20 instead of never made reload 19% and 17% slower at 2^20
+  /// and 2^21 but 6% faster at 2^22; from 2^17, 16–31% slower at 2^17–2^20 (after the output
+  /// passes went last chunk first). So the cut is where input + output = LLC (2^22).
+  package static var streamingThreshold: Int {
+    CacheInfo.lastLevelBytes / (2 * MemoryLayout<Float>.size)
+  }
+
+  /// Output passes that compute each output from the input (Two-Pass pass 2, the last pass of
+  /// Three-Pass recompute and of online) stream rows of at least this many elements: the
+  /// output is written once, so skipping the read for ownership saves a trip to memory for a
+  /// cold output, and leaves the input in the caches for the next pass. Measured with
+  /// `softmax bench`, one thread, three or four runs alternating with the 2^22 cut
+  /// (2026-11-29): Two-Pass and Three-Pass recompute 13–21% faster with cold outputs from 2^15
+  /// to 2^20, and no slower with hot ones (measured to 2^18); at 2^12–2^14 10–17% faster cold
+  /// but 3–8% slower hot; at 2^10–2^11 7–42% slower either way. 2^15 floats is 128 KiB.
+  package static let computedOutputStreamingThreshold = 1 << 15
+}

@@ -1,0 +1,44 @@
+// Scratch memory for rows that must be converted or gathered before they are computed.
+
+/// 16 KiB on the stack. `withUnsafeTemporaryAllocation` uses the stack only up to 1 KiB on
+/// Linux (measured with Swift 6.3), too little for a row.
+private struct StackScratch {
+  typealias Block = (
+    SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>,
+    SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>,
+    SIMD64<Float>, SIMD64<Float>, SIMD64<Float>, SIMD64<Float>
+  )
+  var a: Block
+  var b: Block
+  var c: Block
+  var d: Block
+
+  init() {
+    let zero = SIMD64<Float>()
+    a = (
+      zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero,
+      zero
+    )
+    (b, c, d) = (a, a, a)
+  }
+}
+
+/// The bytes that `withScratch` provides on the stack.
+let stackScratchBytes = MemoryLayout<StackScratch>.size
+
+/// Calls `body` with `count` uninitialized elements of scratch memory: on the stack when they
+/// fit in 16 KiB (4096 Floats, 2048 Doubles), otherwise one heap allocation, freed on return.
+/// Callers use one scratch for many rows, so a heap allocation is never made per row.
+func withScratch<Element, Result>(
+  of type: Element.Type, count: Int, _ body: (UnsafeMutablePointer<Element>) -> Result
+) -> Result {
+  if count * MemoryLayout<Element>.stride <= stackScratchBytes {
+    var scratch = StackScratch()
+    return withUnsafeMutableBytes(of: &scratch) { raw in
+      body(raw.baseAddress!.bindMemory(to: Element.self, capacity: count))
+    }
+  }
+  let heap = UnsafeMutablePointer<Element>.allocate(capacity: count)
+  defer { heap.deallocate() }
+  return body(heap)
+}

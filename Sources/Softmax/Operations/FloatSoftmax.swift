@@ -1,0 +1,106 @@
+package import SoftmaxKernels
+
+/// Softmax and log-softmax of Float rows, for the engine: contiguous rows run the algorithms
+/// of `RowAlgorithms` on a kernel table, with masks and temperatures fused into pass 1
+/// (`FirstPass.swift`); inner axes run the strided kernel, 16 columns at a time.
+struct FloatSoftmax: AxisOperation {
+  var settings: RowSettings<Float>
+  /// The kernel table: `.selected`, or another one in tests.
+  var kernels: PassKernels = .selected
+
+  func columnGroupWidth(length: Int) -> Int { 16 }
+
+  func columns(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
+    width: Int
+  ) {
+    stridedSoftmax_simd16(
+      x, y, length: length, stride: stride, width: width, output: settings.output)
+  }
+
+  /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
+  func row(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, index: Int,
+    threads: Int
+  ) {
+    let kept = settings.keptPrefix(of: y, length: length, row: index)
+    if settings.temperature == 0 {
+      return settings.argmax(x, y, kept: kept, length: length, row: index)
+    }
+    let start = index * settings.maskStride
+    switch settings.mask {
+    case .keep(let keep):
+      keep.withUnsafeBufferPointer { k in
+        let transform = LogitTransform(
+          divisor: settings.temperature, keep: k.baseAddress.map { $0 + start })
+        row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+      }
+    case .additive(let bias):
+      bias.withUnsafeBufferPointer { a in
+        let transform = LogitTransform(
+          divisor: settings.temperature, bias: a.baseAddress.map { $0 + start })
+        row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+      }
+    case .none, .causal:
+      let transform = LogitTransform(divisor: settings.temperature)
+      row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+    }
+  }
+
+  /// The first `kept` elements (the rest are masked and written): pass 1 on the effective
+  /// logits that `transform` writes to `y` block by block, then the other passes in place there.
+  private func row(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
+    transform: LogitTransform, threads: Int
+  ) {
+    let sink = settings.temperedSink
+    let nanIfEmpty = settings.nanIfEmpty
+    guard kept > 0 else {
+      if nanIfEmpty { y.update(repeating: .nan, count: length) }
+      return
+    }
+    let normalizer = settings.output == .logProbabilities || sink != nil
+    let resolved = normalizer ? .twoPass : settings.algorithm.resolved(forCount: kept)
+    if transform.isIdentity && !nanIfEmpty && !normalizer {
+      return RowAlgorithms.run(resolved, x, y, count: kept, threads: threads, kernels: kernels)
+    }
+    let source = RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
+    var parts = FirstPassParts(resolved)
+    if nanIfEmpty && parts == .twoPassSum { parts.insert(.maximum) }
+    let first = RowAlgorithms.firstPass(source, transform: transform, parts: parts)
+    if nanIfEmpty && first.largest(parts) == -.infinity {
+      return y.update(repeating: .nan, count: length)
+    }
+    // The effective logits: the input itself, or what pass 1 wrote to the output.
+    let row =
+      transform.isIdentity
+      ? source : RowPlan(x: y, y: y, count: kept, threads: threads, kernels: kernels)
+    guard normalizer else { return RowAlgorithms.finish(resolved, row, after: first) }
+    var total = SoftmaxNormalizer(pass1: first.sum, of: row)
+    if var sink {
+      withUnsafeMutablePointer(to: &sink) { s in
+        let one = RowPlan(x: s, y: s, count: 1, threads: 1, kernels: kernels)
+        total.merge(SoftmaxNormalizer(pass1: kernels.twoPassSum(s, 1), of: one))
+      }
+    }
+    if let pass = total.plan(row, output: settings.output) { row.perform(pass) }
+  }
+}
+
+/// The shaped softmax (or log-softmax) along the last axis on the kernel table `kernels`:
+/// what the public entry points run on `.selected`, for tests that cover every table.
+package func shapedSoftmax(
+  _ input: UnsafeBufferPointer<Float>, shape: [Int], into output: UnsafeMutableBufferPointer<Float>,
+  algorithm: SoftmaxAlgorithm = .auto, logarithm: Bool = false, threads: Int? = nil,
+  mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
+  temperature: Float = 1, kernels: PassKernels
+) {
+  var settings = RowSettings<Float>(
+    output: logarithm ? .logProbabilities : .probabilities, algorithm: algorithm, mask: mask,
+    sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
+  let call = AxisCall(
+    input, output, shape: shape, axis: -1, threads: threads, settings: &settings,
+    function: "shapedSoftmax")
+  AxisEngine.run(
+    FloatSoftmax(settings: settings, kernels: kernels), input, output, call: call)
+}
