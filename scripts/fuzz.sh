@@ -3,10 +3,23 @@
 # 30), starting from the committed seeds in Fuzz/corpus (copied: new inputs stay in a temporary
 # folder). The driver and SoftmaxFiles' sources are compiled by swiftc directly, because SwiftPM
 # cannot link an executable target built with -sanitize=fuzzer. A crash or a failed property
-# stops with libFuzzer's report and the input that caused it, and a non-zero exit.
+# stops with libFuzzer's report and a non-zero exit, and the input that caused it is copied to
+# FUZZ_ARTIFACTS (default $TMPDIR/swift-softmax-fuzz, or /tmp/swift-softmax-fuzz): outside the
+# source tree, so that it is never committed by accident. Make it a seed in Fuzz/corpus with a
+# descriptive name, and a unit case in Tests/SoftmaxFilesTests, instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+artifacts=${FUZZ_ARTIFACTS:-${TMPDIR:-/tmp}/swift-softmax-fuzz}
+mkdir -p "$artifacts"
+artifacts=$(cd "$artifacts" && pwd -P)
+case "$artifacts/" in
+  "$(pwd -P)"/*)
+    echo "fuzz.sh: FUZZ_ARTIFACTS=$artifacts is inside the source tree; choose a folder outside it" >&2
+    exit 2
+    ;;
+esac
+echo "failing inputs, if any, go to $artifacts"
 # The Swift runtime's crash backtracer keeps the output pipe open and fights ASan; libFuzzer
 # reports crashes itself.
 export SWIFT_BACKTRACE=enable=no
@@ -27,8 +40,13 @@ for target in npy text; do
     -artifact_prefix="$work/" "$work/corpus-$target" >"$work/log-$target" 2>&1 || status=$?
   tail -n 12 "$work/log-$target"
   if [ "$status" -ne 0 ]; then
-    echo "fuzz-$target failed (status $status); the crashing input:"
-    ls "$work"/crash-* "$work"/leak-* 2>/dev/null | while read -r f; do od -c "$f" | head; cp "$f" .; done
+    echo "fuzz-$target failed (status $status); the input(s) that caused it:"
+    for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$work"/slow-unit-*; do
+      [ -e "$f" ] || continue
+      od -c "$f" | head
+      cp "$f" "$artifacts/"
+      echo "copied to $artifacts/$(basename "$f")"
+    done
     exit 1
   fi
 done

@@ -101,6 +101,25 @@ import SoftmaxFiles
     }
   }
 
+  /// The input on which libFuzzer first crashed the parser, byte for byte (kept as the seed
+  /// Fuzz/corpus/npy/regression-npy-huge-type-size.npy): a type size that fits in an Int,
+  /// 3658924497259229638 bytes behind 37 zeros, whose bit count overflowed while naming the type.
+  /// The header ends in spaces and two NULs instead of a newline, and five NULs of data follow.
+  @Test func refusesTheFuzzersHugeTypeSize() {
+    let descr = ">f" + String(repeating: "0", count: 37) + "3658924497259229638"
+    let dictionary = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (2, 3), }"
+    var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, 136, 0] + Array(dictionary.utf8)
+    bytes += [UInt8](repeating: 0x20, count: 144 - bytes.count)
+    bytes += [UInt8](repeating: 0, count: 7)
+    #expect(bytes.count == 151)
+    #expect {
+      try NPYHeader(parsing: bytes)
+    } throws: { error in
+      (error as? FormatError)?.description.hasPrefix("unsupported element type '\(descr)' (float)")
+        == true
+    }
+  }
+
   @Test func refusesStructuredTypes() {
     let bytes = Self.numpyHeader(
       "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (3,), }")

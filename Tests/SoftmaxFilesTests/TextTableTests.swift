@@ -44,6 +44,8 @@ import SoftmaxFiles
       ("1,2\n3,x\n", TextSeparator.comma, "'x' is not a number", 2, 2),
       ("1,2\n3,,4\n", .comma, "empty value", 2, 2),
       ("1,2,3\n4,5\n", .comma, "2 values on this line, but 3 on the lines before it", 2, nil),
+      // Kept by the first fuzzing run as crash-1d4516e5… (the same bytes as the seed ragged.csv).
+      ("1,2\n3\n", .comma, "1 value on this line, but 2 on the lines before it", 2, nil),
       ("1 2\n3 4 5\n", .whitespace, "3 values on this line, but 2", 2, nil),
       ("1\t2\n1.0.0\t3\n", .tab, "'1.0.0' is not a number", 2, 1),
       ("1,2,\n", .comma, "empty value", 1, 3),

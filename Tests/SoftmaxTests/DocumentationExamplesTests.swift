@@ -75,6 +75,128 @@ struct DocumentationExamplesTests {
     #expect(abs(logP[5] - -0.142_931_9) < 1e-6, "\(logP)")
   }
 
+  // The README's Swift snippets, line for line (readmeSnippetsAreCompiledHere checks that every
+  // line of them appears in this file).
+
+  /// softmax([2, 1, 0.1]) in Double: e^x / Σ e^x.
+  static let exactProbabilities = [
+    0.659_001_138_885_967_9, 0.242_432_970_704_713_9, 0.098_565_890_409_318_18,
+  ]
+
+  /// Whether every output is within the documented relative error, 1e-5, of its exact value.
+  static func close(_ output: some Sequence<Float>, _ exact: [Double]) -> Bool {
+    zip(output, exact).allSatisfy { abs(Double($0) - $1) <= 1e-5 * abs($1) }
+  }
+
+  @Test("the README's first example: softmax, shaped, logSoftmax and a SoftmaxNormalizer")
+  func readmeFirstExample() {
+    // 128 rows whose keys 3…1023 are masked out with −inf.
+    let row: [Float] = [2, 1, 0.1] + [Float](repeating: -.infinity, count: 1021)
+    let scores = Array([[Float]](repeating: row, count: 8 * 16).joined())
+    let chunks: [[Float]] = [[2], [1, 0.1]]
+
+    let logits: [Float] = [2, 1, 0.1]
+    let p = softmax(logits)  // ≈ [0.659, 0.242, 0.099]
+    let weights = softmax(scores, shape: [8, 16, 1024], axis: -1)
+    let logP = logSoftmax(logits)
+    var total = SoftmaxNormalizer()
+    for chunk in chunks { total.merge(SoftmaxNormalizer(accumulating: chunk)) }
+    let probabilities = chunks.map { total.normalize($0) }
+
+    #expect(Self.close(p, Self.exactProbabilities), "\(p)")
+    for start in stride(from: 0, to: weights.count, by: 1024) {
+      let keys = weights[start..<start + 1024]
+      #expect(Self.close(keys.prefix(3), Self.exactProbabilities))
+      #expect(keys.dropFirst(3).allSatisfy { $0 == 0 })
+    }
+    // log Σ e^x = 2.417030016…
+    #expect(
+      Self.close(logP, [-0.417_030_016_277_833_3, -1.417_030_016_277_833, -2.317_030_016_277_833]))
+    #expect(Self.close(probabilities.joined(), Self.exactProbabilities))
+  }
+
+  @Test("the README's second example: buffers, masks, sinks and temperatures")
+  func readmeSecondExample() {
+    let logits: [Float] = [2, 1, 0.1]
+    let scores = [Float](repeating: 0, count: 8 * 512 * 512)  // 8 heads × 512 queries × 512 keys
+    var weights = [Float](repeating: 0, count: scores.count)
+    let keyIsValid = (0..<512).map { $0 < 384 }
+    var vocabulary = [Float](repeating: 0, count: 128_256)
+    vocabulary[7] = 0.7
+
+    var y = [Float](repeating: 0, count: logits.count)
+    softmax(logits, into: &y, algorithm: .twoPass, threads: 2)
+    #expect(Self.close(y, Self.exactProbabilities), "\(y)")
+
+    softmax(scores, shape: [8, 512, 512], into: &weights, mask: .causal())
+    // Query q sees keys 0…q: 1, then 1/2 twice, …, the last query 1/512 on every key.
+    #expect(Array(weights[0..<3]) == [1, 0, 0])
+    #expect(Array(weights[512..<515]) == [0.5, 0.5, 0])
+    let lastQuery: Int = 8 * 512 - 1
+    #expect(weights[(lastQuery * 512)...].allSatisfy { $0 == Float(1) / 512 })
+
+    softmax(scores, shape: [8, 512, 512], into: &weights, mask: .keep(keyIsValid))
+    let kept = keyIsValid.map { $0 ? 1.0 / 384 : 0 }
+    #expect(
+      stride(from: 0, to: weights.count, by: 512).allSatisfy { start in
+        Self.close(weights[start..<start + 512], kept)
+      })
+
+    softmax(scores, shape: [8, 512, 512], into: &weights, sink: 0)
+    // Each of the 512 keys gets e^0 / (512 e^0 + e^0).
+    #expect(Self.close(weights, [Double](repeating: 1.0 / 513, count: weights.count)))
+
+    let sampled = softmax(vocabulary, shape: [128_256], temperature: 0.7)
+    // 0.7 / 0.7 = 1: token 7 gets e / (e + 128 255).
+    #expect(
+      Self.close([sampled[7], sampled[0]], [2.119_390_446_730_074_7e-5, 7.796_801_731_671_535e-6]))
+    let argmax = softmax(vocabulary, shape: [128_256], temperature: 0)
+    #expect(argmax[7] == 1 && argmax.reduce(0, +) == 1)
+  }
+
+  @Test("the README's Double line")
+  func readmeDoubleLine() {
+    let doubleLogits: [Double] = [2, 1, 0.1]
+    let p64 = softmax(doubleLogits)  // Double precision, within 1e-13
+    #expect(zip(p64, Self.exactProbabilities).allSatisfy { abs($0 - $1) <= 1e-13 * $1 }, "\(p64)")
+  }
+
+  /// Every line of code in the README's Swift snippets appears in this file, where one of the
+  /// tests above compiles and checks it; the consumer's manifest names this package's product.
+  @Test("every line of the README's Swift snippets is compiled here")
+  func readmeSnippetsAreCompiledHere() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+    let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+    let manifest = try String(
+      contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
+    let here = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
+    let compiled = Set(here.split(separator: "\n").map(Self.code))
+    let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
+      $0.components(separatedBy: "\n```")[0]
+    }
+    #expect(blocks.count == 3)
+    for block in blocks {
+      if block.hasPrefix("// swift-tools-version") {
+        #expect(block.contains(#".product(name: "Softmax", package: "swift-softmax")"#))
+        #expect(manifest.contains(#"name: "swift-softmax""#))
+        #expect(manifest.contains(#".library(name: "Softmax""#))
+        continue
+      }
+      for line in block.split(separator: "\n") {
+        let code = Self.code(line)
+        guard !code.isEmpty, code != "import Softmax" else { continue }
+        #expect(compiled.contains(code), "README.md shows code no test compiles: \(code)")
+      }
+    }
+  }
+
+  /// The code of a line: without its comment, blanks collapsed to single spaces.
+  static func code(_ line: Substring) -> String {
+    let code = line.range(of: "//").map { line[..<$0.lowerBound] } ?? line
+    return code.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+  }
+
   #if !(os(macOS) && arch(x86_64))
     @Test("the shaped Float16 examples: causal masks over the last two axes")
     func shapedHalfExamples() {
@@ -95,6 +217,18 @@ struct DocumentationExamplesTests {
       let logits: [Float16] = [2, 1, 0.1]
       let probabilities = softmax(logits)
       #expect(abs(Float(probabilities[0]) - 0.659) < 1e-3)
+    }
+
+    @Test("the README's Float16 line")
+    func readmeHalfLine() {
+      let halfLogits: [Float16] = [2, 1, 0.1]
+      let p16 = softmax(halfLogits)  // Float16 storage, Float arithmetic, within 1 ulp
+      let x = halfLogits.map(Double.init)
+      let sum = x.map { exp($0) }.reduce(0, +)
+      for (y, logit) in zip(p16, x) {
+        let correctlyRounded = Float16(exp(logit) / sum)
+        #expect(abs(y - correctlyRounded) <= correctlyRounded.ulp, "\(p16)")
+      }
     }
   #endif
 }
