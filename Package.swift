@@ -48,7 +48,7 @@ let package = Package(
     .target(
       name: "SoftmaxApply",
       dependencies: [
-        "Softmax", "SoftmaxFiles",
+        "Softmax", "SoftmaxKernels", "SoftmaxFiles",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // `softmax check`: accuracy against a Double reference on every kernel set of this CPU,

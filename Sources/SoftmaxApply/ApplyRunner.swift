@@ -89,11 +89,11 @@ public struct ApplyRunner {
         progress: progress)
     case (false, true):
       try streamSoftmax(
-        source: source, sink: sink, accumulator: DoubleOnlineAccumulator(), plan: plan,
+        source: source, sink: sink, accumulator: NormalizerAccumulator<Double>(), plan: plan,
         progress: progress)
     case (false, false):
       try streamSoftmax(
-        source: source, sink: sink, accumulator: NormalizerAccumulator(), plan: plan,
+        source: source, sink: sink, accumulator: NormalizerAccumulator<Float>(), plan: plan,
         progress: progress)
     }
     progress.finish()

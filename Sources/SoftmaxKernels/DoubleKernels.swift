@@ -158,6 +158,21 @@ package func scaleDouble_simd8(
   }
 }
 
+/// y_i = e^((x_i − shift) − logSum): the outputs of a softmax whose log Σ is shift + logSum,
+/// each exponent at most about 0 (x_i ≤ log Σ). Results below e^-707 are 0, never
+/// subnormal; −inf gives 0; NaN stays NaN. `y` may be `x`.
+package func expOutputDouble_simd8(
+  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
+  logSum: Double
+) {
+  var i = 0
+  while i < count {
+    let v = x.loadDoubles(at: i, count: count - i, padding: -.infinity)
+    storeDoubles(expOfNonPositiveDouble((v - shift) - logSum), y + i, count: count - i)
+    i += 8
+  }
+}
+
 /// The Double exp on one vector, for tests.
 package func vectorExpOfNonPositiveDouble(_ x: SIMD8<Double>) -> SIMD8<Double> {
   expOfNonPositiveDouble(x)

@@ -64,19 +64,19 @@ struct NormalizerTests {
     }
     let empty = SoftmaxNormalizer()
     #expect(empty.isEmpty && empty.logSum == -.infinity)
-    let masked = SoftmaxNormalizer(accumulating: [-.infinity, -.infinity])
-    #expect(masked.isEmpty && masked.normalize([-.infinity, -.infinity]) == [0, 0])
-    let nan = SoftmaxNormalizer(accumulating: [1, .nan])
+    let masked = SoftmaxNormalizer(accumulating: [-.infinity, -.infinity] as [Float])
+    #expect(masked.isEmpty && masked.normalize([-.infinity, -.infinity] as [Float]) == [0, 0])
+    let nan = SoftmaxNormalizer(accumulating: [1, .nan] as [Float])
     #expect(nan.logSum.isNaN)
     #expect(
-      nan.merging(SoftmaxNormalizer(accumulating: [2])).normalize([1, 2]).allSatisfy { $0.isNaN })
+      nan.merging(SoftmaxNormalizer(accumulating: [2] as [Float])).normalize([1, 2] as [Float]).allSatisfy { $0.isNaN })
     // +inf entries in different chunks share the mass.
-    let first = SoftmaxNormalizer(accumulating: [.infinity, 3])
-    let second = SoftmaxNormalizer(accumulating: [1e30, .infinity, .infinity])
+    let first = SoftmaxNormalizer(accumulating: [.infinity, 3] as [Float])
+    let second = SoftmaxNormalizer(accumulating: [1e30, .infinity, .infinity] as [Float])
     let both = first.merging(second)
     #expect(both.infinityCount == 3 && both.logSum == .infinity)
-    #expect(both.normalize([.infinity, 3]) == [1 / 3, 0])
-    #expect(both.logNormalize([.infinity, 3]) == [-Float(log(3.0)), -.infinity])
+    #expect(both.normalize([.infinity, 3] as [Float]) == [1 / 3, 0])
+    #expect(both.logNormalize([.infinity, 3] as [Float]) == [-Float(log(3.0)), -.infinity])
   }
 
   @Test("Codable round trip")

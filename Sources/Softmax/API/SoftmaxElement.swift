@@ -14,6 +14,11 @@
 public protocol SoftmaxElement: BinaryFloatingPoint, Sendable {
   /// Runs a checked call on this type's rows. An implementation detail of the package.
   static func _compute(_ call: _SoftmaxCall<Self>)
+  /// The normalizer of `count` ≥ 1 values. An implementation detail of the package.
+  static func _accumulate(_ x: UnsafePointer<Self>, count: Int, threads: Int)
+    -> SoftmaxNormalizer
+  /// Runs a checked normalization. An implementation detail of the package.
+  static func _normalize(_ call: _NormalizeCall<Self>)
 }
 
 /// A checked call of a public entry point, for ``SoftmaxElement``. An implementation detail.

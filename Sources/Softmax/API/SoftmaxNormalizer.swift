@@ -45,59 +45,49 @@ internal import SoftmaxKernels
 /// non-conforming floats (for example `JSONEncoder.nonConformingFloatEncodingStrategy`).
 public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   /// e^shift is a factor of the sum: 0 for sums in pair form, the largest value otherwise.
-  public private(set) var shift: Float
+  public internal(set) var shift: Double
   /// The sum's mantissa (NaN when a value was NaN).
-  public private(set) var mantissa: Double
+  public internal(set) var mantissa: Double
   /// The sum's power of two, an integer-valued Double.
-  public private(set) var exponent: Double
+  public internal(set) var exponent: Double
   /// How many +inf values were accumulated.
-  public private(set) var infinityCount: Int
+  public internal(set) var infinityCount: Int
 
   /// The empty sum: `logSum` is −inf.
   public init() {
     self.init(shift: 0, mantissa: 0, exponent: 0, infinityCount: 0)
   }
 
-  init(shift: Float, mantissa: Double, exponent: Double, infinityCount: Int) {
+  init(shift: Double, mantissa: Double, exponent: Double, infinityCount: Int) {
     self.shift = shift
     self.mantissa = mantissa
     self.exponent = exponent
     self.infinityCount = infinityCount
   }
 
-  /// Σ e^(values[i]): pass 1 of Two-Pass, or the maximum and Σ e^(x − max) for values outside
-  /// ±2800. `threads` as for `softmax`: nil decides by the length. No allocation.
-  public init(accumulating values: UnsafeBufferPointer<Float>, threads: Int? = nil) {
-    self.init()
-    guard let x = values.baseAddress, values.count > 0 else { return }
-    let row = RowPlan(
-      x: x, y: UnsafeMutablePointer(mutating: x), count: values.count,
-      threads: validatedThreads(threads, count: values.count), kernels: .selected)
-    let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
-    self.init(pass1: pair, of: row)
-  }
-
-  /// The sum of `row.x` (count ≥ 1) from its Two-Pass pass-1 sum `pair`: the pair itself when
-  /// it is exact, else from the row's maximum (which reads the row once or twice more).
-  init(pass1 pair: ScaledExpSum, of row: RowPlan) {
-    self.init()
-    if pair.mantissa.isNaN {
-      mantissa = .nan
-    } else if pair.isExact {
-      (mantissa, exponent) = (pair.mantissa, Double(pair.exponent))
-    } else {
-      let max = row.reduce(ChunkPass(.maximum), as: Float.self) { Swift.max($0, $1) }
-      if max == .infinity {
-        for i in 0..<row.count where row.x[i] == .infinity { infinityCount += 1 }
-      } else if max > -.infinity {
-        shift = max
-        mantissa = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
-      }
+  /// Σ e^(values[i]). `threads` as for `softmax`: nil decides by the length. No allocation.
+  ///
+  /// Float values: pass 1 of Two-Pass, or the maximum and Σ e^(x − max) for values outside
+  /// ±2800. Double values: the maximum and Σ e^(x − max) in compensated Double blocks, for
+  /// values of any finite Double magnitude. Float16 values: widened block by block to Float.
+  public init<Element: SoftmaxElement>(
+    accumulating values: UnsafeBufferPointer<Element>, threads: Int? = nil
+  ) {
+    let threads = validatedThreads(threads, count: values.count)
+    guard let x = values.baseAddress, values.count > 0 else {
+      self.init()
+      return
     }
+    self = Element._accumulate(x, count: values.count, threads: threads)
   }
 
-  /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Float>,_)``.
-  public init(accumulating values: [Float], threads: Int? = nil) {
+  /// Σ e^(values[i]) of a span (arrays, slices and other contiguous storage without a copy).
+  public init<Element: SoftmaxElement>(accumulating values: Span<Element>, threads: Int? = nil) {
+    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
+  }
+
+  /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Element>,_)``.
+  public init<Element: SoftmaxElement>(accumulating values: [Element], threads: Int? = nil) {
     self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
   }
 
@@ -110,7 +100,7 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     if mantissa.isNaN { return .nan }
     if infinityCount > 0 { return .infinity }
     if mantissa == 0 { return -.infinity }
-    return (Double(shift) + exponent * ln2) + log(mantissa)
+    return (shift + exponent * ln2) + log(mantissa)
   }
 
   /// Adds the values that `other` accumulated. Associative and commutative up to rounding.
@@ -137,7 +127,7 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
     }
     // log(other) − log(self), from the parts, so that huge shifts cancel exactly.
     let difference =
-      (Double(other.shift) - Double(shift)) + (other.exponent - exponent) * ln2
+      (other.shift - shift) + (other.exponent - exponent) * ln2
       + log(other.mantissa / mantissa)
     var larger = difference > 0 ? other : self
     larger.mantissa += larger.mantissa * exp(-Swift.abs(difference))
@@ -150,16 +140,27 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   ///
   /// - Precondition: `values.count == output.count`, and the buffers are identical or
   ///   disjoint.
-  public func normalize(
-    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+  public func normalize<Element: SoftmaxElement>(
+    _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
     threads: Int? = nil
   ) {
     normalize(values, into: output, output: .probabilities, threads: threads)
   }
 
+  /// The softmax of a span within everything this normalizer accumulated, into a span.
+  public func normalize<Element: SoftmaxElement>(
+    _ values: Span<Element>, into output: inout MutableSpan<Element>, threads: Int? = nil
+  ) {
+    withBuffers(values, &output, function: "SoftmaxNormalizer") { x, y in
+      normalize(x, into: y, output: .probabilities, threads: threads)
+    }
+  }
+
   /// The softmax of `values` within everything this normalizer accumulated.
-  public func normalize(_ values: [Float], threads: Int? = nil) -> [Float] {
-    map(values) { normalize($0, into: $1, threads: threads) }
+  public func normalize<Element: SoftmaxElement>(_ values: [Element], threads: Int? = nil)
+    -> [Element]
+  {
+    map(values, output: .probabilities, threads: threads)
   }
 
   /// Writes log(e^(values[i]) / Σ) = values[i] − `logSum` into `output`, without an
@@ -170,76 +171,66 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   ///
   /// - Precondition: `values.count == output.count`, and the buffers are identical or
   ///   disjoint.
-  public func logNormalize(
-    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+  public func logNormalize<Element: SoftmaxElement>(
+    _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
     threads: Int? = nil
   ) {
     normalize(values, into: output, output: .logProbabilities, threads: threads)
   }
 
+  /// The log-softmax of a span within everything this normalizer accumulated, into a span.
+  public func logNormalize<Element: SoftmaxElement>(
+    _ values: Span<Element>, into output: inout MutableSpan<Element>, threads: Int? = nil
+  ) {
+    withBuffers(values, &output, function: "SoftmaxNormalizer") { x, y in
+      normalize(x, into: y, output: .logProbabilities, threads: threads)
+    }
+  }
+
   /// The log-softmax of `values` within everything this normalizer accumulated.
-  public func logNormalize(_ values: [Float], threads: Int? = nil) -> [Float] {
-    map(values) { logNormalize($0, into: $1, threads: threads) }
+  public func logNormalize<Element: SoftmaxElement>(_ values: [Element], threads: Int? = nil)
+    -> [Element]
+  {
+    map(values, output: .logProbabilities, threads: threads)
   }
 
   /// Writes the softmax (or log-softmax) of `values` within everything accumulated.
-  func normalize(
-    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+  func normalize<Element: SoftmaxElement>(
+    _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
     output kind: RowOutput, threads: Int?
   ) {
     checkBuffers("SoftmaxNormalizer", values, output)
+    let threads = validatedThreads(threads, count: values.count)
     guard let x = values.baseAddress, let y = output.baseAddress, values.count > 0 else {
       return
     }
-    let row = RowPlan(
-      x: x, y: y, count: values.count,
-      threads: validatedThreads(threads, count: values.count), kernels: .selected)
-    if let pass = plan(row, output: kind) { row.perform(pass) }
+    Element._normalize(
+      _NormalizeCall(normalizer: self, x: x, y: y, count: values.count, output: kind, threads: threads))
   }
 
-  /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
-  /// already written the output.
-  func plan(_ row: RowPlan, output: RowOutput) -> ChunkPass? {
-    if mantissa.isNaN {
-      SpecialValues.writeNaN(row.y, count: row.count)
-      return nil
-    }
-    if infinityCount > 0 || mantissa == 0 {
-      SpecialValues.writeShares(
-        row.x, row.y, count: row.count, infinities: infinityCount, output: output)
-      return nil
-    }
-    if output == .logProbabilities {
-      var pass = ChunkPass(.logSoftmaxOutput, shift: shift)
-      let rest = exponent * ln2 + log(mantissa)
-      pass.logHigh = Float(rest)
-      pass.logLow = Float(rest - Double(pass.logHigh))
-      return pass
-    }
-    if shift == 0 {
-      var pass = ChunkPass(.twoPassOutput)
-      (pass.inverseMantissa, pass.exponentBias) =
-        ScaledExpSum(mantissa: mantissa, exponent: Float(exponent)).outputParameters
-      return pass
-    }
-    var pass = ChunkPass(.expScaledOutput, shift: shift)
-    pass.scale = Float(1 / mantissa)
-    pass.threshold = flushThreshold(inverseSum: pass.scale)
-    return pass
-  }
-
-  private func map(
-    _ values: [Float],
-    _ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
-  ) -> [Float] {
-    [Float](unsafeUninitializedCapacity: values.count) { output, initialized in
-      values.withUnsafeBufferPointer { body($0, output) }
-      initialized = values.count
+  private func map<Element: SoftmaxElement>(
+    _ values: [Element], output kind: RowOutput, threads: Int?
+  ) -> [Element] {
+    makeArray(count: values.count) { y in
+      values.withUnsafeBufferPointer { x in
+        normalize(x, into: y, output: kind, threads: threads)
+      }
     }
   }
 }
 
-private let ln2 = 0.693_147_180_559_945_309_417_232_121_458
+/// A checked normalization of one non-empty buffer, for ``SoftmaxElement``. An implementation
+/// detail.
+public struct _NormalizeCall<Element> {
+  let normalizer: SoftmaxNormalizer
+  let x: UnsafePointer<Element>
+  let y: UnsafeMutablePointer<Element>
+  let count: Int
+  let output: RowOutput
+  let threads: Int
+}
+
+let ln2 = 0.693_147_180_559_945_309_417_232_121_458
 
 /// m · 2^d in Double for integer-valued d ≤ 0.
 private func scaled(_ m: Double, by d: Double) -> Double {

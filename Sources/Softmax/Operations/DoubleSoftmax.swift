@@ -69,6 +69,38 @@ struct DoubleSoftmax: AxisOperation {
   }
 }
 
+extension Double {
+  public static func _accumulate(_ x: UnsafePointer<Double>, count: Int, threads: Int)
+    -> SoftmaxNormalizer
+  {
+    let row = DoubleRowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
+    let maximum = row.maximum
+    guard maximum.isFinite else {
+      let census = SpecialValues.census(x, count: count)
+      return SoftmaxNormalizer(
+        shift: 0, mantissa: census.hasNaN ? .nan : 0, exponent: 0,
+        infinityCount: census.hasNaN ? 0 : census.infinities)
+    }
+    // NaN inputs make the sum NaN.
+    let sum = row.sum(DoubleChunkPass(.sumExp, shift: maximum), plus: 0)
+    return SoftmaxNormalizer(shift: maximum, mantissa: sum, exponent: 0, infinityCount: 0)
+  }
+
+  /// y = e^((x − shift) − rest) or (x − shift) − rest, with log Σ = shift + rest.
+  public static func _normalize(_ call: _NormalizeCall<Double>) {
+    let n = call.normalizer
+    if n.mantissa.isNaN { return SpecialValues.writeNaN(call.y, count: call.count) }
+    if n.infinityCount > 0 || n.mantissa == 0 {
+      return SpecialValues.writeShares(
+        call.x, call.y, count: call.count, infinities: n.infinityCount, output: call.output)
+    }
+    var pass = DoubleChunkPass(
+      call.output == .logProbabilities ? .logOutput : .expOutput, shift: n.shift)
+    pass.logSum = n.exponent * ln2 + log(n.mantissa)
+    DoubleRowPlan(x: call.x, y: call.y, count: call.count, threads: call.threads).perform(pass)
+  }
+}
+
 // Double rows: the Double row kernels (maximum; e^(x − max) stored
 // while summing; scaling) of the one-row Double softmax, run over chunks of the row on the
 // worker pool. The chunks are cut by the row length alone (`RowChunks`) and their partial
@@ -82,7 +114,7 @@ struct DoubleChunkPass {
   enum Kind {
     case maximum  // writes one Double per chunk to `results`
     case sumAndStoreExp, sumExp  // write one compensated sum per chunk to `sums`
-    case scale, logOutput  // write the output
+    case scale, logOutput, expOutput  // write the output
   }
 
   var kind: Kind
@@ -110,6 +142,7 @@ struct DoubleChunkPass {
     case .scale: scaleDouble_simd8(y, count: n, scale: scale, threshold: threshold)
     case .logOutput:
       for i in 0..<n { y[i] = (x[i] - shift) - logSum }
+    case .expOutput: expOutputDouble_simd8(x, y, count: n, shift: shift, logSum: logSum)
     }
   }
 }

@@ -1,5 +1,13 @@
 package import SoftmaxKernels
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Softmax and log-softmax of Float rows, for the engine: contiguous rows run the algorithms
 /// of `RowAlgorithms` on a kernel table, with masks and temperatures fused into pass 1
 /// (`FirstPass.swift`); inner axes run the strided kernel, 16 columns at a time.
@@ -103,4 +111,82 @@ package func shapedSoftmax(
     function: "shapedSoftmax")
   AxisEngine.run(
     FloatSoftmax(settings: settings, kernels: kernels), input, output, call: call)
+}
+
+extension Float {
+  public static func _accumulate(_ x: UnsafePointer<Float>, count: Int, threads: Int)
+    -> SoftmaxNormalizer
+  {
+    let row = RowPlan(
+      x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads,
+      kernels: .selected)
+    let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    return SoftmaxNormalizer(pass1: pair, of: row)
+  }
+
+  public static func _normalize(_ call: _NormalizeCall<Float>) {
+    let row = RowPlan(
+      x: call.x, y: call.y, count: call.count, threads: call.threads, kernels: .selected)
+    if let pass = call.normalizer.plan(row, output: call.output) { row.perform(pass) }
+  }
+}
+
+extension SoftmaxNormalizer {
+  /// The sum of `row.x` (count ≥ 1) from its Two-Pass pass-1 sum `pair`: the pair itself when
+  /// it is exact, else from the row's maximum (which reads the row once or twice more).
+  init(pass1 pair: ScaledExpSum, of row: RowPlan) {
+    self.init()
+    if pair.mantissa.isNaN {
+      mantissa = .nan
+    } else if pair.isExact {
+      (mantissa, exponent) = (pair.mantissa, Double(pair.exponent))
+    } else {
+      let max = row.reduce(ChunkPass(.maximum), as: Float.self) { Swift.max($0, $1) }
+      if max == .infinity {
+        for i in 0..<row.count where row.x[i] == .infinity { infinityCount += 1 }
+      } else if max > -.infinity {
+        shift = Double(max)
+        mantissa = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
+      }
+    }
+  }
+
+  /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Float>,_)``.
+  public init(accumulating values: [Float], threads: Int? = nil) {
+    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
+  }
+
+
+  /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
+  /// already written the output.
+  func plan(_ row: RowPlan, output: RowOutput) -> ChunkPass? {
+    if mantissa.isNaN {
+      SpecialValues.writeNaN(row.y, count: row.count)
+      return nil
+    }
+    if infinityCount > 0 || mantissa == 0 {
+      SpecialValues.writeShares(
+        row.x, row.y, count: row.count, infinities: infinityCount, output: output)
+      return nil
+    }
+    // A shift from Double values may not be a Float: its rounding error joins the rest.
+    let floatShift = Float(shift)
+    if output == .logProbabilities {
+      var pass = ChunkPass(.logSoftmaxOutput, shift: floatShift)
+      let rest = (shift - Double(floatShift)) + exponent * ln2 + log(mantissa)
+      pass.logHigh = Float(rest)
+      pass.logLow = Float(rest - Double(pass.logHigh))
+      return pass
+    }
+    if shift == 0 {
+      var pass = ChunkPass(.twoPassOutput)
+      (pass.inverseMantissa, pass.exponentBias) =
+        ScaledExpSum(mantissa: mantissa, exponent: Float(exponent)).outputParameters
+      return pass
+    }
+    var pass = ChunkPass(.expScaledOutput, shift: floatShift)
+    pass.scale = Float(1 / mantissa)
+    pass.threshold = flushThreshold(inverseSum: pass.scale)
+    return pass
+  }
 }

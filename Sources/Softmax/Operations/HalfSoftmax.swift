@@ -49,8 +49,11 @@
       threads: Int
     ) {
       if streams(length: length) {
-        return HalfStreamedRow(x: x, y: y, count: length, output: settings.output)
-          .run(threads: threads)
+        let total = Float16._accumulate(x, count: length, threads: threads)
+        return Float16._normalize(
+          _NormalizeCall(
+            normalizer: total, x: x, y: y, count: length, output: settings.output,
+            threads: threads))
       }
       withScratch(of: Float.self, count: length) { floats in
         HalfConversionJob(half: x, floats: floats, count: length, widen: true)
@@ -120,34 +123,42 @@
     }
   }
 
-  /// A plain Float16 row computed block by block from its Float16 storage (see `HalfSoftmax`).
-  private struct HalfStreamedRow {
-    let x: UnsafePointer<Float16>
-    let y: UnsafeMutablePointer<Float16>
-    let count: Int
-    let output: RowOutput
-
-    /// Elements widened at once: the stack scratch.
-    static let block = HalfSoftmax.stackFloats
-
-    func run(threads: Int) {
+  extension Float16 {
+    /// Widens each block of 4096 into a stack buffer and merges the blocks' Float
+    /// normalizers; across the threads chunk by chunk, merged in chunk order.
+    public static func _accumulate(_ x: UnsafePointer<Float16>, count: Int, threads: Int)
+      -> SoftmaxNormalizer
+    {
       let chunks = RowChunks(rowLength: count)
-      var total = SoftmaxNormalizer()
-      if chunks.count == 1 {
-        total = sum(0..<count)
-      } else {
-        // At most 64 normalizers of 32 bytes: one allocation per row of 2^17 elements or more.
-        let sums = UnsafeMutablePointer<SoftmaxNormalizer>.allocate(capacity: chunks.count)
-        defer { sums.deallocate() }
-        WorkerPool.shared.perform(
-          HalfChunkJob(row: self, chunks: chunks, sums: sums), tasks: chunks.count,
-          threads: threads)
-        for chunk in 0..<chunks.count { total.merge(sums[chunk]) }
-      }
+      if chunks.count == 1 { return HalfBlocks(x: x).sum(0..<count) }
+      // At most 64 normalizers of 32 bytes: one allocation per row of 2^17 elements or more.
+      let sums = UnsafeMutablePointer<SoftmaxNormalizer>.allocate(capacity: chunks.count)
+      defer { sums.deallocate() }
       WorkerPool.shared.perform(
-        HalfChunkJob(row: self, chunks: chunks, total: total), tasks: chunks.count,
+        HalfBlocksJob(blocks: HalfBlocks(x: x), chunks: chunks, sums: sums), tasks: chunks.count,
         threads: threads)
+      var total = SoftmaxNormalizer()
+      for chunk in 0..<chunks.count { total.merge(sums[chunk]) }
+      return total
     }
+
+    /// Widens each block again, normalizes it in Float and rounds it once.
+    public static func _normalize(_ call: _NormalizeCall<Float16>) {
+      let chunks = RowChunks(rowLength: call.count)
+      let blocks = HalfBlocks(x: call.x, y: call.y, total: call.normalizer, output: call.output)
+      WorkerPool.shared.perform(
+        HalfBlocksJob(blocks: blocks, chunks: chunks), tasks: chunks.count, threads: call.threads)
+    }
+  }
+
+  /// Float16 values processed in blocks of the stack scratch (4096), widened to Float.
+  private struct HalfBlocks {
+    let x: UnsafePointer<Float16>
+    var y: UnsafeMutablePointer<Float16>? = nil
+    var total = SoftmaxNormalizer()
+    var output = RowOutput.probabilities
+
+    static let block = HalfSoftmax.stackFloats
 
     /// Pass 1 over `range`: the normalizer of its blocks, merged in order.
     func sum(_ range: Range<Int>) -> SoftmaxNormalizer {
@@ -157,38 +168,38 @@
           let block = UnsafeMutableBufferPointer(
             start: floats, count: Swift.min(Self.block, range.upperBound - start))
           HalfConversion.widen(x + start, into: block)
-          total.merge(SoftmaxNormalizer(accumulating: UnsafeBufferPointer(block), threads: 1))
+          total.merge(Float._accumulate(floats, count: block.count, threads: 1))
         }
         return total
       }
     }
 
-    /// Pass 2 over `range`: each block normalized by `total` and rounded.
-    func normalize(_ range: Range<Int>, by total: SoftmaxNormalizer) {
+    /// Pass 2 over `range`: each block normalized by `total` and rounded into `y`.
+    func normalize(_ range: Range<Int>) {
       withScratch(of: Float.self, count: Self.block) { floats in
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.block) {
-          let block = UnsafeMutableBufferPointer(
-            start: floats, count: Swift.min(Self.block, range.upperBound - start))
-          HalfConversion.widen(x + start, into: block)
-          total.normalize(UnsafeBufferPointer(block), into: block, output: output, threads: 1)
-          HalfConversion.narrow(UnsafeBufferPointer(block), into: y + start)
+          let count = Swift.min(Self.block, range.upperBound - start)
+          HalfConversion.widen(x + start, into: UnsafeMutableBufferPointer(start: floats, count: count))
+          Float._normalize(
+            _NormalizeCall(
+              normalizer: total, x: floats, y: floats, count: count, output: output, threads: 1))
+          HalfConversion.narrow(UnsafeBufferPointer(start: floats, count: count), into: y! + start)
         }
       }
     }
   }
 
-  /// One pass of a streamed Float16 row over its chunks: pass 1 when `sums` is set, else pass 2.
-  private struct HalfChunkJob: PoolJob {
-    let row: HalfStreamedRow
+  /// One pass of `HalfBlocks` over the chunks of a row: pass 1 when `sums` is set, else pass 2.
+  private struct HalfBlocksJob: PoolJob {
+    let blocks: HalfBlocks
     let chunks: RowChunks
     var sums: UnsafeMutablePointer<SoftmaxNormalizer>? = nil
-    var total = SoftmaxNormalizer()
 
     func run(task: Int) {
       if let sums {
-        (sums + task).initialize(to: row.sum(chunks.range(task)))
+        (sums + task).initialize(to: blocks.sum(chunks.range(task)))
       } else {
-        row.normalize(chunks.range(task), by: total)
+        blocks.normalize(chunks.range(task))
       }
     }
   }
