@@ -69,7 +69,8 @@ struct NormalizerTests {
     let nan = SoftmaxNormalizer(accumulating: [1, .nan] as [Float])
     #expect(nan.logSum.isNaN)
     #expect(
-      nan.merging(SoftmaxNormalizer(accumulating: [2] as [Float])).normalize([1, 2] as [Float]).allSatisfy { $0.isNaN })
+      nan.merging(SoftmaxNormalizer(accumulating: [2] as [Float])).normalize([1, 2] as [Float])
+        .allSatisfy { $0.isNaN })
     // +inf entries in different chunks share the mass.
     let first = SoftmaxNormalizer(accumulating: [.infinity, 3] as [Float])
     let second = SoftmaxNormalizer(accumulating: [1e30, .infinity, .infinity] as [Float])

@@ -205,7 +205,8 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
       return
     }
     Element._normalize(
-      _NormalizeCall(normalizer: self, x: x, y: y, count: values.count, output: kind, threads: threads))
+      _NormalizeCall(
+        normalizer: self, x: x, y: y, count: values.count, output: kind, threads: threads))
   }
 
   private func map<Element: SoftmaxElement>(

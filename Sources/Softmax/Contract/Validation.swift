@@ -135,11 +135,9 @@ extension RowSettings {
     guard temperature.isFinite, temperature >= 0 else {
       fatalError("\(function): temperature must be finite and ≥ 0, not \(temperature)")
     }
-    guard !isPlain else { return }
+    guard mask != .none || sink != nil else { return }
     guard layout.inner == 1 else {
-      fatalError(
-        "\(function): masks, sinks, temperatures and fully-masked-row policies apply to the "
-          + "last axis")
+      fatalError("\(function): masks and sinks apply to the last axis")
     }
     if let values = mask.valueCount {
       guard values == layout.length || values == count else {

@@ -22,8 +22,10 @@ struct DoubleSoftmax: AxisOperation {
     _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
     width: Int
   ) {
-    stridedSoftmaxDouble_simd8(
-      x, y, length: length, stride: stride, width: width, output: settings.output)
+    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
+      stridedSoftmaxDouble_simd8(
+        x, y, length: length, stride: stride, width: width, output: settings.output)
+    }
   }
 
   /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
@@ -73,7 +75,8 @@ extension Double {
   public static func _accumulate(_ x: UnsafePointer<Double>, count: Int, threads: Int)
     -> SoftmaxNormalizer
   {
-    let row = DoubleRowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
+    let row = DoubleRowPlan(
+      x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
     let maximum = row.maximum
     guard maximum.isFinite else {
       let census = SpecialValues.census(x, count: count)

@@ -22,8 +22,10 @@ struct FloatSoftmax: AxisOperation {
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
     width: Int
   ) {
-    stridedSoftmax_simd16(
-      x, y, length: length, stride: stride, width: width, output: settings.output)
+    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
+      stridedSoftmax_simd16(
+        x, y, length: length, stride: stride, width: width, output: settings.output)
+    }
   }
 
   /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
@@ -155,7 +157,6 @@ extension SoftmaxNormalizer {
   public init(accumulating values: [Float], threads: Int? = nil) {
     self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
   }
-
 
   /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
   /// already written the output.

@@ -99,7 +99,8 @@
     }
 
     /// `width` columns gathered into rows of `scratch`, computed there, and scattered back.
-    /// Inner axes take no masks, sinks or temperatures: row 0 stands for every column.
+    /// Inner axes take no masks or sinks: row 0 stands for every column (the temperature and
+    /// the fully-masked-row policy apply as they do to rows).
     private func columns(
       _ x: UnsafePointer<Float16>, _ y: UnsafeMutablePointer<Float16>, length: Int, stride: Int,
       width: Int, scratch floats: UnsafeMutablePointer<Float>
@@ -179,7 +180,8 @@
       withScratch(of: Float.self, count: Self.block) { floats in
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.block) {
           let count = Swift.min(Self.block, range.upperBound - start)
-          HalfConversion.widen(x + start, into: UnsafeMutableBufferPointer(start: floats, count: count))
+          HalfConversion.widen(
+            x + start, into: UnsafeMutableBufferPointer(start: floats, count: count))
           Float._normalize(
             _NormalizeCall(
               normalizer: total, x: floats, y: floats, count: count, output: output, threads: 1))

@@ -128,4 +128,42 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
     }
     limit.write(x, y, count: kept, output: output)
   }
+
+  /// `width` adjacent columns of an inner axis (`length` steps, `stride` apart) with the
+  /// temperature and the fully-masked-row policy (inner axes take no masks or sinks), around
+  /// `plain`, the operation's strided kernel at T = 1, which reads its first argument and
+  /// writes its second (the same memory when the quotients x / T were written to `y` first:
+  /// an extra pass, as inner axes are not the hot path). T = 0 is the argmax limit, column by
+  /// column. A column with nothing kept (only −inf) becomes NaN under `.nan`, found on the
+  /// input before the output may overwrite it.
+  func columns(
+    _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, length: Int, stride: Int,
+    width: Int, plain: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void
+  ) {
+    guard temperature != 1 || fullyMaskedRows != .zeros else { return plain(x, y) }
+    var empty: UInt64 = 0
+    if fullyMaskedRows == .nan {
+      for c in 0..<width
+      where !(0..<length).contains(where: { x[$0 * stride + c] != -.infinity }) {
+        empty |= 1 << c
+      }
+    }
+    if temperature == 0 {
+      for c in 0..<width {
+        var limit = ArgmaxLimit<Scalar>()
+        limit.accumulate(x + c, count: length, stride: stride)
+        limit.write(x + c, y + c, count: length, stride: stride, output: output)
+      }
+    } else if temperature != 1 {
+      for k in 0..<length {
+        for c in 0..<width { y[k * stride + c] = x[k * stride + c] / temperature }
+      }
+      plain(UnsafePointer(y), y)
+    } else {
+      plain(x, y)
+    }
+    for c in 0..<width where empty & (1 << c) != 0 {
+      SpecialValues.writeNaN(y + c, count: length, stride: stride)
+    }
+  }
 }
