@@ -23,7 +23,9 @@ let package = Package(
     .executableTarget(name: "SoftmaxDemo", dependencies: ["Softmax"]),
 
     // Shared test code: the Double-precision reference and input generators.
-    .target(name: "_SoftmaxTestSupport", path: "Tests/_SoftmaxTestSupport"),
+    .target(
+      name: "_SoftmaxTestSupport", dependencies: ["SoftmaxKernels"],
+      path: "Tests/_SoftmaxTestSupport"),
     .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
     .testTarget(
       name: "SoftmaxTests", dependencies: ["Softmax", "SoftmaxKernels", "_SoftmaxTestSupport"]),
@@ -39,7 +41,7 @@ let package = Package(
     .target(
       name: "SoftmaxBench",
       dependencies: [
-        "Softmax", "_SoftmaxRoofline",
+        "Softmax", "SoftmaxKernels", "_SoftmaxRoofline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // `softmax apply`: file formats (no dependencies, so the fuzz script can compile them
@@ -56,7 +58,8 @@ let package = Package(
     .target(
       name: "SoftmaxCheck",
       dependencies: [
-        "Softmax", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Softmax", "SoftmaxKernels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "SoftmaxTool",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Softmax
+internal import SoftmaxKernels
 
 /// The mask of `--mask` for a shaped run.
 public enum BenchMask: String, Sendable, Codable, CaseIterable, ExpressibleByArgument {
@@ -87,7 +88,7 @@ public struct BenchLayout: Sendable, Codable, Equatable {
   /// once per run (never inside a timed call). The same seed gives the same mask.
   public func softmaxMask(seed: UInt64) -> SoftmaxMask {
     let length = rowLength
-    var generator = SeededGenerator(seed: seed ^ 0x6D61_736B)
+    var generator = SplitMix64(seed: seed ^ 0x6D61_736B)
     switch mask {
     case .none:
       return .none

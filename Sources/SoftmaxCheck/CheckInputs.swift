@@ -1,4 +1,5 @@
 import Foundation
+internal import SoftmaxKernels
 
 /// The input distributions of `softmax check`: typical logits, the paper's wide uniform range
 /// where most outputs underflow, one logit far above the rest, logits so large that Float
@@ -56,31 +57,6 @@ public enum CheckDistribution: String, Sendable, Codable, CaseIterable {
   }
 }
 
-/// SplitMix64 (Steele, Lea & Flood, 2014): `--seed` reproduces every input on every platform.
-struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in [0, 1) with 53 random bits.
-  mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-  /// Standard normal by Box–Muller; 1 − u keeps the logarithm's argument in (0, 1].
-  mutating func normal() -> Double {
-    let u = 1 - unit()
-    let v = unit()
-    return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
-  }
-}
-
 /// One clause of the special-value contract (README, "Accuracy and special values") and the
 /// rows that exercise it. Rows are written in Double with `g` standing for the element type's
 /// greatest finite magnitude; the expected outputs come from ``ExactSoftmax``, which spells the
@@ -105,7 +81,10 @@ struct SpecialCase: Sendable {
     },
     SpecialCase(name: "−inf entries get 0") { _ in
       let short: [[Double]] = [[-inf, 0, 1], [2, -inf]]
-      let long: [Double] = (0..<1000).map { i in i % 7 == 0 ? -inf : Double(i % 13 - 6) }
+      let long: [Double] = (0..<1000).map { i -> Double in
+        let value = Double(i % 13 - 6)
+        return i % 7 == 0 ? -inf : value
+      }
       return short + [long]
     },
     SpecialCase(name: "only −inf → zeros") { _ in
@@ -115,7 +94,10 @@ struct SpecialCase: Sendable {
     SpecialCase(name: "one element → [1]") { g in [[5], [0], [-g], [g]] },
     SpecialCase(name: "±greatest finite magnitude") { g in
       let short: [[Double]] = [[g, g, 0], [g, -g], [-g, -g, -g], [g, g / 2, -g]]
-      let long: [Double] = (0..<1000).map { i in Double(i % 11 - 5) / 5 * g }
+      let long: [Double] = (0..<1000).map { i -> Double in
+        let step = Double(i % 11 - 5)
+        return step / 5 * g
+      }
       return short + [long]
     },
   ]

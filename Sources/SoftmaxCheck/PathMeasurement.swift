@@ -65,27 +65,28 @@ struct PathMeasurement {
 
   #if !(os(macOS) && arch(x86_64))
     private mutating func measureHalf(_ values: [Double], context: String, special: String?) {
-      let x = values.map { Float16($0) }
-      let exact = ExactSoftmax(x.map { Double($0) })
-      let y = Softmax.softmax(x)
-      add(.halfSoftmax, context, special) {
-        RowMeasurement(probabilities: y, exact: exact, measure: $0)
-      }
-      let logY = Softmax.logSoftmax(x)
-      add(.halfLogSoftmax, context, special) {
-        RowMeasurement(logProbabilities: logY, exact: exact, measure: $0)
-      }
+      measure(
+        values.map { Float16($0) }, as: (.halfSoftmax, .halfLogSoftmax), context: context,
+        special: special)
     }
   #endif
 
   private mutating func measureDouble(_ x: [Double], context: String, special: String?) {
-    let exact = ExactSoftmax(x)
+    measure(x, as: (.doubleSoftmax, .doubleLogSoftmax), context: context, special: special)
+  }
+
+  /// The one-row softmax and log-softmax of `x` (Float16 or Double), as the two functions.
+  private mutating func measure<T: CheckedFloat & SoftmaxElement>(
+    _ x: [T], as functions: (softmax: CheckedFunction, logSoftmax: CheckedFunction),
+    context: String, special: String?
+  ) {
+    let exact = ExactSoftmax(x.map { Double($0) })
     let y = Softmax.softmax(x)
-    add(.doubleSoftmax, context, special) {
+    add(functions.softmax, context, special) {
       RowMeasurement(probabilities: y, exact: exact, measure: $0)
     }
     let logY = Softmax.logSoftmax(x)
-    add(.doubleLogSoftmax, context, special) {
+    add(functions.logSoftmax, context, special) {
       RowMeasurement(logProbabilities: logY, exact: exact, measure: $0)
     }
   }

@@ -87,14 +87,7 @@ package let doubleSumBlockLength = 1024
 package func sumAndStoreExpDouble_simd8(
   _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double
 ) -> CompensatedSum<Double> {
-  var total = CompensatedSum<Double>.zero
-  var start = 0
-  while start < count {
-    let end = Swift.min(count, start + doubleSumBlockLength)
-    total.add(expBlockSum(x, y, from: start, to: end, shift: shift))
-    start = end
-  }
-  return total
+  blockedExpSum(x, y, count: count, shift: shift)
 }
 
 /// Σ e^(x_i − shift) without storing the terms, summed as `sumAndStoreExpDouble_simd8` sums
@@ -102,11 +95,19 @@ package func sumAndStoreExpDouble_simd8(
 package func sumExpDouble_simd8(_ x: UnsafePointer<Double>, count: Int, shift: Double)
   -> CompensatedSum<Double>
 {
+  blockedExpSum(x, nil, count: count, shift: shift)
+}
+
+/// The blocks of both sums above, each block's sum added into a compensated total.
+@_transparent
+package func blockedExpSum(
+  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>?, count: Int, shift: Double
+) -> CompensatedSum<Double> {
   var total = CompensatedSum<Double>.zero
   var start = 0
   while start < count {
     let end = Swift.min(count, start + doubleSumBlockLength)
-    total.add(expBlockSum(x, nil, from: start, to: end, shift: shift))
+    total.add(expBlockSum(x, y, from: start, to: end, shift: shift))
     start = end
   }
   return total
@@ -169,6 +170,21 @@ package func expOutputDouble_simd8(
   while i < count {
     let v = x.loadDoubles(at: i, count: count - i, padding: -.infinity)
     storeDoubles(expOfNonPositiveDouble((v - shift) - logSum), y + i, count: count - i)
+    i += 8
+  }
+}
+
+/// y_i = (x_i − shift) − logSum: the outputs of a log-softmax whose log Σ is shift + logSum.
+/// The first subtraction is exact near the maximum (Sterbenz), so entries near the top keep
+/// full precision for logits of any magnitude. `y` may be `x`.
+package func logOutputDouble_simd8(
+  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
+  logSum: Double
+) {
+  var i = 0
+  while i < count {
+    let v = x.loadDoubles(at: i, count: count - i, padding: 0)
+    storeDoubles((v - shift) - logSum, y + i, count: count - i)
     i += 8
   }
 }

@@ -57,6 +57,17 @@ package final class PassKernels: Sendable {
       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
       UnsafePointer<Float>?
     ) -> Void
+  /// The output pass of log-softmax: y = ((x − shift) − high) − low, where log Σ e^x =
+  /// shift + high + low: (x, y, count, shift, high, low). Memory-bound, so every set runs the
+  /// portable loop (see `logSoftmaxOutput_simd16`).
+  package let logSoftmaxOutput:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float) -> Void
+  /// Softmax or log-softmax of up to 16 adjacent columns of an inner axis:
+  /// (x, y, length, stride, width, output).
+  package let strided:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, RowOutput) -> Void
+  /// The Double rows' kernels.
+  package let double: DoubleRowKernels
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
   /// Orders the streaming stores made on this thread before its later stores. The kernels do
@@ -87,6 +98,19 @@ package final class PassKernels: Sendable {
         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
         UnsafePointer<Float>?
       ) -> Void,
+    logSoftmaxOutput:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float
+      ) -> Void = {
+        logSoftmaxOutput_simd16($0, $1, count: $2, shift: $3, high: $4, low: $5)
+      },
+    strided:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, RowOutput
+      ) -> Void = {
+        stridedSoftmax_simd16($0, $1, length: $2, stride: $3, width: $4, output: $5)
+      },
+    double: DoubleRowKernels = .portable,
     hasStreamingStores: Bool,
     storeFence: @escaping @Sendable () -> Void = {}
   ) {
@@ -101,9 +125,49 @@ package final class PassKernels: Sendable {
     self.scaleInPlace = scaleInPlace
     self.onlineSum = onlineSum
     self.effectiveLogits = effectiveLogits
+    self.logSoftmaxOutput = logSoftmaxOutput
+    self.strided = strided
+    self.double = double
     self.hasStreamingStores = hasStreamingStores
     self.storeFence = storeFence
   }
+}
+
+/// The kernels of Double rows (Three-Pass reload in Double, with compensated block sums),
+/// one slot per pass, in every kernel table. Every set runs the portable `SIMD8<Double>`
+/// kernels today; a set with its own Double kernels fills these slots and every Double test
+/// runs on it.
+package struct DoubleRowKernels: Sendable {
+  /// Largest element (−inf for none); a NaN may or may not be reported.
+  package let max: @Sendable (UnsafePointer<Double>, Int) -> Double
+  /// Σ e^(x − shift) in compensated blocks, storing each term into y unless it is nil:
+  /// (x, y, count, shift).
+  package let sumExp:
+    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>?, Int, Double) ->
+      CompensatedSum<Double>
+  /// y *= scale in place, 0 below threshold: (y, count, scale, threshold).
+  package let scale: @Sendable (UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
+  /// y = e^((x − shift) − logSum): (x, y, count, shift, logSum).
+  package let expOutput:
+    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
+  /// y = (x − shift) − logSum: (x, y, count, shift, logSum).
+  package let logOutput:
+    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
+  /// Up to 8 adjacent columns of an inner axis: (x, y, length, stride, width, output).
+  package let strided:
+    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Int, Int, RowOutput)
+      -> Void
+
+  /// The portable Swift `SIMD8<Double>` kernels.
+  package static let portable = DoubleRowKernels(
+    max: { maxDouble_simd8($0, count: $1) },
+    sumExp: { blockedExpSum($0, $1, count: $2, shift: $3) },
+    scale: { scaleDouble_simd8($0, count: $1, scale: $2, threshold: $3) },
+    expOutput: { expOutputDouble_simd8($0, $1, count: $2, shift: $3, logSum: $4) },
+    logOutput: { logOutputDouble_simd8($0, $1, count: $2, shift: $3, logSum: $4) },
+    strided: {
+      stridedSoftmaxDouble_simd8($0, $1, length: $2, stride: $3, width: $4, output: $5)
+    })
 }
 
 extension PassKernels {

@@ -1,20 +1,9 @@
 import Foundation
+package import SoftmaxKernels
 
-/// A small, seedable generator (SplitMix64) so that every test input is reproducible from
+/// The package's seeded generator (SplitMix64), so that every test input is reproducible from
 /// its seed on every platform.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-  private var state: UInt64
-
-  public init(seed: UInt64) { state = seed }
-
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+package typealias SeededGenerator = SplitMix64
 
 /// The input distributions the tests sweep.
 public enum InputDistribution: Sendable, CustomStringConvertible, CaseIterable {

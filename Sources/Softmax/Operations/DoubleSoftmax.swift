@@ -13,31 +13,28 @@ internal import SoftmaxKernels
 /// to the output, correctly rounded quotients, an additive mask's Float values added in
 /// Double), then the row runs there in place; inner axes run the strided Double kernel, 8
 /// columns at a time.
-struct DoubleSoftmax: AxisOperation {
+struct DoubleSoftmax: SettingsOperation {
+  typealias Element = Double
+
   var settings: RowSettings<Double>
+  /// The kernel table: `.selected`, or another one in tests.
+  var kernels: PassKernels = .selected
 
-  func columnGroupWidth(length: Int) -> Int { 8 }
+  static let columnWidth = 8
 
-  func columns(
+  func stridedKernel(
     _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
-    width: Int
+    width: Int, output: RowOutput
   ) {
-    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
-      stridedSoftmaxDouble_simd8(
-        x, y, length: length, stride: stride, width: width, output: settings.output)
-    }
+    kernels.double.strided(x, y, length, stride, width, output)
   }
 
-  /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
+  /// The effective logits of the row's masks and temperature written to `y`, then the row.
   func row(
-    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, index: Int,
-    threads: Int
+    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, kept: Int, length: Int,
+    index: Int, threads: Int
   ) {
-    let kept = settings.keptPrefix(of: y, length: length, row: index)
     let temperature = settings.temperature
-    if temperature == 0 {
-      return settings.argmax(x, y, kept: kept, length: length, row: index)
-    }
     var x = x
     let start = index * settings.maskStride
     switch settings.mask {
@@ -61,12 +58,13 @@ struct DoubleSoftmax: AxisOperation {
     let sink = settings.temperedSink
     if settings.nanIfEmpty
       && (kept == 0
-        || DoubleRowPlan(x: x, y: y, count: kept, threads: threads).maximum == -.infinity)
+        || RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels).maximum
+          == -.infinity)
     {
       return y.update(repeating: .nan, count: length)
     }
     guard kept > 0 else { return }
-    DoubleRowPlan(x: x, y: y, count: kept, threads: threads)
+    RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
       .softmax(sink: sink, output: settings.output)
   }
 }
@@ -75,7 +73,7 @@ extension Double {
   public static func _accumulate(_ x: UnsafePointer<Double>, count: Int, threads: Int)
     -> SoftmaxNormalizer
   {
-    let row = DoubleRowPlan(
+    let row = RowPlan(
       x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
     let maximum = row.maximum
     guard maximum.isFinite else {
@@ -85,7 +83,7 @@ extension Double {
         infinityCount: census.hasNaN ? 0 : census.infinities)
     }
     // NaN inputs make the sum NaN.
-    let sum = row.sum(DoubleChunkPass(.sumExp, shift: maximum), plus: 0)
+    let sum = row.sum(DoubleChunkPass(kind: .sumExp, shift: maximum), plus: 0)
     return SoftmaxNormalizer(shift: maximum, mantissa: sum, exponent: 0, infinityCount: 0)
   }
 
@@ -97,26 +95,23 @@ extension Double {
       return SpecialValues.writeShares(
         call.x, call.y, count: call.count, infinities: n.infinityCount, output: call.output)
     }
-    var pass = DoubleChunkPass(
-      call.output == .logProbabilities ? .logOutput : .expOutput, shift: n.shift)
-    pass.logSum = n.exponent * ln2 + log(n.mantissa)
-    DoubleRowPlan(x: call.x, y: call.y, count: call.count, threads: call.threads).perform(pass)
+    let pass = DoubleChunkPass(
+      kind: call.output == .logProbabilities ? .logOutput : .expOutput, shift: n.shift,
+      logSum: n.exponent * ln2 + log(n.mantissa))
+    RowPlan(x: call.x, y: call.y, count: call.count, threads: call.threads).perform(pass)
   }
 }
 
-// Double rows: the Double row kernels (maximum; e^(x − max) stored
-// while summing; scaling) of the one-row Double softmax, run over chunks of the row on the
-// worker pool. The chunks are cut by the row length alone (`RowChunks`) and their partial
-// results merge in chunk order, so the result does not depend on the thread count; a row of
-// fewer than 2^16 elements is one chunk, computed exactly as the one-row Double softmax does.
-// Sums are `CompensatedSum`s: each chunk's from the kernels' blocks, merged pair by pair, so
-// the summation error is bounded by the kernels' block length, not by the row or chunk length.
+// Double rows: the Double kernels of the table (maximum; e^(x − max) stored while summing;
+// scaling), run over chunks of the row by `RowPlan`. Sums are `CompensatedSum`s: each chunk's
+// from the kernels' blocks, merged pair by pair in chunk order, so the summation error is
+// bounded by the kernels' block length, not by the row or chunk length.
 
-/// One pass over the chunks of a Double row, as plain data for the worker pool.
-struct DoubleChunkPass {
+/// One pass over the chunks of a Double row.
+struct DoubleChunkPass: ChunkPassing {
   enum Kind {
-    case maximum  // writes one Double per chunk to `results`
-    case sumAndStoreExp, sumExp  // write one compensated sum per chunk to `sums`
+    case maximum  // one Double per chunk
+    case sumAndStoreExp, sumExp  // one compensated sum per chunk
     case scale, logOutput, expOutput  // write the output
   }
 
@@ -125,92 +120,45 @@ struct DoubleChunkPass {
   var scale: Double = 0
   var threshold: Double = 0
   var logSum: Double = 0
-  var results: UnsafeMutablePointer<Double>? = nil
-  var sums: UnsafeMutablePointer<CompensatedSum<Double>>? = nil
+  var results: UnsafeMutableRawPointer? = nil
 
-  init(_ kind: Kind, shift: Double = 0) {
-    self.kind = kind
-    self.shift = shift
-  }
-
-  func run(_ row: DoubleRowPlan, chunk: Int) {
+  func run(_ row: RowPlan<Double>, chunk: Int) {
     let range = row.chunks.range(chunk)
-    let x = row.x + range.lowerBound
-    let y = row.y + range.lowerBound
-    let n = range.count
+    let (x, y, n) = (row.x + range.lowerBound, row.y + range.lowerBound, range.count)
+    let k = row.kernels.double
     switch kind {
-    case .maximum: results![chunk] = maxDouble_simd8(x, count: n)
-    case .sumAndStoreExp: sums![chunk] = sumAndStoreExpDouble_simd8(x, y, count: n, shift: shift)
-    case .sumExp: sums![chunk] = sumExpDouble_simd8(x, count: n, shift: shift)
-    case .scale: scaleDouble_simd8(y, count: n, scale: scale, threshold: threshold)
-    case .logOutput:
-      for i in 0..<n { y[i] = (x[i] - shift) - logSum }
-    case .expOutput: expOutputDouble_simd8(x, y, count: n, shift: shift, logSum: logSum)
+    case .maximum: store(k.max(x, n), chunk)
+    case .sumAndStoreExp: store(k.sumExp(x, y, n, shift), chunk)
+    case .sumExp: store(k.sumExp(x, nil, n, shift), chunk)
+    case .scale: k.scale(y, n, scale, threshold)
+    case .logOutput: k.logOutput(x, y, n, shift, logSum)
+    case .expOutput: k.expOutput(x, y, n, shift, logSum)
     }
   }
 }
 
-/// One Double row's execution: its buffers, the chunk cut and the thread budget. `y` is `x` or
-/// does not overlap it.
-struct DoubleRowPlan {
-  let x: UnsafePointer<Double>
-  let y: UnsafeMutablePointer<Double>
-  let count: Int
-  let threads: Int
-  let chunks: RowChunks
-
-  init(x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, count: Int, threads: Int) {
-    self.x = x
-    self.y = y
-    self.count = count
-    self.threads = threads
-    chunks = RowChunks(rowLength: count)
-  }
-
-  /// Runs `pass` on every chunk, in parallel when the thread budget allows.
-  func perform(_ pass: DoubleChunkPass) {
-    WorkerPool.shared.perform(
-      DoubleChunkJob(row: self, pass: pass), tasks: chunks.count, threads: threads)
-  }
-
+extension RowPlan where Element == Double {
   /// The largest element (NaN not reported).
   var maximum: Double {
-    reduce(DoubleChunkPass(.maximum)) { Swift.max($0, $1) }
-  }
-
-  /// The per-chunk results of `pass`, merged in chunk order (on the stack: at most 64).
-  func reduce(_ pass: DoubleChunkPass, merge: (Double, Double) -> Double) -> Double {
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: RowChunks.maximumCount) { results in
-      var pass = pass
-      pass.results = results.baseAddress!
-      perform(pass)
-      var total = results[0]
-      for index in 1..<Swift.max(1, chunks.count) { total = merge(total, results[index]) }
-      return total
-    }
+    reduce(DoubleChunkPass(kind: .maximum), as: Double.self) { Swift.max($0, $1) }
   }
 
   /// The per-chunk compensated sums of `pass` (`.sumAndStoreExp` or `.sumExp`), merged pair by
-  /// pair in chunk order (on the stack: at most 64), with `extra` (a sink's term) added last.
+  /// pair in chunk order, with `extra` (a sink's term) added last.
   func sum(_ pass: DoubleChunkPass, plus extra: Double) -> Double {
-    withUnsafeTemporaryAllocation(
-      of: CompensatedSum<Double>.self, capacity: RowChunks.maximumCount
-    ) {
-      sums in
-      var pass = pass
-      pass.sums = sums.baseAddress!
-      perform(pass)
-      var total = sums[0]
-      for index in 1..<Swift.max(1, chunks.count) { total.add(sums[index]) }
-      total.add(extra)
-      return total.value
+    var total = reduce(pass, as: CompensatedSum<Double>.self) {
+      var total = $0
+      total.add($1)
+      return total
     }
+    total.add(extra)
+    return total.value
   }
 
   /// Softmax (or log-softmax) of the row with an optional sink logit, which only adds
   /// e^sink to the denominator: Three-Pass reload in Double (log-softmax: the maximum, Σ e^(x −
-  /// max), then (x − max) − log Σ). Special values as for the one-row Double softmax; a sink
-  /// of +inf counts as one more +inf entry, a NaN sink makes the row NaN.
+  /// max), then (x − max) − log Σ). Special values as for Float rows; a sink of +inf counts as
+  /// one more +inf entry, a NaN sink makes the row NaN.
   func softmax(sink: Double?, output: RowOutput) {
     if let sink, sink.isNaN { return y.update(repeating: .nan, count: count) }
     // The kernel's maximum never reports NaN; a NaN input shows in the sum instead.
@@ -222,27 +170,15 @@ struct DoubleRowPlan {
     }
     // e^(sink − max) ≤ 1; libm's exp is correctly rounded or nearly so.
     let sinkTerm = sink.map { exp($0 - maximum) } ?? 0
-    if output == .logProbabilities {
-      let sum = self.sum(DoubleChunkPass(.sumExp, shift: maximum), plus: sinkTerm)
-      guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
-      var pass = DoubleChunkPass(.logOutput, shift: maximum)
-      pass.logSum = log(sum)
-      return perform(pass)
-    }
-    let sum = self.sum(DoubleChunkPass(.sumAndStoreExp, shift: maximum), plus: sinkTerm)
+    let logarithm = output == .logProbabilities
+    let sum = self.sum(
+      DoubleChunkPass(kind: logarithm ? .sumExp : .sumAndStoreExp, shift: maximum),
+      plus: sinkTerm)
     guard !sum.isNaN else { return y.update(repeating: .nan, count: count) }
+    if logarithm {
+      return perform(DoubleChunkPass(kind: .logOutput, shift: maximum, logSum: log(sum)))
+    }
     // sum ≥ 1 (the largest entry, or the sink, contributes e^0), so the scale is at most 1.
-    var pass = DoubleChunkPass(.scale)
-    pass.scale = 1 / sum
-    pass.threshold = 0x1p-1020 / pass.scale
-    perform(pass)
+    perform(DoubleChunkPass(kind: .scale, scale: 1 / sum, threshold: 0x1p-1020 / (1 / sum)))
   }
-}
-
-/// One pass of a Double row over its chunks, for the worker pool.
-private struct DoubleChunkJob: PoolJob {
-  let row: DoubleRowPlan
-  let pass: DoubleChunkPass
-
-  func run(task: Int) { pass.run(row, chunk: task) }
 }

@@ -79,7 +79,7 @@ struct ChunkFirstPass {
 extension ChunkPass {
   /// `.firstPass` over the elements `range` of one chunk, block by block, into the chunk's
   /// slot: an `OnlineSum` for `.onlineSum`, else a `ChunkFirstPass`.
-  func firstPass(_ row: RowPlan, _ range: Range<Int>, chunk: Int) {
+  func firstPass(_ row: RowPlan<Float>, _ range: Range<Int>, chunk: Int) {
     let k = row.kernels
     var result = FirstPass()
     var start = range.lowerBound
@@ -115,7 +115,7 @@ extension RowAlgorithms {
   /// Pass 1 (`parts`) over the effective logits of `row.x`, which it writes to `row.y` unless
   /// the transform is the identity.
   static func firstPass(
-    _ row: RowPlan, transform: LogitTransform, parts: FirstPassParts
+    _ row: RowPlan<Float>, transform: LogitTransform, parts: FirstPassParts
   ) -> FirstPass {
     var pass = ChunkPass(.firstPass)
     pass.transform = transform
@@ -129,7 +129,7 @@ extension RowAlgorithms {
 
   /// The passes of `algorithm` (resolved) after `first`, its pass 1, on `row`: the effective
   /// logits, normally in place in the output.
-  static func finish(_ algorithm: SoftmaxAlgorithm, _ row: RowPlan, after first: FirstPass) {
+  static func finish(_ algorithm: SoftmaxAlgorithm, _ row: RowPlan<Float>, after first: FirstPass) {
     switch algorithm {
     case .auto, .twoPass: twoPass(row, sum: first.sum)
     case .threePassRecompute: threePassRecompute(row, maximum: first.maximum)

@@ -11,32 +11,27 @@ package import SoftmaxKernels
 /// Softmax and log-softmax of Float rows, for the engine: contiguous rows run the algorithms
 /// of `RowAlgorithms` on a kernel table, with masks and temperatures fused into pass 1
 /// (`FirstPass.swift`); inner axes run the strided kernel, 16 columns at a time.
-struct FloatSoftmax: AxisOperation {
+struct FloatSoftmax: SettingsOperation {
+  typealias Element = Float
+
   var settings: RowSettings<Float>
   /// The kernel table: `.selected`, or another one in tests.
   var kernels: PassKernels = .selected
 
-  func columnGroupWidth(length: Int) -> Int { 16 }
+  static let columnWidth = 16
 
-  func columns(
+  func stridedKernel(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
-    width: Int
+    width: Int, output: RowOutput
   ) {
-    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
-      stridedSoftmax_simd16(
-        x, y, length: length, stride: stride, width: width, output: settings.output)
-    }
+    kernels.strided(x, y, length, stride, width, output)
   }
 
-  /// Softmax (or log-softmax) of row number `index`, `length` elements at `x`, into `y`.
+  /// The effective logits of the row's masks and temperature, fused into pass 1.
   func row(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, index: Int,
-    threads: Int
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
+    index: Int, threads: Int
   ) {
-    let kept = settings.keptPrefix(of: y, length: length, row: index)
-    if settings.temperature == 0 {
-      return settings.argmax(x, y, kept: kept, length: length, row: index)
-    }
     let start = index * settings.maskStride
     switch settings.mask {
     case .keep(let keep):
@@ -136,7 +131,7 @@ extension Float {
 extension SoftmaxNormalizer {
   /// The sum of `row.x` (count ≥ 1) from its Two-Pass pass-1 sum `pair`: the pair itself when
   /// it is exact, else from the row's maximum (which reads the row once or twice more).
-  init(pass1 pair: ScaledExpSum, of row: RowPlan) {
+  init(pass1 pair: ScaledExpSum, of row: RowPlan<Float>) {
     self.init()
     if pair.mantissa.isNaN {
       mantissa = .nan
@@ -160,7 +155,7 @@ extension SoftmaxNormalizer {
 
   /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
   /// already written the output.
-  func plan(_ row: RowPlan, output: RowOutput) -> ChunkPass? {
+  func plan(_ row: RowPlan<Float>, output: RowOutput) -> ChunkPass? {
     if mantissa.isNaN {
       SpecialValues.writeNaN(row.y, count: row.count)
       return nil

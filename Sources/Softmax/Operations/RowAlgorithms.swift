@@ -26,13 +26,13 @@ package enum RowAlgorithms {
     }
   }
 
-  static func twoPass(_ row: RowPlan) {
+  static func twoPass(_ row: RowPlan<Float>) {
     twoPass(
       row, sum: row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) })
   }
 
   /// Two-Pass after pass 1 gave `sum`.
-  static func twoPass(_ row: RowPlan, sum: ScaledExpSum) {
+  static func twoPass(_ row: RowPlan<Float>, sum: ScaledExpSum) {
     // A NaN input, or one the pair representation clamped: subtract the maximum instead.
     guard sum.isExact else {
       return threePassRecompute(row)
@@ -42,12 +42,12 @@ package enum RowAlgorithms {
     row.perform(output)
   }
 
-  static func threePassRecompute(_ row: RowPlan) {
+  static func threePassRecompute(_ row: RowPlan<Float>) {
     threePassRecompute(row, maximum: maximum(row))
   }
 
   /// Three-Pass recompute after pass 1 gave the row's `maximum`.
-  static func threePassRecompute(_ row: RowPlan, maximum max: Float) {
+  static func threePassRecompute(_ row: RowPlan<Float>, maximum max: Float) {
     guard finite(max, row) else { return }
     let sum = row.reduce(ChunkPass(.sumExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
@@ -66,7 +66,7 @@ package enum RowAlgorithms {
   /// non-finite contract. Measured against the row-maximum-first order (`softmax bench`, one
   /// thread, cold outputs, 2026-11-29): 6% and 5% faster at 2^19 and 2^20 in one A/B of 5 runs
   /// each, 1% and 3% in another of 4; within 3% at 2^16–2^18 and 2^21 in both.
-  static func threePassReload(_ row: RowPlan) {
+  static func threePassReload(_ row: RowPlan<Float>) {
     withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(.maximumAndStoreExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
@@ -97,7 +97,7 @@ package enum RowAlgorithms {
   /// The non-finite contract after the chunked first pass of Three-Pass reload: finite chunks
   /// hold exponentials in y (their input may be gone), the others are untouched.
   private static func nonFiniteChunks(
-    _ row: RowPlan, _ parts: UnsafeMutableBufferPointer<OnlineSum>
+    _ row: RowPlan<Float>, _ parts: UnsafeMutableBufferPointer<OnlineSum>
   ) {
     var infinities = 0
     for (chunk, part) in parts.enumerated() {
@@ -124,7 +124,7 @@ package enum RowAlgorithms {
   }
 
   /// Three-Pass reload after pass 1 gave the row's `maximum`.
-  static func threePassReload(_ row: RowPlan, maximum max: Float) {
+  static func threePassReload(_ row: RowPlan<Float>, maximum max: Float) {
     guard finite(max, row) else { return }
     let sum = row.reduce(ChunkPass(.sumAndStoreExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
@@ -137,13 +137,13 @@ package enum RowAlgorithms {
   /// Online softmax: pass 1 gives each chunk's maximum and Σ e^(x − maximum) in one read, merged
   /// in chunk order by rescaling to the larger maximum in Double; pass 2 is Three-Pass
   /// recompute's output pass.
-  static func online(_ row: RowPlan) {
+  static func online(_ row: RowPlan<Float>) {
     online(
       row, total: row.reduce(ChunkPass(.onlineSum), as: OnlineSum.self) { $0.merged(with: $1) })
   }
 
   /// The online softmax after pass 1 gave `total`.
-  static func online(_ row: RowPlan, total: OnlineSum) {
+  static func online(_ row: RowPlan<Float>, total: OnlineSum) {
     // +inf, or only −inf: the non-finite contract (it also handles NaN in such rows).
     guard total.maximum.isFinite else {
       return SpecialValues.apply(row.x, row.y, count: row.count, output: .probabilities)
@@ -156,12 +156,12 @@ package enum RowAlgorithms {
   }
 
   /// The row maximum, merged so that a NaN chunk maximum reaches the caller's finiteness check.
-  private static func maximum(_ row: RowPlan) -> Float {
+  private static func maximum(_ row: RowPlan<Float>) -> Float {
     row.reduce(ChunkPass(.maximum), as: Float.self, merge: maximumKeepingNaN)
   }
 
   /// Whether `max` is finite; otherwise writes the non-finite contract's result.
-  private static func finite(_ max: Float, _ row: RowPlan) -> Bool {
+  private static func finite(_ max: Float, _ row: RowPlan<Float>) -> Bool {
     guard max.isFinite else {
       SpecialValues.apply(row.x, row.y, count: row.count, output: .probabilities)
       return false
