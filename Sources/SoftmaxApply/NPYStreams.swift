@@ -59,23 +59,18 @@ struct NPYSource {
   func read<T: ComputeScalar>(from start: Int, into output: UnsafeMutableBufferPointer<T>)
     throws(ToolError)
   {
-    let size = header.elementType.size
-    let perChunk = max(1, Self.conversionChunkBytes / size)
-    let raw = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: min(perChunk, max(output.count, 1)) * size, alignment: 64)
-    defer { raw.deallocate() }
-    var done = 0
-    while done < output.count {
-      let n = min(perChunk, output.count - done)
-      let chunk = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * size)])
-      let offset = header.dataOffset + (start + done) * size
+    try forEachConversionChunk(of: output.count, type: header.elementType) {
+      (done, chunk) throws(ToolError) in
+      let n = chunk.count / header.elementType.size
+      let offset = header.dataOffset + (start + done) * header.elementType.size
       if let bytes {
         bytes.withUnsafeBytes {
-          chunk.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n * size]))
+          chunk.copyMemory(
+            from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + chunk.count]))
         }
       } else {
         let got: Int
-        do { got = try file.read(at: offset, into: chunk) } catch {
+        do throws(FileError) { got = try file.read(at: offset, into: chunk) } catch {
           throw ToolError(error.description)
         }
         guard got == chunk.count else {
@@ -85,8 +80,27 @@ struct NPYSource {
       T.decode(
         UnsafeRawBufferPointer(chunk), header.elementType, header.byteOrder,
         into: UnsafeMutableBufferPointer(rebasing: output[done..<done + n]))
-      done += n
     }
+  }
+}
+
+/// Calls `body` with consecutive chunks of a conversion buffer covering `count` elements of
+/// `type` (at most `NPYSource.conversionChunkBytes` each, allocated once) and the index of
+/// each chunk's first element.
+private func forEachConversionChunk(
+  of count: Int, type: ElementType,
+  _ body: (Int, UnsafeMutableRawBufferPointer) throws(ToolError) -> Void
+) throws(ToolError) {
+  let size = type.size
+  let perChunk = max(1, NPYSource.conversionChunkBytes / size)
+  let raw = UnsafeMutableRawBufferPointer.allocate(
+    byteCount: min(perChunk, max(count, 1)) * size, alignment: 64)
+  defer { raw.deallocate() }
+  var done = 0
+  while done < count {
+    let n = min(perChunk, count - done)
+    try body(done, UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * size)]))
+    done += n
   }
 }
 
@@ -103,22 +117,15 @@ struct NPYSink {
 
   /// Appends `values`, converted to the header's element type and byte order.
   func write<T: ComputeScalar>(_ values: UnsafeBufferPointer<T>) throws(ToolError) {
-    let size = header.elementType.size
-    let perChunk = max(1, NPYSource.conversionChunkBytes / size)
-    let raw = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: min(perChunk, max(values.count, 1)) * size, alignment: 64)
-    defer { raw.deallocate() }
-    var done = 0
-    while done < values.count {
-      let n = min(perChunk, values.count - done)
-      let chunk = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * size)])
+    try forEachConversionChunk(of: values.count, type: header.elementType) {
+      (done, chunk) throws(ToolError) in
+      let n = chunk.count / header.elementType.size
       T.encode(
         UnsafeBufferPointer(rebasing: values[done..<done + n]), header.elementType,
         header.byteOrder, into: chunk)
-      do { try file.write(UnsafeRawBufferPointer(chunk)) } catch {
+      do throws(FileError) { try file.write(UnsafeRawBufferPointer(chunk)) } catch {
         throw ToolError(error.description)
       }
-      done += n
     }
   }
 }

@@ -4,8 +4,11 @@ package protocol ComputeScalar: BinaryFloatingPoint, Sendable {
   init(_ value: Double)
   var floatValue: Float { get }
   var doubleValue: Double { get }
-  /// ``ElementCodec/decode(_:_:_:into:)`` specialized for this type: generic callers in other
-  /// modules pay one dynamic call per buffer instead of per element.
+  /// The element type with this type's layout: copied, not converted, in host byte order.
+  static var hostType: ElementType { get }
+  /// ``ElementCodec/decode(_:_:_:into:)`` specialized for this type (each conformance's
+  /// witness is compiled for it): generic callers in other modules pay one dynamic call per
+  /// buffer instead of per element.
   static func decode(
     _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
     into output: UnsafeMutableBufferPointer<Self>)
@@ -15,27 +18,24 @@ package protocol ComputeScalar: BinaryFloatingPoint, Sendable {
     into raw: UnsafeMutableRawBufferPointer)
 }
 
-extension Float: ComputeScalar {
-  package var floatValue: Float { self }
-  package var doubleValue: Double { Double(self) }
-
+extension ComputeScalar {
   package static func decode(
     _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
-    into output: UnsafeMutableBufferPointer<Float>
+    into output: UnsafeMutableBufferPointer<Self>
   ) {
-    if type == .float32 && order == .host {
+    if type == hostType && order == .host {
       UnsafeMutableRawBufferPointer(output).copyMemory(
-        from: UnsafeRawBufferPointer(rebasing: raw[0..<output.count * 4]))
+        from: UnsafeRawBufferPointer(rebasing: raw[0..<output.count * type.size]))
     } else {
       ElementCodec.decode(raw, type, order, into: output)
     }
   }
 
   package static func encode(
-    _ values: UnsafeBufferPointer<Float>, _ type: ElementType, _ order: ByteOrder,
+    _ values: UnsafeBufferPointer<Self>, _ type: ElementType, _ order: ByteOrder,
     into raw: UnsafeMutableRawBufferPointer
   ) {
-    if type == .float32 && order == .host {
+    if type == hostType && order == .host {
       raw.copyMemory(from: UnsafeRawBufferPointer(values))
     } else {
       ElementCodec.encode(values, type, order, into: raw)
@@ -43,32 +43,16 @@ extension Float: ComputeScalar {
   }
 }
 
+extension Float: ComputeScalar {
+  package static let hostType = ElementType.float32
+  package var floatValue: Float { self }
+  package var doubleValue: Double { Double(self) }
+}
+
 extension Double: ComputeScalar {
+  package static let hostType = ElementType.float64
   package var floatValue: Float { Float(self) }
   package var doubleValue: Double { self }
-
-  package static func decode(
-    _ raw: UnsafeRawBufferPointer, _ type: ElementType, _ order: ByteOrder,
-    into output: UnsafeMutableBufferPointer<Double>
-  ) {
-    if type == .float64 && order == .host {
-      UnsafeMutableRawBufferPointer(output).copyMemory(
-        from: UnsafeRawBufferPointer(rebasing: raw[0..<output.count * 8]))
-    } else {
-      ElementCodec.decode(raw, type, order, into: output)
-    }
-  }
-
-  package static func encode(
-    _ values: UnsafeBufferPointer<Double>, _ type: ElementType, _ order: ByteOrder,
-    into raw: UnsafeMutableRawBufferPointer
-  ) {
-    if type == .float64 && order == .host {
-      raw.copyMemory(from: UnsafeRawBufferPointer(values))
-    } else {
-      ElementCodec.encode(values, type, order, into: raw)
-    }
-  }
 }
 
 /// Converts file bytes (any supported element type, either byte order) to and from the

@@ -159,32 +159,21 @@ package func scaleDouble_simd8(
   }
 }
 
-/// y_i = e^((x_i − shift) − logSum): the outputs of a softmax whose log Σ is shift + logSum,
-/// each exponent at most about 0 (x_i ≤ log Σ). Results below e^-707 are 0, never
-/// subnormal; −inf gives 0; NaN stays NaN. `y` may be `x`.
-package func expOutputDouble_simd8(
+/// The output pass of a normalized Double row whose log Σ is shift + logSum: y_i =
+/// (x_i − shift) − logSum for log-probabilities, or e^((x_i − shift) − logSum) for
+/// probabilities (each exponent at most about 0, as x_i ≤ log Σ; results below e^-707 are 0,
+/// never subnormal). The first subtraction is exact near the maximum (Sterbenz), so entries
+/// near the top keep full precision for logits of any magnitude. `y` may be `x`.
+package func normalizedOutputDouble_simd8(
   _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
-  logSum: Double
-) {
-  var i = 0
-  while i < count {
-    let v = x.loadDoubles(at: i, count: count - i, padding: -.infinity)
-    storeDoubles(expOfNonPositiveDouble((v - shift) - logSum), y + i, count: count - i)
-    i += 8
-  }
-}
-
-/// y_i = (x_i − shift) − logSum: the outputs of a log-softmax whose log Σ is shift + logSum.
-/// The first subtraction is exact near the maximum (Sterbenz), so entries near the top keep
-/// full precision for logits of any magnitude. `y` may be `x`.
-package func logOutputDouble_simd8(
-  _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
-  logSum: Double
+  logSum: Double, output: RowOutput
 ) {
   var i = 0
   while i < count {
     let v = x.loadDoubles(at: i, count: count - i, padding: 0)
-    storeDoubles((v - shift) - logSum, y + i, count: count - i)
+    let t = (v - shift) - logSum
+    storeDoubles(
+      output == .logProbabilities ? t : expOfNonPositiveDouble(t), y + i, count: count - i)
     i += 8
   }
 }

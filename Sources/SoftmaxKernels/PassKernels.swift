@@ -147,12 +147,11 @@ package struct DoubleRowKernels: Sendable {
       CompensatedSum<Double>
   /// y *= scale in place, 0 below threshold: (y, count, scale, threshold).
   package let scale: @Sendable (UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
-  /// y = e^((x − shift) − logSum): (x, y, count, shift, logSum).
-  package let expOutput:
-    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
-  /// y = (x − shift) − logSum: (x, y, count, shift, logSum).
-  package let logOutput:
-    @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double, Double) -> Void
+  /// y = (x − shift) − logSum, or its exponential: (x, y, count, shift, logSum, output).
+  package let normalizedOutput:
+    @Sendable (
+      UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double, Double, RowOutput
+    ) -> Void
   /// Up to 8 adjacent columns of an inner axis: (x, y, length, stride, width, output).
   package let strided:
     @Sendable (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Int, Int, RowOutput)
@@ -163,8 +162,9 @@ package struct DoubleRowKernels: Sendable {
     max: { maxDouble_simd8($0, count: $1) },
     sumExp: { blockedExpSum($0, $1, count: $2, shift: $3) },
     scale: { scaleDouble_simd8($0, count: $1, scale: $2, threshold: $3) },
-    expOutput: { expOutputDouble_simd8($0, $1, count: $2, shift: $3, logSum: $4) },
-    logOutput: { logOutputDouble_simd8($0, $1, count: $2, shift: $3, logSum: $4) },
+    normalizedOutput: {
+      normalizedOutputDouble_simd8($0, $1, count: $2, shift: $3, logSum: $4, output: $5)
+    },
     strided: {
       stridedSoftmaxDouble_simd8($0, $1, length: $2, stride: $3, width: $4, output: $5)
     })

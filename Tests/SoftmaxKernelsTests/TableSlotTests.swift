@@ -84,11 +84,12 @@ struct TableSlotTests {
           let logSum = log(exactSum)
           var e = [Double](repeating: 0, count: count)
           e.withUnsafeMutableBufferPointer {
-            kernels.expOutput(p, $0.baseAddress!, count, maximum, logSum)
+            kernels.normalizedOutput(p, $0.baseAddress!, count, maximum, logSum, .probabilities)
           }
           var l = [Double](repeating: 0, count: count)
           l.withUnsafeMutableBufferPointer {
-            kernels.logOutput(p, $0.baseAddress!, count, maximum, logSum)
+            kernels.normalizedOutput(
+              p, $0.baseAddress!, count, maximum, logSum, .logProbabilities)
           }
           for i in 0..<count {
             let exact = terms[i] / exactSum

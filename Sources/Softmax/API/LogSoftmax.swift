@@ -57,9 +57,8 @@ public func logSoftmax<Element: SoftmaxElement>(
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: [Element], into output: inout [Element], threads: Int? = nil
 ) {
-  withBuffers(input, &output, function: "logSoftmax") { x, y in
-    logSoftmax(x, into: y, threads: threads)
-  }
+  var y = output.mutableSpan
+  logSoftmax(input.span, into: &y, threads: threads)
 }
 
 /// The log-softmax of `input` as a new array. See
@@ -117,11 +116,10 @@ public func logSoftmax<Element: SoftmaxElement>(
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Element? = nil,
   fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Element = 1
 ) {
-  withBuffers(input, &output, function: "logSoftmax") { x, y in
-    logSoftmax(
-      x, shape: shape, axis: axis, into: y, threads: threads, mask: mask, sink: sink,
-      fullyMaskedRows: fullyMaskedRows, temperature: temperature)
-  }
+  var y = output.mutableSpan
+  logSoftmax(
+    input.span, shape: shape, axis: axis, into: &y, threads: threads, mask: mask, sink: sink,
+    fullyMaskedRows: fullyMaskedRows, temperature: temperature)
 }
 
 /// Log-softmax along one axis of a row-major array, as a new array.

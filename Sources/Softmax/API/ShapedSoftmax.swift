@@ -79,11 +79,11 @@ public func softmax<Element: SoftmaxElement>(
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil, mask: SoftmaxMask = .none,
   sink: Element? = nil, fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Element = 1
 ) {
-  withBuffers(input, &output, function: "softmax") { x, y in
-    softmax(
-      x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads, mask: mask,
-      sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
-  }
+  var y = output.mutableSpan
+  softmax(
+    input.span, shape: shape, axis: axis, into: &y, algorithm: algorithm, threads: threads,
+    mask: mask,
+    sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
 }
 
 /// Softmax along one axis of a row-major array, as a new array. See

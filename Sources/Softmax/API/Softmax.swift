@@ -92,9 +92,8 @@ public func softmax<Element: SoftmaxElement>(
   _ input: [Element], into output: inout [Element], algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil
 ) {
-  withBuffers(input, &output, function: "softmax") { x, y in
-    softmax(x, into: y, algorithm: algorithm, threads: threads)
-  }
+  var y = output.mutableSpan
+  softmax(input.span, into: &y, algorithm: algorithm, threads: threads)
 }
 
 /// The softmax of `input` as a new array: e^(input[i]) / Σ_k e^(input[k]).

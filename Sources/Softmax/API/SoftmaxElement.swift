@@ -31,14 +31,14 @@ public struct _SoftmaxCall<Element: SoftmaxElement> {
 
 extension Float: SoftmaxElement {
   public static func _compute(_ call: _SoftmaxCall<Float>) {
-    AxisEngine.run(FloatSoftmax(settings: call.settings), call.input, call.output, call: call.axis)
+    AxisEngine.run(SoftmaxRows(settings: call.settings), call.input, call.output, call: call.axis)
   }
 }
 
 extension Double: SoftmaxElement {
   public static func _compute(_ call: _SoftmaxCall<Double>) {
     AxisEngine.run(
-      DoubleSoftmax(settings: call.settings), call.input, call.output, call: call.axis)
+      SoftmaxRows(settings: call.settings), call.input, call.output, call: call.axis)
   }
 }
 
@@ -67,22 +67,6 @@ func compute<Element: SoftmaxElement>(
     call = AxisCall(input, output, threads: threads, settings: settings, function: function)
   }
   Element._compute(_SoftmaxCall(input: input, output: output, axis: call, settings: settings))
-}
-
-/// Calls `body` with the buffers of two arrays of the same count (trapping, naming
-/// `function`, when the counts differ).
-func withBuffers<Element, Result>(
-  _ input: [Element], _ output: inout [Element], function: String,
-  _ body: (UnsafeBufferPointer<Element>, UnsafeMutableBufferPointer<Element>) -> Result
-) -> Result {
-  guard input.count == output.count else {
-    fatalError(
-      "\(function): the input has \(input.count) elements but the output has \(output.count); "
-        + "they must have the same count")
-  }
-  return input.withUnsafeBufferPointer { x in
-    output.withUnsafeMutableBufferPointer { y in body(x, y) }
-  }
 }
 
 /// Calls `body` with the buffers of two spans (trapping, naming `function`, when the counts

@@ -12,8 +12,6 @@
 // Either way a row's result does not depend on the thread count: chunks are cut by the row
 // length alone and merge in chunk order, and spread rows are never split.
 
-internal import SoftmaxKernels
-
 /// An operation along one axis, for the engine.
 protocol AxisOperation {
   associatedtype Element
@@ -40,49 +38,6 @@ protocol AxisOperation {
 extension AxisOperation {
   func task(_ items: Range<Int>, of work: AxisWork<Self>) {
     for item in items { work.item(item, operation: self) }
-  }
-}
-
-/// An operation whose rows follow `RowSettings` (the masked tail and the argmax limit are
-/// the settings' work) and whose inner axes run one strided kernel (the temperature and the
-/// policy are the settings' work): what `FloatSoftmax` and `DoubleSoftmax` share.
-protocol SettingsOperation: AxisOperation where Element: BinaryFloatingPoint & Sendable {
-  var settings: RowSettings<Element> { get }
-  /// Adjacent columns that `stridedKernel` computes at once (one vector).
-  static var columnWidth: Int { get }
-  /// `width` ≤ `columnWidth` adjacent columns at T = 1, as `AxisOperation.columns`.
-  func stridedKernel(
-    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, length: Int, stride: Int,
-    width: Int, output: RowOutput)
-  /// Row number `index` at T > 0, of which the first `kept` elements count (the rest of its
-  /// `length` is written).
-  func row(
-    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, kept: Int, length: Int,
-    index: Int, threads: Int)
-}
-
-extension SettingsOperation {
-  func columnGroupWidth(length: Int) -> Int { Self.columnWidth }
-
-  func columns(
-    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, length: Int, stride: Int,
-    width: Int
-  ) {
-    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
-      stridedKernel(
-        x, y, length: length, stride: stride, width: width, output: settings.output)
-    }
-  }
-
-  func row(
-    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, length: Int, index: Int,
-    threads: Int
-  ) {
-    let kept = settings.keptPrefix(of: y, length: length, row: index)
-    if settings.temperature == 0 {
-      return settings.argmax(x, y, kept: kept, length: length, row: index)
-    }
-    row(x, y, kept: kept, length: length, index: index, threads: threads)
   }
 }
 

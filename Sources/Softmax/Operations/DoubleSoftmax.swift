@@ -8,32 +8,28 @@ internal import SoftmaxKernels
   import Darwin
 #endif
 
-/// Softmax and log-softmax of Double rows, for the engine, with the semantics of the Float rows
-/// in Double precision: masks and temperatures take one extra pass (the effective logits go
-/// to the output, correctly rounded quotients, an additive mask's Float values added in
-/// Double), then the row runs there in place; inner axes run the strided Double kernel, 8
-/// columns at a time.
-struct DoubleSoftmax: SettingsOperation {
-  typealias Element = Double
+// Double rows, with the semantics of the Float rows in Double precision: masks and
+// temperatures take one extra pass (the effective logits go to the output, correctly rounded
+// quotients, an additive mask's Float values added in Double), then the row runs there in
+// place on the table's Double kernels; inner axes run its strided Double kernel, 8 columns at
+// a time.
 
-  var settings: RowSettings<Double>
-  /// The kernel table: `.selected`, or another one in tests.
-  var kernels: PassKernels = .selected
-
+extension Double: RowElement {
   static let columnWidth = 8
 
-  func stridedKernel(
-    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, length: Int, stride: Int,
-    width: Int, output: RowOutput
+  static func strided(
+    _ kernels: PassKernels, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
+    length: Int, stride: Int, width: Int, output: RowOutput
   ) {
     kernels.double.strided(x, y, length, stride, width, output)
   }
 
-  /// The effective logits of the row's masks and temperature written to `y`, then the row.
-  func row(
-    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, kept: Int, length: Int,
-    index: Int, threads: Int
+  static func row(
+    _ rows: SoftmaxRows<Double>, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
+    kept: Int, length: Int, index: Int, threads: Int
   ) {
+    let settings = rows.settings
+    let kernels = rows.kernels
     let temperature = settings.temperature
     var x = x
     let start = index * settings.maskStride
@@ -131,8 +127,8 @@ struct DoubleChunkPass: ChunkPassing {
     case .sumAndStoreExp: store(k.sumExp(x, y, n, shift), chunk)
     case .sumExp: store(k.sumExp(x, nil, n, shift), chunk)
     case .scale: k.scale(y, n, scale, threshold)
-    case .logOutput: k.logOutput(x, y, n, shift, logSum)
-    case .expOutput: k.expOutput(x, y, n, shift, logSum)
+    case .logOutput: k.normalizedOutput(x, y, n, shift, logSum, .logProbabilities)
+    case .expOutput: k.normalizedOutput(x, y, n, shift, logSum, .probabilities)
     }
   }
 }

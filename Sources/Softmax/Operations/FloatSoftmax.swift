@@ -8,53 +8,51 @@ package import SoftmaxKernels
   import Darwin
 #endif
 
-/// Softmax and log-softmax of Float rows, for the engine: contiguous rows run the algorithms
-/// of `RowAlgorithms` on a kernel table, with masks and temperatures fused into pass 1
-/// (`FirstPass.swift`); inner axes run the strided kernel, 16 columns at a time.
-struct FloatSoftmax: SettingsOperation {
-  typealias Element = Float
+// Float rows: the algorithms of `RowAlgorithms` on a kernel table, with masks and
+// temperatures fused into pass 1 (`FirstPass.swift`); inner axes run the table's strided
+// kernel, 16 columns at a time.
 
-  var settings: RowSettings<Float>
-  /// The kernel table: `.selected`, or another one in tests.
-  var kernels: PassKernels = .selected
-
+extension Float: RowElement {
   static let columnWidth = 16
 
-  func stridedKernel(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
-    width: Int, output: RowOutput
+  static func strided(
+    _ kernels: PassKernels, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    length: Int, stride: Int, width: Int, output: RowOutput
   ) {
     kernels.strided(x, y, length, stride, width, output)
   }
 
   /// The effective logits of the row's masks and temperature, fused into pass 1.
-  func row(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
-    index: Int, threads: Int
+  static func row(
+    _ rows: SoftmaxRows<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    kept: Int, length: Int, index: Int, threads: Int
   ) {
+    let settings = rows.settings
     let start = index * settings.maskStride
     switch settings.mask {
     case .keep(let keep):
       keep.withUnsafeBufferPointer { k in
         let transform = LogitTransform(
           divisor: settings.temperature, keep: k.baseAddress.map { $0 + start })
-        row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+        rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
       }
     case .additive(let bias):
       bias.withUnsafeBufferPointer { a in
         let transform = LogitTransform(
           divisor: settings.temperature, bias: a.baseAddress.map { $0 + start })
-        row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+        rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
       }
     case .none, .causal:
       let transform = LogitTransform(divisor: settings.temperature)
-      row(x, y, kept: kept, length: length, transform: transform, threads: threads)
+      rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
     }
   }
+}
 
+extension SoftmaxRows where Element == Float {
   /// The first `kept` elements (the rest are masked and written): pass 1 on the effective
   /// logits that `transform` writes to `y` block by block, then the other passes in place there.
-  private func row(
+  fileprivate func fusedRow(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
     transform: LogitTransform, threads: Int
   ) {
@@ -107,7 +105,7 @@ package func shapedSoftmax(
     input, output, shape: shape, axis: -1, threads: threads, settings: &settings,
     function: "shapedSoftmax")
   AxisEngine.run(
-    FloatSoftmax(settings: settings, kernels: kernels), input, output, call: call)
+    SoftmaxRows(settings: settings, kernels: kernels), input, output, call: call)
 }
 
 extension Float {

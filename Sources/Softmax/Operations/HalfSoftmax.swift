@@ -5,7 +5,7 @@
   internal import SoftmaxKernels
 
   /// Softmax and log-softmax of Float16 rows, for the engine, computed by the Float rows
-  /// (`FloatSoftmax`) and rounded once to Float16.
+  /// (`SoftmaxRows<Float>`) and rounded once to Float16.
   ///
   /// - Plain rows longer than the stack scratch (4096 elements) stream: pass 1 widens each
   ///   4096-element block into a stack buffer and adds its Two-Pass sum to a
@@ -21,11 +21,11 @@
   struct HalfSoftmax: AxisOperation {
     let settings: RowSettings<Float16>
     /// The Float rows with the same settings.
-    let float: FloatSoftmax
+    let float: SoftmaxRows<Float>
 
     init(settings: RowSettings<Float16>) {
       self.settings = settings
-      float = FloatSoftmax(settings: settings.converted(to: Float.self))
+      float = SoftmaxRows(settings: settings.converted(to: Float.self))
     }
 
     /// Floats that `withScratch` keeps on the stack.

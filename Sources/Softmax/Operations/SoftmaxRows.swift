@@ -1,0 +1,52 @@
+internal import SoftmaxKernels
+
+/// Softmax and log-softmax of Float and Double arrays, for the engine: what their rows and
+/// columns share. The settings do the masked tail and the argmax limit of every row, and the
+/// temperature and policy of every column group; the element type does the rest of a row
+/// (`RowElement.row`) and names its strided kernel in the table.
+struct SoftmaxRows<Element: RowElement>: AxisOperation {
+  var settings: RowSettings<Element>
+  /// The kernel table: `.selected`, or another one in tests.
+  var kernels: PassKernels = .selected
+
+  func columnGroupWidth(length: Int) -> Int { Element.columnWidth }
+
+  func columns(
+    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, length: Int, stride: Int,
+    width: Int
+  ) {
+    settings.columns(x, y, length: length, stride: stride, width: width) { x, y in
+      Element.strided(
+        kernels, x, y, length: length, stride: stride, width: width, output: settings.output)
+    }
+  }
+
+  func row(
+    _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, length: Int, index: Int,
+    threads: Int
+  ) {
+    let kept = settings.keptPrefix(of: y, length: length, row: index)
+    if settings.temperature == 0 {
+      return settings.argmax(x, y, kept: kept, length: length, row: index)
+    }
+    Element.row(self, x, y, kept: kept, length: length, index: index, threads: threads)
+  }
+}
+
+/// An element type with its own row algorithms and strided kernel (Float and Double;
+/// Float16 rows are computed as Float rows).
+protocol RowElement: BinaryFloatingPoint & Sendable {
+  /// Adjacent columns that the strided kernel computes at once (one vector).
+  static var columnWidth: Int { get }
+
+  /// `width` ≤ `columnWidth` adjacent columns at T = 1, by the table's strided kernel.
+  static func strided(
+    _ kernels: PassKernels, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    length: Int, stride: Int, width: Int, output: RowOutput)
+
+  /// Row number `index` at T > 0, of which the first `kept` elements count (the rest of its
+  /// `length` is written), with the masks, sink and policy of `rows.settings`.
+  static func row(
+    _ rows: SoftmaxRows<Self>, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    kept: Int, length: Int, index: Int, threads: Int)
+}
