@@ -33,27 +33,29 @@
 ///   - threads: The most threads to use, or nil to decide by the length (as for `softmax`).
 /// - Precondition: `input.count == output.count`, the buffers are identical or disjoint, and
 ///   `threads` is nil or at least 1. A violation traps with a message that names it.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
   threads: Int? = nil
 ) {
-  compute(
-    input, output, shape: nil, axis: -1, threads: threads,
-    settings: RowSettings(output: .logProbabilities), function: "logSoftmax")
+  Element._row(
+    input, output, logarithm: true, algorithm: .auto, threads: threads, function: "logSoftmax")
 }
 
 /// Writes the log-softmax of a span into a span of the same count. See
 /// ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Element>,_,_)``. No allocation.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: Span<Element>, into output: inout MutableSpan<Element>, threads: Int? = nil
 ) {
-  withBuffers(input, &output, function: "logSoftmax") { x, y in
+  withBuffers(input, &output) { x, y in
     logSoftmax(x, into: y, threads: threads)
   }
 }
 
 /// Writes the log-softmax of `input` into `output`, which must have the same count. See
 /// ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Element>,_,_)``. No allocation.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: [Element], into output: inout [Element], threads: Int? = nil
 ) {
@@ -63,6 +65,7 @@ public func logSoftmax<Element: SoftmaxElement>(
 
 /// The log-softmax of `input` as a new array. See
 /// ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Element>,_,_)``.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(_ input: [Element], threads: Int? = nil)
   -> [Element]
 {
@@ -82,28 +85,28 @@ public func logSoftmax<Element: SoftmaxElement>(_ input: [Element], threads: Int
 ///
 /// Layout, threads, masks, sinks and checks as for the shaped `softmax`; numerics and special
 /// values as for ``logSoftmax(_:into:threads:)-(UnsafeBufferPointer<Element>,_,_)``.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: UnsafeBufferPointer<Element>, shape: [Int], axis: Int = -1,
   into output: UnsafeMutableBufferPointer<Element>, threads: Int? = nil,
   mask: SoftmaxMask = .none, sink: Element? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
   temperature: Element = 1
 ) {
-  let settings = RowSettings(
-    output: .logProbabilities, mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows,
-    temperature: temperature)
-  compute(
-    input, output, shape: shape, axis: axis, threads: threads, settings: settings,
-    function: "logSoftmax")
+  let request = _SoftmaxRequest(
+    "logSoftmax", logarithm: true, shape: shape, axis: axis, threads: threads, mask: mask,
+    sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
+  Element._compute(input, output, request)
 }
 
 /// Log-softmax along one axis of a row-major array, from a span into a span of the same
 /// count.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: Span<Element>, shape: [Int], axis: Int = -1, into output: inout MutableSpan<Element>,
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Element? = nil,
   fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Element = 1
 ) {
-  withBuffers(input, &output, function: "logSoftmax") { x, y in
+  withBuffers(input, &output) { x, y in
     logSoftmax(
       x, shape: shape, axis: axis, into: y, threads: threads, mask: mask, sink: sink,
       fullyMaskedRows: fullyMaskedRows, temperature: temperature)
@@ -111,6 +114,7 @@ public func logSoftmax<Element: SoftmaxElement>(
 }
 
 /// Log-softmax along one axis of a row-major array, into an array of the same count.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: [Element], shape: [Int], axis: Int = -1, into output: inout [Element],
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Element? = nil,
@@ -123,6 +127,7 @@ public func logSoftmax<Element: SoftmaxElement>(
 }
 
 /// Log-softmax along one axis of a row-major array, as a new array.
+@inlinable
 public func logSoftmax<Element: SoftmaxElement>(
   _ input: [Element], shape: [Int], axis: Int = -1, threads: Int? = nil,
   mask: SoftmaxMask = .none, sink: Element? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,

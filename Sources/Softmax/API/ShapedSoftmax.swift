@@ -43,29 +43,30 @@
 ///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,
 ///   sinks, temperatures and `.nan` apply to the last axis, causal masks to shapes of
 ///   rank ≥ 2. A violation traps with a message that names it.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: UnsafeBufferPointer<Element>, shape: [Int], axis: Int = -1,
   into output: UnsafeMutableBufferPointer<Element>, algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Element? = nil,
   fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Element = 1
 ) {
-  let settings = RowSettings(
-    output: .probabilities, algorithm: algorithm, mask: mask, sink: sink,
-    fullyMaskedRows: fullyMaskedRows, temperature: temperature)
-  compute(
-    input, output, shape: shape, axis: axis, threads: threads, settings: settings,
-    function: "softmax")
+  let request = _SoftmaxRequest(
+    "softmax", logarithm: false, shape: shape, axis: axis, algorithm: algorithm,
+    threads: threads, mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows,
+    temperature: temperature)
+  Element._compute(input, output, request)
 }
 
 /// Softmax along one axis of a row-major array, from a span into a span of the same count
 /// (arrays, `ContiguousArray`s and `ArraySlice`s without a copy). See
 /// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:temperature:)-(UnsafeBufferPointer<Element>,_,_,_,_,_,_,_,_,_)``.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: Span<Element>, shape: [Int], axis: Int = -1, into output: inout MutableSpan<Element>,
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil, mask: SoftmaxMask = .none,
   sink: Element? = nil, fullyMaskedRows: FullyMaskedRows = .zeros, temperature: Element = 1
 ) {
-  withBuffers(input, &output, function: "softmax") { x, y in
+  withBuffers(input, &output) { x, y in
     softmax(
       x, shape: shape, axis: axis, into: y, algorithm: algorithm, threads: threads, mask: mask,
       sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
@@ -74,6 +75,7 @@ public func softmax<Element: SoftmaxElement>(
 
 /// Softmax along one axis of a row-major array, into an array of the same count. See
 /// ``softmax(_:shape:axis:into:algorithm:threads:mask:sink:fullyMaskedRows:temperature:)-(UnsafeBufferPointer<Element>,_,_,_,_,_,_,_,_,_)``.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: [Element], shape: [Int], axis: Int = -1, into output: inout [Element],
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil, mask: SoftmaxMask = .none,
@@ -94,6 +96,7 @@ public func softmax<Element: SoftmaxElement>(
 /// let logits: [Double] = [1e39, 1e39, -1e39, 0, 1, 2]
 /// let p = softmax(logits, shape: [2, 3])  // ≈ [0.5, 0.5, 0, 0.090, 0.245, 0.665]
 /// ```
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: [Element], shape: [Int], axis: Int = -1, algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil, mask: SoftmaxMask = .none, sink: Element? = nil,

@@ -44,13 +44,13 @@
 ///     the result is bitwise the same for every thread count.
 /// - Precondition: `input.count == output.count`, the buffers are identical or disjoint, and
 ///   `threads` is nil or at least 1. A violation traps with a message that names it.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) {
-  compute(
-    input, output, shape: nil, axis: -1, threads: threads,
-    settings: RowSettings(output: .probabilities, algorithm: algorithm), function: "softmax")
+  Element._row(
+    input, output, logarithm: false, algorithm: algorithm, threads: threads, function: "softmax")
 }
 
 /// Writes the softmax of `input` into `output`, which must have the same count.
@@ -67,11 +67,12 @@ public func softmax<Element: SoftmaxElement>(
 /// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Element>,_,_,_)``. No allocation.
 ///
 /// - Precondition: `input.count == output.count`; a mismatch traps with a message naming both.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: Span<Element>, into output: inout MutableSpan<Element>,
   algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) {
-  withBuffers(input, &output, function: "softmax") { x, y in
+  withBuffers(input, &output) { x, y in
     softmax(x, into: y, algorithm: algorithm, threads: threads)
   }
 }
@@ -88,6 +89,7 @@ public func softmax<Element: SoftmaxElement>(
 /// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Element>,_,_,_)``. No allocation.
 ///
 /// - Precondition: `input.count == output.count`; a mismatch traps with a message naming both.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: [Element], into output: inout [Element], algorithm: SoftmaxAlgorithm = .auto,
   threads: Int? = nil
@@ -106,6 +108,7 @@ public func softmax<Element: SoftmaxElement>(
 /// Numerics and special values as for
 /// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Element>,_,_,_)``. Allocates the
 /// result.
+@inlinable
 public func softmax<Element: SoftmaxElement>(
   _ input: [Element], algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) -> [Element] {
@@ -125,6 +128,7 @@ public func softmax<Element: SoftmaxElement>(
 ///
 /// Numerics and special values as for
 /// ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Element>,_,_,_)``. No allocation.
+@inlinable
 public func softmaxInPlace<Element: SoftmaxElement>(
   _ values: inout [Element], algorithm: SoftmaxAlgorithm = .auto, threads: Int? = nil
 ) {

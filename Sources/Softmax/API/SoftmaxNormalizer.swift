@@ -70,25 +70,23 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   /// Float values: pass 1 of Two-Pass, or the maximum and Σ e^(x − max) for values outside
   /// ±2800. Double values: the maximum and Σ e^(x − max) in compensated Double blocks, for
   /// values of any finite Double magnitude. Float16 values: widened block by block to Float.
+  @inlinable
   public init<Element: SoftmaxElement>(
     accumulating values: UnsafeBufferPointer<Element>, threads: Int? = nil
   ) {
-    let threads = validatedThreads(threads, count: values.count)
-    guard let x = values.baseAddress, values.count > 0 else {
-      self.init()
-      return
-    }
-    self = Element._accumulate(x, count: values.count, threads: threads)
+    self = Element._accumulate(values, threads: threads)
   }
 
   /// Σ e^(values[i]) of a span (arrays, slices and other contiguous storage without a copy).
+  @inlinable
   public init<Element: SoftmaxElement>(accumulating values: Span<Element>, threads: Int? = nil) {
-    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
+    self = values.withUnsafeBufferPointer { Element._accumulate($0, threads: threads) }
   }
 
   /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Element>,_)``.
+  @inlinable
   public init<Element: SoftmaxElement>(accumulating values: [Element], threads: Int? = nil) {
-    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
+    self = values.withUnsafeBufferPointer { Element._accumulate($0, threads: threads) }
   }
 
   /// Whether nothing but −inf (or nothing at all) was accumulated.
@@ -140,27 +138,30 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   ///
   /// - Precondition: `values.count == output.count`, and the buffers are identical or
   ///   disjoint.
+  @inlinable
   public func normalize<Element: SoftmaxElement>(
     _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
     threads: Int? = nil
   ) {
-    normalize(values, into: output, output: .probabilities, threads: threads)
+    Element._normalize(values, into: output, by: self, logarithm: false, threads: threads)
   }
 
   /// The softmax of a span within everything this normalizer accumulated, into a span.
+  @inlinable
   public func normalize<Element: SoftmaxElement>(
     _ values: Span<Element>, into output: inout MutableSpan<Element>, threads: Int? = nil
   ) {
-    withBuffers(values, &output, function: "SoftmaxNormalizer") { x, y in
-      normalize(x, into: y, output: .probabilities, threads: threads)
+    withBuffers(values, &output) { x, y in
+      Element._normalize(x, into: y, by: self, logarithm: false, threads: threads)
     }
   }
 
   /// The softmax of `values` within everything this normalizer accumulated.
+  @inlinable
   public func normalize<Element: SoftmaxElement>(_ values: [Element], threads: Int? = nil)
     -> [Element]
   {
-    map(values, output: .probabilities, threads: threads)
+    map(values, logarithm: false, threads: threads)
   }
 
   /// Writes log(e^(values[i]) / Σ) = values[i] − `logSum` into `output`, without an
@@ -171,58 +172,73 @@ public struct SoftmaxNormalizer: Sendable, Hashable, Codable {
   ///
   /// - Precondition: `values.count == output.count`, and the buffers are identical or
   ///   disjoint.
+  @inlinable
   public func logNormalize<Element: SoftmaxElement>(
     _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
     threads: Int? = nil
   ) {
-    normalize(values, into: output, output: .logProbabilities, threads: threads)
+    Element._normalize(values, into: output, by: self, logarithm: true, threads: threads)
   }
 
   /// The log-softmax of a span within everything this normalizer accumulated, into a span.
+  @inlinable
   public func logNormalize<Element: SoftmaxElement>(
     _ values: Span<Element>, into output: inout MutableSpan<Element>, threads: Int? = nil
   ) {
-    withBuffers(values, &output, function: "SoftmaxNormalizer") { x, y in
-      normalize(x, into: y, output: .logProbabilities, threads: threads)
+    withBuffers(values, &output) { x, y in
+      Element._normalize(x, into: y, by: self, logarithm: true, threads: threads)
     }
   }
 
   /// The log-softmax of `values` within everything this normalizer accumulated.
+  @inlinable
   public func logNormalize<Element: SoftmaxElement>(_ values: [Element], threads: Int? = nil)
     -> [Element]
   {
-    map(values, output: .logProbabilities, threads: threads)
+    map(values, logarithm: true, threads: threads)
   }
 
-  /// Writes the softmax (or log-softmax) of `values` within everything accumulated.
-  func normalize<Element: SoftmaxElement>(
-    _ values: UnsafeBufferPointer<Element>, into output: UnsafeMutableBufferPointer<Element>,
-    output kind: RowOutput, threads: Int?
+  @inlinable
+  func map<Element: SoftmaxElement>(_ values: [Element], logarithm: Bool, threads: Int?)
+    -> [Element]
+  {
+    makeArray(count: values.count) { y in
+      values.withUnsafeBufferPointer { x in
+        Element._normalize(x, into: y, by: self, logarithm: logarithm, threads: threads)
+      }
+    }
+  }
+
+  /// The normalizer of `values` by `body`, the element type's pass 1 over `count` ≥ 1 values
+  /// with a resolved thread count.
+  static func accumulate<Element>(
+    _ values: UnsafeBufferPointer<Element>, threads: Int?,
+    _ body: (UnsafePointer<Element>, Int, Int) -> SoftmaxNormalizer
+  ) -> SoftmaxNormalizer {
+    let threads = validatedThreads(threads, count: values.count)
+    guard let x = values.baseAddress, values.count > 0 else { return SoftmaxNormalizer() }
+    return body(x, values.count, threads)
+  }
+
+  /// Checks the buffers and runs `body`, the element type's output pass, on a non-empty call.
+  func normalize<Element>(
+    _ values: UnsafeBufferPointer<Element>, _ output: UnsafeMutableBufferPointer<Element>,
+    logarithm: Bool, threads: Int?, _ body: (NormalizeCall<Element>) -> Void
   ) {
     checkBuffers("SoftmaxNormalizer", values, output)
     let threads = validatedThreads(threads, count: values.count)
     guard let x = values.baseAddress, let y = output.baseAddress, values.count > 0 else {
       return
     }
-    Element._normalize(
-      _NormalizeCall(
-        normalizer: self, x: x, y: y, count: values.count, output: kind, threads: threads))
-  }
-
-  private func map<Element: SoftmaxElement>(
-    _ values: [Element], output kind: RowOutput, threads: Int?
-  ) -> [Element] {
-    makeArray(count: values.count) { y in
-      values.withUnsafeBufferPointer { x in
-        normalize(x, into: y, output: kind, threads: threads)
-      }
-    }
+    body(
+      NormalizeCall(
+        normalizer: self, x: x, y: y, count: values.count,
+        output: logarithm ? .logProbabilities : .probabilities, threads: threads))
   }
 }
 
-/// A checked normalization of one non-empty buffer, for ``SoftmaxElement``. An implementation
-/// detail.
-public struct _NormalizeCall<Element> {
+/// A checked normalization of one non-empty buffer.
+struct NormalizeCall<Element> {
   let normalizer: SoftmaxNormalizer
   let x: UnsafePointer<Element>
   let y: UnsafeMutablePointer<Element>

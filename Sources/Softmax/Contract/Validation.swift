@@ -5,7 +5,7 @@
 /// Traps, naming `function`, unless the buffers have the same count and are identical or
 /// disjoint.
 func checkBuffers<Element>(
-  _ function: String, _ input: UnsafeBufferPointer<Element>,
+  _ function: StaticString, _ input: UnsafeBufferPointer<Element>,
   _ output: UnsafeMutableBufferPointer<Element>
 ) {
   guard input.count == output.count else {
@@ -47,7 +47,7 @@ struct AxisLayout {
   /// Checks `shape` and `axis` against `count`, trapping with a message that names `function`
   /// and the problem. `axis` may be negative, counting from the last axis (−1). A shape whose
   /// element count does not fit in `Int` traps too: it can never describe a buffer.
-  init(shape: [Int], axis: Int, count: Int, function: String) {
+  init(shape: [Int], axis: Int, count: Int, function: StaticString) {
     guard !shape.isEmpty else {
       fatalError("\(function): the shape must have at least one dimension")
     }
@@ -96,6 +96,14 @@ struct AxisLayout {
   }
 }
 
+/// Traps, naming `function`, unless `temperature` (in the caller's type, for the message) is
+/// finite and at least 0.
+func checkTemperature<T: BinaryFloatingPoint>(_ temperature: T, function: StaticString) {
+  guard temperature.isFinite, temperature >= 0 else {
+    fatalError("\(function): temperature must be finite and ≥ 0, not \(temperature)")
+  }
+}
+
 /// A checked call of a shaped entry point: its layout, thread budget, and what its row
 /// settings need from the shape.
 struct AxisCall {
@@ -105,10 +113,10 @@ struct AxisCall {
 
   /// Checks the buffers, shape, axis, thread count and `settings` together and completes the
   /// settings from the shape (mask stride, queries of a causal mask).
-  init<Element, Scalar>(
+  init<Element>(
     _ input: UnsafeBufferPointer<Element>, _ output: UnsafeMutableBufferPointer<Element>,
-    shape: [Int], axis: Int, threads: Int?, settings: inout RowSettings<Scalar>,
-    function: String
+    shape: [Int], axis: Int, threads: Int?, settings: inout RowSettings,
+    function: StaticString
   ) {
     checkBuffers(function, input, output)
     let layout = AxisLayout(shape: shape, axis: axis, count: input.count, function: function)
@@ -118,9 +126,9 @@ struct AxisCall {
   }
 
   /// A checked one-row call: the whole buffer is one row.
-  init<Element, Scalar>(
+  init<Element>(
     _ input: UnsafeBufferPointer<Element>, _ output: UnsafeMutableBufferPointer<Element>,
-    threads: Int?, settings: RowSettings<Scalar>, function: String
+    threads: Int?, function: StaticString
   ) {
     checkBuffers(function, input, output)
     layout = AxisLayout(row: input.count)
@@ -131,10 +139,7 @@ struct AxisCall {
 extension RowSettings {
   /// Checks the settings against the layout and fills in what depends on the shape, trapping
   /// with a message that names `function` and the problem.
-  mutating func complete(for layout: AxisLayout, shape: [Int], count: Int, function: String) {
-    guard temperature.isFinite, temperature >= 0 else {
-      fatalError("\(function): temperature must be finite and ≥ 0, not \(temperature)")
-    }
+  mutating func complete(for layout: AxisLayout, shape: [Int], count: Int, function: StaticString) {
     guard mask != .none || sink != nil else { return }
     guard layout.inner == 1 else {
       fatalError("\(function): masks and sinks apply to the last axis")

@@ -24,6 +24,15 @@ extension Double: RowElement {
     kernels.double.strided(x, y, length, stride, width, output)
   }
 
+  static func plainRow(
+    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int,
+    algorithm: SoftmaxAlgorithm, output: RowOutput, threads: Int, kernels: PassKernels
+  ) {
+    guard count > 0 else { return }
+    RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
+      .softmax(sink: nil, output: output)
+  }
+
   static func row(
     _ rows: SoftmaxRows<Double>, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
     kept: Int, length: Int, index: Int, threads: Int
@@ -66,7 +75,20 @@ extension Double: RowElement {
 }
 
 extension Double {
-  public static func _accumulate(_ x: UnsafePointer<Double>, count: Int, threads: Int)
+  public static func _accumulate(_ values: UnsafeBufferPointer<Double>, threads: Int?)
+    -> SoftmaxNormalizer
+  {
+    SoftmaxNormalizer.accumulate(values, threads: threads, accumulate)
+  }
+
+  public static func _normalize(
+    _ values: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<Double>,
+    by normalizer: SoftmaxNormalizer, logarithm: Bool, threads: Int?
+  ) {
+    normalizer.normalize(values, output, logarithm: logarithm, threads: threads, normalize)
+  }
+
+  static func accumulate(_ x: UnsafePointer<Double>, count: Int, threads: Int)
     -> SoftmaxNormalizer
   {
     let row = RowPlan(
@@ -84,7 +106,7 @@ extension Double {
   }
 
   /// y = e^((x − shift) − rest) or (x − shift) − rest, with log Σ = shift + rest.
-  public static func _normalize(_ call: _NormalizeCall<Double>) {
+  static func normalize(_ call: NormalizeCall<Double>) {
     let n = call.normalizer
     if n.mantissa.isNaN { return SpecialValues.writeNaN(call.y, count: call.count) }
     if n.infinityCount > 0 || n.mantissa == 0 {

@@ -22,6 +22,22 @@ extension Float: RowElement {
     kernels.strided(x, y, length, stride, width, output)
   }
 
+  static func plainRow(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+    algorithm: SoftmaxAlgorithm, output: RowOutput, threads: Int, kernels: PassKernels
+  ) {
+    guard count > 0 else { return }
+    guard output == .logProbabilities else {
+      return RowAlgorithms.run(algorithm, x, y, count: count, threads: threads, kernels: kernels)
+    }
+    // Log-softmax: the Two-Pass sum, then x − log Σ; no exponential of the outputs.
+    let row = RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
+    let sum = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    if let pass = SoftmaxNormalizer(pass1: sum, of: row).plan(row, output: .logProbabilities) {
+      row.perform(pass)
+    }
+  }
+
   /// The effective logits of the row's masks and temperature, fused into pass 1.
   static func row(
     _ rows: SoftmaxRows<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
@@ -33,17 +49,17 @@ extension Float: RowElement {
     case .keep(let keep):
       keep.withUnsafeBufferPointer { k in
         let transform = LogitTransform(
-          divisor: settings.temperature, keep: k.baseAddress.map { $0 + start })
+          divisor: Float(settings.temperature), keep: k.baseAddress.map { $0 + start })
         rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
       }
     case .additive(let bias):
       bias.withUnsafeBufferPointer { a in
         let transform = LogitTransform(
-          divisor: settings.temperature, bias: a.baseAddress.map { $0 + start })
+          divisor: Float(settings.temperature), bias: a.baseAddress.map { $0 + start })
         rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
       }
     case .none, .causal:
-      let transform = LogitTransform(divisor: settings.temperature)
+      let transform = LogitTransform(divisor: Float(settings.temperature))
       rows.fusedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
     }
   }
@@ -56,7 +72,8 @@ extension SoftmaxRows where Element == Float {
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
     transform: LogitTransform, threads: Int
   ) {
-    let sink = settings.temperedSink
+    // s / T rounded to Float: the Float quotient (a Double quotient of Floats rounds to it).
+    let sink = settings.temperedSink.map { Float($0) }
     let nanIfEmpty = settings.nanIfEmpty
     guard kept > 0 else {
       if nanIfEmpty { y.update(repeating: .nan, count: length) }
@@ -98,9 +115,11 @@ package func shapedSoftmax(
   mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
   temperature: Float = 1, kernels: PassKernels
 ) {
-  var settings = RowSettings<Float>(
+  checkTemperature(temperature, function: "shapedSoftmax")
+  var settings = RowSettings(
     output: logarithm ? .logProbabilities : .probabilities, algorithm: algorithm, mask: mask,
-    sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
+    sink: sink.map { Double($0) }, fullyMaskedRows: fullyMaskedRows,
+    temperature: Double(temperature))
   let call = AxisCall(
     input, output, shape: shape, axis: -1, threads: threads, settings: &settings,
     function: "shapedSoftmax")
@@ -109,17 +128,28 @@ package func shapedSoftmax(
 }
 
 extension Float {
-  public static func _accumulate(_ x: UnsafePointer<Float>, count: Int, threads: Int)
+  public static func _accumulate(_ values: UnsafeBufferPointer<Float>, threads: Int?)
     -> SoftmaxNormalizer
   {
-    let row = RowPlan(
-      x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads,
-      kernels: .selected)
+    SoftmaxNormalizer.accumulate(values, threads: threads, accumulate)
+  }
+
+  public static func _normalize(
+    _ values: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+    by normalizer: SoftmaxNormalizer, logarithm: Bool, threads: Int?
+  ) {
+    normalizer.normalize(values, output, logarithm: logarithm, threads: threads, normalize)
+  }
+
+  static func accumulate(_ x: UnsafePointer<Float>, count: Int, threads: Int)
+    -> SoftmaxNormalizer
+  {
+    let row = RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
     let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
     return SoftmaxNormalizer(pass1: pair, of: row)
   }
 
-  public static func _normalize(_ call: _NormalizeCall<Float>) {
+  static func normalize(_ call: NormalizeCall<Float>) {
     let row = RowPlan(
       x: call.x, y: call.y, count: call.count, threads: call.threads, kernels: .selected)
     if let pass = call.normalizer.plan(row, output: call.output) { row.perform(pass) }

@@ -19,13 +19,13 @@
   /// - Inner axes gather up to 16 adjacent columns into contiguous Float rows of a scratch, so
   ///   `algorithm` applies there too.
   struct HalfSoftmax: AxisOperation {
-    let settings: RowSettings<Float16>
+    let settings: RowSettings
     /// The Float rows with the same settings.
     let float: SoftmaxRows<Float>
 
-    init(settings: RowSettings<Float16>) {
+    init(settings: RowSettings) {
       self.settings = settings
-      float = SoftmaxRows(settings: settings.converted(to: Float.self))
+      float = SoftmaxRows(settings: settings)
     }
 
     /// Floats that `withScratch` keeps on the stack.
@@ -49,9 +49,9 @@
       threads: Int
     ) {
       if streams(length: length) {
-        let total = Float16._accumulate(x, count: length, threads: threads)
-        return Float16._normalize(
-          _NormalizeCall(
+        let total = Float16.accumulate(x, count: length, threads: threads)
+        return Float16.normalize(
+          NormalizeCall(
             normalizer: total, x: x, y: y, count: length, output: settings.output,
             threads: threads))
       }
@@ -125,9 +125,22 @@
   }
 
   extension Float16 {
+    public static func _accumulate(_ values: UnsafeBufferPointer<Float16>, threads: Int?)
+      -> SoftmaxNormalizer
+    {
+      SoftmaxNormalizer.accumulate(values, threads: threads, accumulate)
+    }
+
+    public static func _normalize(
+      _ values: UnsafeBufferPointer<Float16>, into output: UnsafeMutableBufferPointer<Float16>,
+      by normalizer: SoftmaxNormalizer, logarithm: Bool, threads: Int?
+    ) {
+      normalizer.normalize(values, output, logarithm: logarithm, threads: threads, normalize)
+    }
+
     /// Widens each block of 4096 into a stack buffer and merges the blocks' Float
     /// normalizers; across the threads chunk by chunk, merged in chunk order.
-    public static func _accumulate(_ x: UnsafePointer<Float16>, count: Int, threads: Int)
+    static func accumulate(_ x: UnsafePointer<Float16>, count: Int, threads: Int)
       -> SoftmaxNormalizer
     {
       let chunks = RowChunks(rowLength: count)
@@ -144,7 +157,7 @@
     }
 
     /// Widens each block again, normalizes it in Float and rounds it once.
-    public static func _normalize(_ call: _NormalizeCall<Float16>) {
+    static func normalize(_ call: NormalizeCall<Float16>) {
       let chunks = RowChunks(rowLength: call.count)
       let blocks = HalfBlocks(x: call.x, y: call.y, total: call.normalizer, output: call.output)
       WorkerPool.shared.perform(
@@ -169,7 +182,7 @@
           let block = UnsafeMutableBufferPointer(
             start: floats, count: Swift.min(Self.block, range.upperBound - start))
           HalfConversion.widen(x + start, into: block)
-          total.merge(Float._accumulate(floats, count: block.count, threads: 1))
+          total.merge(Float.accumulate(floats, count: block.count, threads: 1))
         }
         return total
       }
@@ -182,8 +195,8 @@
           let count = Swift.min(Self.block, range.upperBound - start)
           HalfConversion.widen(
             x + start, into: UnsafeMutableBufferPointer(start: floats, count: count))
-          Float._normalize(
-            _NormalizeCall(
+          Float.normalize(
+            NormalizeCall(
               normalizer: total, x: floats, y: floats, count: count, output: output, threads: 1))
           HalfConversion.narrow(UnsafeBufferPointer(start: floats, count: count), into: y! + start)
         }

@@ -46,16 +46,18 @@ public enum FullyMaskedRows: Sendable, Hashable {
 /// masks, sink, temperature and fully-masked-row policy of the shaped entry points, and the
 /// parts of a row's work that do not depend on the element type (which entries a causal mask
 /// keeps, the masked tail, the argmax limit at temperature 0).
-struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
+struct RowSettings {
   /// Probabilities or their logarithms.
   var output: RowOutput
   /// The row algorithm where the element type has several.
   var algorithm: SoftmaxAlgorithm = .auto
   var mask: SoftmaxMask = .none
-  var sink: Scalar? = nil
+  /// In Double for every element type: it holds a Float, Double or Float16 exactly, and a
+  /// quotient of two of them rounded to the element type equals their quotient in that type.
+  var sink: Double? = nil
   var fullyMaskedRows: FullyMaskedRows = .zeros
   /// Logits (and the sink) are divided by it; 0 is the limit, the argmax.
-  var temperature: Scalar = 1
+  var temperature: Double = 1
   /// The size of the second-to-last axis (queries), for causal masks.
   var queries: Int = 1
   /// Elements between the masks of consecutive rows: 0 for a mask shared by all rows.
@@ -66,16 +68,8 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
     mask == .none && sink == nil && fullyMaskedRows == .zeros && temperature == 1
   }
 
-  /// The same settings for rows computed in another scalar type (Float16 rows in Float).
-  func converted<Other: BinaryFloatingPoint & Sendable>(to: Other.Type) -> RowSettings<Other> {
-    RowSettings<Other>(
-      output: output, algorithm: algorithm, mask: mask, sink: sink.map { Other($0) },
-      fullyMaskedRows: fullyMaskedRows, temperature: Other(temperature), queries: queries,
-      maskStride: maskStride)
-  }
-
   /// The sink as a logit of the tempered row: s / T.
-  var temperedSink: Scalar? {
+  var temperedSink: Double? {
     temperature == 1 ? sink : sink.map { $0 / temperature }
   }
 
@@ -87,7 +81,9 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
 
   /// The first elements of row number `row` that a causal mask keeps (all of them without
   /// one); writes the others, which get nothing.
-  func keptPrefix(of y: UnsafeMutablePointer<Scalar>, length: Int, row: Int) -> Int {
+  func keptPrefix<Scalar: BinaryFloatingPoint>(
+    of y: UnsafeMutablePointer<Scalar>, length: Int, row: Int
+  ) -> Int {
     var kept = length
     if case .causal(let offset) = mask {
       kept = Swift.min(length, Swift.max(0, row % queries + offset + 1))
@@ -101,7 +97,7 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
   /// shift at this limit) and the sink as one more entry; a row with nothing kept follows
   /// `fullyMaskedRows`. Masks are applied by a pass that writes the effective logits to `y`:
   /// argmax rows are a limit case, not a hot path.
-  func argmax(
+  func argmax<Scalar: BinaryFloatingPoint & Sendable>(
     _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, kept: Int, length: Int,
     row: Int
   ) {
@@ -122,7 +118,7 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
     }
     var limit = ArgmaxLimit<Scalar>()
     limit.accumulate(x, count: kept)
-    if let sink { limit.accumulate(sink) }
+    if let sink { limit.accumulate(Scalar(sink)) }
     if limit.isEmpty && fullyMaskedRows == .nan {
       return y.update(repeating: .nan, count: length)
     }
@@ -136,7 +132,7 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
   /// an extra pass, as inner axes are not the hot path). T = 0 is the argmax limit, column by
   /// column. A column with nothing kept (only −inf) becomes NaN under `.nan`, found on the
   /// input before the output may overwrite it.
-  func columns(
+  func columns<Scalar: BinaryFloatingPoint & Sendable>(
     _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, length: Int, stride: Int,
     width: Int, plain: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void
   ) {
@@ -155,8 +151,9 @@ struct RowSettings<Scalar: BinaryFloatingPoint & Sendable> {
         limit.write(x + c, y + c, count: length, stride: stride, output: output)
       }
     } else if temperature != 1 {
+      let t = Scalar(temperature)
       for k in 0..<length {
-        for c in 0..<width { y[k * stride + c] = x[k * stride + c] / temperature }
+        for c in 0..<width { y[k * stride + c] = x[k * stride + c] / t }
       }
       plain(UnsafePointer(y), y)
     } else {
