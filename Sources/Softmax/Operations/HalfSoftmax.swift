@@ -7,14 +7,14 @@
   /// Softmax and log-softmax of Float16 rows, for the engine, computed by the Float rows
   /// (`SoftmaxRows<Float>`) and rounded once to Float16.
   ///
-  /// - Plain rows longer than the stack scratch (4096 elements) stream: pass 1 widens each
-  ///   4096-element block into a stack buffer and adds its Two-Pass sum to a
-  ///   `SoftmaxNormalizer` (chunk by chunk across the threads, merged in chunk order); pass 2
-  ///   widens each block again, normalizes it and rounds it. Two reads of the Float16 input and
-  ///   one write, no scratch row, no allocation.
-  /// - Other rows (up to 4096 elements, or with masks, sinks, temperatures or the `.nan`
-  ///   policy) are widened into a scratch row of Floats, computed there in place with every
-  ///   option and the caller's algorithm, and rounded back. The scratch is on the stack up to
+  /// - Plain Two-Pass rows (`.auto` picks it beyond the caches) longer than the stack
+  ///   scratch (4096 elements) stream: pass 1 widens each 4096-element block into a stack
+  ///   buffer and adds its Two-Pass sum to a `SoftmaxNormalizer` (chunk by chunk across the
+  ///   threads, merged in chunk order); pass 2 widens each block again, normalizes it and
+  ///   rounds it. Two reads of the Float16 input and one write, no scratch row, no allocation.
+  /// - Other rows (up to 4096 elements, Three-Pass rows, or rows with masks, sinks,
+  ///   temperatures or the `.nan` policy) are widened into a scratch row of Floats, computed
+  ///   there in place with every option and the caller's algorithm, and rounded back. The scratch is on the stack up to
   ///   16 KiB, else allocated once per call or per task of the pool, never per row.
   /// - Inner axes gather up to 16 adjacent columns into contiguous Float rows of a scratch, so
   ///   `algorithm` applies there too.
@@ -31,9 +31,15 @@
     /// Floats that `withScratch` keeps on the stack.
     static let stackFloats = stackScratchBytes / MemoryLayout<Float>.stride
 
-    /// Whether row `length` streams through blocks instead of a scratch row.
+    /// Whether row `length` streams through blocks instead of a scratch row: plain rows
+    /// beyond the stack scratch that run Two-Pass (`.auto` picks it for rows too long for the
+    /// caches), where reading the Float16 input twice beats writing and reading a Float copy.
+    /// In cache the scratch row was faster: Three-Pass reload computes each exponential once
+    /// (8 × 128256, alternating runs, one and two threads, 2026-12-01: streaming 13-23% slower
+    /// for softmax, up to 25% for log-softmax with two threads).
     private func streams(length: Int) -> Bool {
       settings.isPlain && length > Self.stackFloats
+        && settings.algorithm.resolved(forCount: length) == .twoPass
     }
 
     /// Columns gathered at once along an inner axis of `length`: 16 (32 contiguous bytes of
