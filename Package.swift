@@ -14,12 +14,13 @@ let package = Package(
   ],
   targets: [
     // What users import: entry points, SoftmaxAlgorithm, the special-value contract.
-    .target(name: "Softmax", dependencies: ["SoftmaxKernels", "_SoftmaxX86"]),
+    .target(name: "Softmax", dependencies: ["SoftmaxKernels", "_SoftmaxCKernels"]),
     // Implementation detail: vector exp and the pass kernels, visible to the package only.
-    .target(name: "SoftmaxKernels", dependencies: ["_SoftmaxX86"]),
-    // Implementation detail: AVX-512 and AVX2 kernels in C, compiled for their ISA by
-    // function target attributes (no unsafe flags), selected at run time by cpuid.
-    .target(name: "_SoftmaxX86"),
+    .target(name: "SoftmaxKernels", dependencies: ["_SoftmaxCKernels"]),
+    // Implementation detail: the C kernels, one folder per architecture (x86/: AVX-512 and
+    // AVX2, compiled for their ISA by function target attributes, no unsafe flags, selected at
+    // run time by cpuid) and common/ for what they share.
+    .target(name: "_SoftmaxCKernels"),
     .executableTarget(name: "SoftmaxDemo", dependencies: ["Softmax"]),
 
     // Shared test code: the Double-precision reference and input generators.
@@ -37,7 +38,7 @@ let package = Package(
       dependencies: ["Softmax", "SoftmaxKernels", "_MallocCounter"]),
 
     // `softmax bench`: the logic lives in a library so that tests can run it in-process.
-    .target(name: "_SoftmaxRoofline", dependencies: ["_SoftmaxX86"]),
+    .target(name: "_SoftmaxRoofline", dependencies: ["_SoftmaxCKernels"]),
     .target(
       name: "SoftmaxBench",
       dependencies: [

@@ -142,12 +142,12 @@ else
       }
     }' "$tmp/disasm.txt" >"$tmp/counts.txt"
 
-  header="$tmp/swift-softmax/Sources/_SoftmaxX86/include/_SoftmaxX86.h"
+  header="$tmp/swift-softmax/Sources/_SoftmaxCKernels/include/_SoftmaxCKernels.h"
   for isa in avx512 avx2; do
     declared="$(grep -oE "softmax_[a-z0-9_]*_${isa}_[a-z0-9_]*\(" "$header" | sort -u | wc -l)"
     found="$(grep -cE "^softmax_[a-z0-9_]*_${isa}_" "$tmp/counts.txt" || true)"
     [[ "$found" -eq "$declared" ]] ||
-      fail "$found $isa kernels in the binary, $declared declared in _SoftmaxX86.h"
+      fail "$found $isa kernels in the binary, $declared declared in _SoftmaxCKernels.h"
   done
 
   echo

@@ -1,5 +1,5 @@
 #if arch(x86_64)
-  internal import _SoftmaxX86
+  internal import _SoftmaxCKernels
 #endif
 
 /// The instruction sets that pass kernels are written for.

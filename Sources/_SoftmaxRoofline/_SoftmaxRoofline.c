@@ -2,7 +2,7 @@
 
 #include <stdint.h>
 
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 // The roofline loops run on the widest vectors the CPU has, like the softmax kernels they
 // bound: with SSE2 loops a roofline would be limited by instruction throughput in cache and

@@ -162,9 +162,7 @@ private func countHotPathAllocations() -> HotPathReport {
               // A strided axis and, on the last axis, a causal mask with a sink. Optimized
               // builds only: unoptimized code of the shaped entry points allocates (a few
               // calls each, measured; the one-row entry points do not).
-              #if DEBUG
-                continue
-              #endif
+              guard isOptimizedBuild else { continue }
               let shape = shapes[row]
               softmax(rows[row], shape: shape, axis: 0, into: &outputs[row], threads: threads)
               softmax(
@@ -231,4 +229,10 @@ private let workerAllocations: UInt64 = 5
 #else
   /// Never called: counting is supported only with glibc, and the tests are disabled elsewhere.
   private func countWorkerThreadAllocations() -> UInt64 { 0 }
+#endif
+
+#if DEBUG
+  private let isOptimizedBuild = false
+#else
+  private let isOptimizedBuild = true
 #endif

@@ -12,7 +12,7 @@ struct LogitKernelTests {
   /// Logits with NaN, ±inf, huge and tiny values mixed into normal ones.
   static func logits(count: Int, seed: UInt64) -> [Float] {
     var x = randomInputs(count: count, distribution: .standardNormal, scale: 8, seed: seed)
-    let specials: [Float] = [.nan, .infinity, -.infinity, 3e38, -3e38, 1e-40, 0, -0.0]
+    let specials: [Float] = [.nan, .infinity, -.infinity, 3e38, -3e38, 0x1p-133, 0, -0.0]
     for i in stride(from: Int(seed % 5), to: count, by: 7) { x[i] = specials[i % specials.count] }
     return x
   }

@@ -1,5 +1,5 @@
 import Synchronization
-internal import _SoftmaxX86
+internal import _SoftmaxCKernels
 
 #if canImport(Glibc)
   import Glibc

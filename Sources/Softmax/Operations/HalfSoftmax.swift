@@ -1,7 +1,7 @@
 // Float16 arrays: Float16 storage, Float arithmetic, Double sums. Swift has no Float16 on
 // macOS for Intel; there none of this exists.
 #if !(os(macOS) && arch(x86_64))
-  internal import _SoftmaxX86
+  internal import _SoftmaxCKernels
   internal import SoftmaxKernels
 
   /// Softmax and log-softmax of Float16 rows, for the engine, computed by the Float rows

@@ -2,15 +2,15 @@
 // an integer shift into the exponent field (as in the portable Swift kernels) and tails use
 // vmaskmovps. Compiled for AVX2 by the target attribute alone; called only when
 // softmax_x86_cpu_features() reports it.
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 #if defined(__x86_64__)
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
 
-#include "exp_constants.h"
-#include "scaled_sum.h"
+#include "../common/exp_constants.h"
+#include "../common/scaled_sum.h"
 
 #define KERNEL __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx2,fma")))

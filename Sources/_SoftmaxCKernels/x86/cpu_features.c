@@ -1,4 +1,4 @@
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>

@@ -1,15 +1,15 @@
 // AVX-512 pass kernels: 16 lanes, masked loads and stores for tails, vscalefps for exact
 // scaling by powers of two. Compiled for AVX-512 by the target attribute alone, so the
 // package needs no unsafe flags; called only when softmax_x86_cpu_features() reports it.
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 #if defined(__x86_64__)
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
 
-#include "exp_constants.h"
-#include "scaled_sum.h"
+#include "../common/exp_constants.h"
+#include "../common/scaled_sum.h"
 
 #define KERNEL __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,avx512vl,avx2,fma")))

@@ -5,7 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 int softmax_available_cpu_count(void) {
 #if defined(__linux__)

@@ -1,6 +1,6 @@
 // Half-precision conversions with F16C, so that Float16 rows convert at memory speed instead
 // of one library call per element (a default x86-64 build has no F16C).
-#include "_SoftmaxX86.h"
+#include "_SoftmaxCKernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

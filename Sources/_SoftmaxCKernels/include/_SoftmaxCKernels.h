@@ -1,11 +1,13 @@
-// ISA-specific softmax pass kernels for x86-64, in C because only C can compile one function
-// for AVX-512 or AVX2 (`__attribute__((target(...)))`) inside a package that is built with
-// the default baseline flags. Swift selects them at run time from the CPU features below and
+// The C part of the package: the ISA-specific pass kernels (x86/: AVX-512 and AVX2; an arm64
+// set goes in arm/) and what they share (common/: the exp constants, the scaled sum, the CPU
+// count). In C because only C can compile one function for AVX-512 or AVX2
+// (`__attribute__((target(...)))`) inside a package that is built with the default baseline
+// flags. Swift selects them at run time from the CPU features below and
 // falls back to its portable SIMD kernels elsewhere. Each kernel mirrors a Swift kernel of
 // SoftmaxKernels one for one and keeps the same numerical contract: no subnormal is ever
 // produced, probabilities below 2^-124 may be 0, NaN is reported, never hidden.
-#ifndef SOFTMAX_X86_H
-#define SOFTMAX_X86_H
+#ifndef SOFTMAX_C_KERNELS_H
+#define SOFTMAX_C_KERNELS_H
 
 #include <stdbool.h>
 #include <stddef.h>
