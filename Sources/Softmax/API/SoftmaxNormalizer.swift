@@ -31,7 +31,9 @@ internal import SoftmaxKernels
 /// Σ e^x = e^`shift` · `mantissa` · 2^`exponent`. Rows whose values lie within ±2800 (the
 /// Two-Pass range) keep `shift` = 0 and the exact (mantissa, exponent) pair of pass 1;
 /// others keep their maximum as `shift` and Σ e^(x − max) as `mantissa`, so that values of
-/// any finite magnitude (up to ±3.4e38) are represented without loss. Merging rescales the
+/// any finite magnitude are represented without loss. Double values always take the second
+/// form (a compensated Double sum, logits up to ±1.8e308); Float16 values are widened to
+/// Float. Normalizers of any element types merge. Merging rescales the
 /// smaller sum to the larger, by an exact power of two when both are pairs, so merging is
 /// associative and commutative up to the rounding of one Double addition per merge.
 ///
@@ -39,7 +41,7 @@ internal import SoftmaxKernels
 /// A NaN value makes the normalizer NaN (`logSum` and every normalized output NaN). +inf
 /// values are counted: normalizing gives each +inf entry 1/count and every other entry 0.
 /// Only −inf values, or none, give an empty sum: `logSum` is −inf and normalizing gives zeros
-/// (log-softmax: −inf), the policy of ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Float>,_,_,_)``.
+/// (log-softmax: −inf), the policy of ``softmax(_:into:algorithm:threads:)-(UnsafeBufferPointer<Element>,_,_,_)``.
 ///
 /// Codable: a normalizer with a NaN or infinite field needs an encoder that allows
 /// non-conforming floats (for example `JSONEncoder.nonConformingFloatEncodingStrategy`).

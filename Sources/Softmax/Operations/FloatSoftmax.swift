@@ -176,11 +176,6 @@ extension SoftmaxNormalizer {
     }
   }
 
-  /// Σ e^(values[i]); see ``init(accumulating:threads:)-(UnsafeBufferPointer<Float>,_)``.
-  public init(accumulating values: [Float], threads: Int? = nil) {
-    self = values.withUnsafeBufferPointer { SoftmaxNormalizer(accumulating: $0, threads: threads) }
-  }
-
   /// The output pass for `row` (count ≥ 1), or nil when the special-value contract has
   /// already written the output.
   func plan(_ row: RowPlan<Float>, output: RowOutput) -> ChunkPass? {
