@@ -152,6 +152,13 @@ struct DocumentationExamplesTests {
       Self.close([sampled[7], sampled[0]], [2.119_390_446_730_074_7e-5, 7.796_801_731_671_535e-6]))
     let argmax = softmax(vocabulary, shape: [128_256], temperature: 0)
     #expect(argmax[7] == 1 && argmax.reduce(0, +) == 1)
+
+    y = [0, 0]
+    let tail = logits[1...]  // spans: arrays, slices, ContiguousArray, no copy
+    var out = y.mutableSpan
+    softmax(tail.span, into: &out, algorithm: .online)
+    // softmax([1, 0.1]) = [e^0.9, 1] / (e^0.9 + 1).
+    #expect(Self.close(y, [0.710_949_502_625_003_9, 0.289_050_497_374_996_1]), "\(y)")
   }
 
   @Test("the README's Double line")

@@ -2,7 +2,7 @@ internal import SoftmaxKernels
 
 /// The choices that `SoftmaxAlgorithm.auto` and an automatic thread count make, from the row
 /// length and the cache sizes. The crossovers come from `softmax bench` on the development
-/// machine (see the README); they follow the cache size, so they move with the hardware.
+/// machine (see BENCHMARKS.md); they follow the cache size, so they move with the hardware.
 package enum AutoPolicy {
   /// Two-Pass once the row's input and output together fill half the last-level cache; below,
   /// Three-Pass reload, whose exponentials are computed once and whose extra passes hit the
