@@ -125,6 +125,29 @@ struct ShapeTests {
     #expect(message.contains("shape [3, 4] has 12 elements but the buffers have 10"), "\(message)")
   }
 
+  @Test("a shape whose element count overflows Int traps: Float, Double, Float16, any axis")
+  func overflowingShape() async throws {
+    // Exit tests capture nothing here: each call is spelled out.
+    let results = [
+      try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+        _ = softmax([Float](repeating: 0, count: 4), shape: [(1 << 62) + 1, 4])
+      },
+      try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+        _ = softmax([Float](repeating: 0, count: 4), shape: [4, (1 << 62) + 1], axis: 0)
+      },
+      try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+        _ = logSoftmax([Double](repeating: 0, count: 4), shape: [(1 << 62) + 1, 4], axis: 0)
+      },
+      try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+        _ = softmax([Float16](repeating: 0, count: 4), shape: [2, (1 << 62) + 1, 2])
+      },
+    ]
+    for result in results {
+      let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+      #expect(message.contains("has more elements than Int can count"), "\(message)")
+    }
+  }
+
   @Test("an axis out of range traps with a message")
   func badAxis() async throws {
     let result = try await #require(

@@ -50,6 +50,23 @@ import Testing
     }
   }
 
+  /// Streamed Double log-softmax of huge logits keeps log(count): [1e17, 1e17] is −log 2 twice
+  /// (an online sum once returned 0, computing x − (M + log S) in one rounding).
+  @Test func streamedDoubleLogSoftmaxOfHugeLogits() throws {
+    let scratch = try Scratch()
+    try scratch.write("v.npy", NPYFixture.bytes([1e17, 1e17, -1e300], descr: "<f8", shape: [3]))
+    for mode in ["always", "never"] {
+      let result = try ToolRunner.run(
+        [
+          "apply", scratch.path("v.npy"), "-o", scratch.path("\(mode).npy"), "--force",
+          "--stream", mode, "--log",
+        ])
+      #expect(result.status == 0, "\(result.stderr)")
+      let values = try NPYFixture.read(scratch.read("\(mode).npy")).1
+      #expect(values == [-log(2.0), -log(2.0), -1e300 - 1e17 - log(2.0)], "\(mode)")
+    }
+  }
+
   /// A streamed Double row of 2^20 elements whose terms are all 1 − δ but one: a running sum
   /// S ≥ 2^14 rounds S + (1 − δ) up to S + 1 for δ = 2^-40, so an uncompensated sum is off by
   /// almost δ ≈ 9e-13 relative. The maximum comes early (an online sum would otherwise add
