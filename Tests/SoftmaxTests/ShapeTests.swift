@@ -125,7 +125,7 @@ struct ShapeTests {
     #expect(message.contains("shape [3, 4] has 12 elements but the buffers have 10"), "\(message)")
   }
 
-  @Test("a shape whose element count overflows Int traps: Float, Double, Float16, any axis")
+  @Test("a shape whose element count overflows Int traps: Float and Double, any axis")
   func overflowingShape() async throws {
     // Exit tests capture nothing here: each call is spelled out.
     let results = [
@@ -137,9 +137,6 @@ struct ShapeTests {
       },
       try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
         _ = logSoftmax([Double](repeating: 0, count: 4), shape: [(1 << 62) + 1, 4], axis: 0)
-      },
-      try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-        _ = softmax([Float16](repeating: 0, count: 4), shape: [2, (1 << 62) + 1, 2])
       },
     ]
     for result in results {
