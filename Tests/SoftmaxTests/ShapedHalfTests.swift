@@ -311,16 +311,16 @@
       #expect(
         message.contains("the mask has 2 values; it needs one per row element (3)"), "\(message)")
     }
-  }
 
-  @Test("a shape whose element count overflows Int traps")
-  func overflowingShape() async throws {
-    let result = try await #require(
-      processExitsWith: .failure, observing: [\.standardErrorContent]
-    ) {
-      _ = softmax([Float16](repeating: 0, count: 4), shape: [2, (1 << 62) + 1, 2])
+    @Test("a shape whose element count overflows Int traps")
+    func overflowingShape() async throws {
+      let result = try await #require(
+        processExitsWith: .failure, observing: [\.standardErrorContent]
+      ) {
+        _ = softmax([Float16](repeating: 0, count: 4), shape: [2, (1 << 62) + 1, 2])
+      }
+      let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+      #expect(message.contains("has more elements than Int can count"), "\(message)")
     }
-    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
-    #expect(message.contains("has more elements than Int can count"), "\(message)")
   }
 #endif
