@@ -62,8 +62,8 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
     }
   }
 
-  /// The algorithm whose ``description`` or raw value is `name`, if any.
-  public init?(name: String) {
+  /// The algorithm whose ``description`` or raw value is `name`, if any (for the command line).
+  package init?(name: String) {
     guard let match = Self.allCases.first(where: { $0.description == name || $0.rawValue == name })
     else { return nil }
     self = match
@@ -76,7 +76,7 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   }
 
   /// Whether the algorithm subtracts the row maximum in a first pass (the Three-Pass family).
-  public var isThreePass: Bool {
+  package var isThreePass: Bool {
     self == .threePassRecompute || self == .threePassReload
   }
 
@@ -106,7 +106,7 @@ public struct MemoryTraffic: Sendable, Hashable, Codable {
   }
 
   /// Bytes moved per element when each element is `elementSize` bytes wide.
-  public func bytesPerElement(elementSize: Int = MemoryLayout<Float>.size) -> Int {
+  package func bytesPerElement(elementSize: Int = MemoryLayout<Float>.size) -> Int {
     (reads + writes) * elementSize
   }
 }
