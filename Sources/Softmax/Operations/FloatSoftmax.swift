@@ -32,8 +32,7 @@ extension Float: RowElement {
     }
     // Log-softmax: the Two-Pass sum, then x − log Σ; no exponential of the outputs.
     let row = RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
-    let sum = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
-    if let pass = SoftmaxNormalizer(pass1: sum, of: row).plan(row, output: .logProbabilities) {
+    if let pass = SoftmaxNormalizer(accumulating: row).plan(row, output: .logProbabilities) {
       row.perform(pass)
     }
   }
@@ -115,16 +114,10 @@ package func shapedSoftmax(
   mask: SoftmaxMask = .none, sink: Float? = nil, fullyMaskedRows: FullyMaskedRows = .zeros,
   temperature: Float = 1, kernels: PassKernels
 ) {
-  checkTemperature(temperature, function: "shapedSoftmax")
-  var settings = RowSettings(
-    output: logarithm ? .logProbabilities : .probabilities, algorithm: algorithm, mask: mask,
-    sink: sink.map { Double($0) }, fullyMaskedRows: fullyMaskedRows,
-    temperature: Double(temperature))
-  let call = AxisCall(
-    input, output, shape: shape, axis: -1, threads: threads, settings: &settings,
-    function: "shapedSoftmax")
-  AxisEngine.run(
-    SoftmaxRows(settings: settings, kernels: kernels), input, output, call: call)
+  let request = _SoftmaxRequest(
+    "shapedSoftmax", logarithm: logarithm, shape: shape, algorithm: algorithm, threads: threads,
+    mask: mask, sink: sink, fullyMaskedRows: fullyMaskedRows, temperature: temperature)
+  request.run(input, output) { SoftmaxRows(settings: $0, kernels: kernels) }
 }
 
 extension Float {
@@ -144,9 +137,9 @@ extension Float {
   static func accumulate(_ x: UnsafePointer<Float>, count: Int, threads: Int)
     -> SoftmaxNormalizer
   {
-    let row = RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads)
-    let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
-    return SoftmaxNormalizer(pass1: pair, of: row)
+    SoftmaxNormalizer(
+      accumulating: RowPlan(
+        x: x, y: UnsafeMutablePointer(mutating: x), count: count, threads: threads))
   }
 
   static func normalize(_ call: NormalizeCall<Float>) {
@@ -157,6 +150,12 @@ extension Float {
 }
 
 extension SoftmaxNormalizer {
+  /// The sum of `row.x` (count ≥ 1): Two-Pass pass 1 over the row's chunks, merged in order.
+  init(accumulating row: RowPlan<Float>) {
+    let pair = row.reduce(ChunkPass(.twoPassSum), as: ScaledExpSum.self) { $0.merged(with: $1) }
+    self.init(pass1: pair, of: row)
+  }
+
   /// The sum of `row.x` (count ≥ 1) from its Two-Pass pass-1 sum `pair`: the pair itself when
   /// it is exact, else from the row's maximum (which reads the row once or twice more).
   init(pass1 pair: ScaledExpSum, of row: RowPlan<Float>) {
