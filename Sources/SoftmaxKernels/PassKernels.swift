@@ -68,6 +68,8 @@ package final class PassKernels: Sendable {
     @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, RowOutput) -> Void
   /// The Double rows' kernels.
   package let double: DoubleRowKernels
+  /// The training operations' kernels.
+  package let training: TrainingRowKernels
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
   /// Orders the streaming stores made on this thread before its later stores. The kernels do
@@ -111,6 +113,7 @@ package final class PassKernels: Sendable {
         stridedSoftmax_simd16($0, $1, length: $2, stride: $3, width: $4, output: $5)
       },
     double: DoubleRowKernels = .portable,
+    training: TrainingRowKernels = .portable,
     hasStreamingStores: Bool,
     storeFence: @escaping @Sendable () -> Void = {}
   ) {
@@ -128,6 +131,7 @@ package final class PassKernels: Sendable {
     self.logSoftmaxOutput = logSoftmaxOutput
     self.strided = strided
     self.double = double
+    self.training = training
     self.hasStreamingStores = hasStreamingStores
     self.storeFence = storeFence
   }
@@ -273,6 +277,7 @@ extension PassKernels {
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5) },
+      training: .avx512,
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
   }

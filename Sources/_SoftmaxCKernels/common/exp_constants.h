@@ -39,7 +39,7 @@
 #define SOFTMAX_EXP2_32_MAGIC 0x1.8p+18f  // its ulp is 1/32: adding it rounds to k/32
 #define SOFTMAX_LUT_C1 0x1.0000f0p+0f
 #define SOFTMAX_LUT_C2 0x1.000004p-1f
-// The table, softmax_exp2_32_table, is in avx512_kernels.c, its only user.
+// The table, softmax_exp2_32_table, is in x86/avx512_exp.h.
 
 // Domain of the extended exp (|n| ≤ 4040), the exp underflow cut, the clamp below it.
 #define SOFTMAX_EXT_DOMAIN 2800.0f

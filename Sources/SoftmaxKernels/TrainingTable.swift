@@ -1,0 +1,80 @@
+#if arch(x86_64)
+  internal import _SoftmaxCKernels
+#endif
+
+/// The kernels of the training operations (backward passes, cross-entropy), one slot per pass,
+/// in every kernel table: Float slots, and Double slots that every set fills with the
+/// portable `SIMD8<Double>` kernels. The AVX-512 set has its own Float kernels; the AVX2 set
+/// runs the portable ones (the passes are memory-bound in Float and the AVX2 build of the
+/// portable loops was not measured to fall short; add C kernels when a benchmark says so).
+package struct TrainingRowKernels: Sendable {
+  /// Σ a · b in Double lanes: (a, b, count).
+  package let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double
+  /// Σ a in Double lanes: (a, count).
+  package let sum: @Sendable (UnsafePointer<Float>, Int) -> Double
+  /// dx = y · (dy − s): (y, dy, dx, count, s).
+  package let backwardOutput:
+    @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float)
+      -> Void
+  /// dx = dy − e^logY · s: (logY, dy, dx, count, s).
+  package let logBackwardOutput:
+    @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float)
+      -> Void
+  /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
+  package let subtractTargets:
+    @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
+  /// The Double passes.
+  package let doubleDot: @Sendable (UnsafePointer<Double>, UnsafePointer<Double>, Int) -> Double
+  package let doubleSum: @Sendable (UnsafePointer<Double>, Int) -> Double
+  package let doubleBackwardOutput:
+    @Sendable (
+      UnsafePointer<Double>, UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double
+    ) -> Void
+  package let doubleLogBackwardOutput:
+    @Sendable (
+      UnsafePointer<Double>, UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int, Double
+    ) -> Void
+
+  init(
+    dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double = {
+      dot_simd16($0, $1, count: $2)
+    },
+    sum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Double = { sum_simd16($0, count: $1) },
+    backwardOutput:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float
+      ) -> Void = { softmaxBackwardOutput_simd16($0, $1, $2, count: $3, dot: $4) },
+    logBackwardOutput:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float
+      ) -> Void = { logSoftmaxBackwardOutput_simd16($0, $1, $2, count: $3, sum: $4) },
+    subtractTargets:
+      @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
+      -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) }
+  ) {
+    self.dot = dot
+    self.sum = sum
+    self.backwardOutput = backwardOutput
+    self.logBackwardOutput = logBackwardOutput
+    self.subtractTargets = subtractTargets
+    doubleDot = { dotDouble_simd8($0, $1, count: $2) }
+    doubleSum = { sumDouble_simd8($0, count: $1) }
+    doubleBackwardOutput = { softmaxBackwardOutputDouble_simd8($0, $1, $2, count: $3, dot: $4) }
+    doubleLogBackwardOutput = {
+      logSoftmaxBackwardOutputDouble_simd8($0, $1, $2, count: $3, sum: $4)
+    }
+  }
+
+  /// The portable Swift kernels.
+  package static let portable = TrainingRowKernels()
+
+  #if arch(x86_64)
+    /// The AVX-512 C kernels (x86/avx512_training_kernels.c) for the Float slots.
+    static let avx512 = TrainingRowKernels(
+      dot: { softmax_dot_avx512_u32_acc4($0, $1, $2) },
+      sum: { softmax_sum_avx512_u32_acc4($0, $1) },
+      backwardOutput: { softmax_backward_output_avx512_u32($0, $1, $2, $3, $4) },
+      logBackwardOutput: { softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4) },
+      subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) })
+  #endif
+}

@@ -1,0 +1,99 @@
+// The AVX-512 vector exponentials and lane helpers that every AVX-512 kernel file shares
+// (pass kernels, training kernels). Static inline, compiled for AVX-512 by the target
+// attribute in each including file; the constants are in ../common/exp_constants.h.
+#ifndef SOFTMAX_AVX512_EXP_H
+#define SOFTMAX_AVX512_EXP_H
+
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "../common/exp_constants.h"
+
+#define KERNEL __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+// 2^(j/32) rounded to nearest, j = 0…31.
+static const float softmax_exp2_32_table[32] __attribute__((aligned(64))) = {
+    0x1.000000p+0f, 0x1.059b0ep+0f, 0x1.0b5586p+0f, 0x1.11301ep+0f, 0x1.172b84p+0f, 0x1.1d4874p+0f,
+    0x1.2387a6p+0f, 0x1.29e9e0p+0f, 0x1.306fe0p+0f, 0x1.371a74p+0f, 0x1.3dea64p+0f, 0x1.44e086p+0f,
+    0x1.4bfdaep+0f, 0x1.5342b6p+0f, 0x1.5ab07ep+0f, 0x1.6247ecp+0f, 0x1.6a09e6p+0f, 0x1.71f75ep+0f,
+    0x1.7a1148p+0f, 0x1.82589ap+0f, 0x1.8ace54p+0f, 0x1.93737cp+0f, 0x1.9c4918p+0f, 0x1.a5503cp+0f,
+    0x1.ae89fap+0f, 0x1.b7f770p+0f, 0x1.c199bep+0f, 0x1.cb720ep+0f, 0x1.d5818ep+0f, 0x1.dfc974p+0f,
+    0x1.ea4afap+0f, 0x1.f50766p+0f};
+
+// Mask of the first `rest` lanes (rest < 16).
+INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
+
+// Both exponentials use the table form of exp_constants.h: x = (k/32) ln 2 + r, e^x =
+// 2^floor(k/32) · table[k mod 32] · e^r. The table loads are loop-invariant (a const object that
+// no store can change), so clang keeps the table in two registers.
+
+// k/32 = round(32 x log2 e)/32, and `rounded`, whose low five bits are k mod 32 (the magic's
+// are zero).
+INLINE __m512 round_to_32ths(__m512 x, __m512 *rounded) {
+  const __m512 magic = _mm512_set1_ps(SOFTMAX_EXP2_32_MAGIC);
+  *rounded = _mm512_fmadd_ps(x, _mm512_set1_ps(SOFTMAX_LOG2E), magic);
+  return _mm512_sub_ps(*rounded, magic);
+}
+
+// table[k mod 32] · e^r (in [0.98, 1.98] for the unscaled table), the table in two registers.
+INLINE __m512 table_times_exp(__m512 table_lo, __m512 table_hi, __m512 rounded, __m512 r) {
+  const __m512 table = _mm512_permutex2var_ps(table_lo, _mm512_castps_si512(rounded), table_hi);
+  const __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_LUT_C2), r, _mm512_set1_ps(SOFTMAX_LUT_C1));
+  return _mm512_fmadd_ps(_mm512_mul_ps(table, r), q, table);
+}
+
+// The extended exp's argument: x clamped to ±2800 (vrangeps, absolute minimum with the sign of
+// x: sign(x) · min(|x|, 2800) in one instruction; NaN stays NaN), reduced with two ln 2
+// constants, since |k/32| reaches 4040. Returns k/32.
+INLINE __m512 reduce_extended(__m512 x, __m512 *r, __m512 *rounded) {
+  x = _mm512_range_ps(x, _mm512_set1_ps(SOFTMAX_EXT_DOMAIN), 0x2);
+  const __m512 k32 = round_to_32ths(x, rounded);
+  const __m512 high = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2_HI), x);
+  *r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2_LO), high);
+  return k32;
+}
+
+// e^x = m · 2^floor(k32) with m in [0.98, 1.98], x clamped to ±2800; k32 = k/32 is returned
+// in *k32. The sums below keep integer exponents E and scale m by vscalefps(m, k32 − E), which
+// takes 2^floor(k32 − E) = 2^(floor(k32) − E): only their maximum needs rounding down.
+INLINE __m512 extended_exp(__m512 x, __m512 *k32) {
+  __m512 r, rounded;
+  *k32 = reduce_extended(x, &r, &rounded);
+  return table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
+                         _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
+}
+
+// floor(v), for the integer exponents of the sums.
+INLINE __m512 floor_ps(__m512 v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+
+// e^x for x ≤ 0 (the Three-Pass exp): one ln 2 constant (|k/32| ≤ 126); 0 below the underflow
+// cut (never subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the
+// rounding trick would fail, are zeroed by the mask.
+INLINE __m512 exp_nonpositive(__m512 x) {
+  __m512 rounded;
+  const __m512 k32 = round_to_32ths(x, &rounded);
+  const __m512 r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2), x);
+  const __m512 p = table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
+                                   _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
+  // vscalefps multiplies by 2^floor(k/32).
+  return _mm512_maskz_scalef_ps(keep, p, k32);
+}
+
+// m · 2^floor(d) for d < 1 (vscalefps rounds d down), exactly 0 where d < −125.
+INLINE __m512 scale_by_exp2(__m512 m, __m512 d) {
+  const __mmask16 keep = _mm512_cmp_ps_mask(d, _mm512_set1_ps(SOFTMAX_MIN_SCALE_EXPONENT), _CMP_GE_OQ);
+  return _mm512_maskz_scalef_ps(keep, m, d);
+}
+
+// Adds m · 2^floor(k32) to the accumulator am · 2^ae (ae an integer).
+INLINE void accumulate(__m512 *am, __m512 *ae, __m512 m, __m512 k32) {
+  const __m512 e = floor_ps(_mm512_max_ps(*ae, k32));
+  *am = _mm512_add_ps(scale_by_exp2(*am, _mm512_sub_ps(*ae, e)), scale_by_exp2(m, _mm512_sub_ps(k32, e)));
+  *ae = e;
+}
+
+#endif

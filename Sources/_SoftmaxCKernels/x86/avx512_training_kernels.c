@@ -1,0 +1,114 @@
+// AVX-512 kernels of the training operations: dot products and sums accumulated in Double
+// lanes, and the element-wise output passes of the backward passes and the cross-entropy
+// gradient. 16 Floats per vector, masked tails; outputs may be one of the inputs.
+#include "_SoftmaxCKernels.h"
+
+#if defined(__x86_64__)
+#include "avx512_exp.h"
+
+// Each half of a Float vector widened to Double.
+INLINE __m512d low_doubles(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+INLINE __m512d high_doubles(__m512 v) {
+  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+// Σ a·b: every product and sum in Double, four accumulators (two per half) so the adds
+// overlap; memory-bound, the conversions are free beside the loads.
+KERNEL double softmax_dot_avx512_u32_acc4(const float *a, const float *b, size_t n) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a0 = _mm512_loadu_ps(a + i), b0 = _mm512_loadu_ps(b + i);
+    const __m512 a1 = _mm512_loadu_ps(a + i + 16), b1 = _mm512_loadu_ps(b + i + 16);
+    s0 = _mm512_fmadd_pd(low_doubles(a0), low_doubles(b0), s0);
+    s1 = _mm512_fmadd_pd(high_doubles(a0), high_doubles(b0), s1);
+    s2 = _mm512_fmadd_pd(low_doubles(a1), low_doubles(b1), s2);
+    s3 = _mm512_fmadd_pd(high_doubles(a1), high_doubles(b1), s3);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 av = _mm512_maskz_loadu_ps(lanes, a + i), bv = _mm512_maskz_loadu_ps(lanes, b + i);
+    s0 = _mm512_fmadd_pd(low_doubles(av), low_doubles(bv), s0);
+    s1 = _mm512_fmadd_pd(high_doubles(av), high_doubles(bv), s1);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+}
+
+// Σ a in Double lanes.
+KERNEL double softmax_sum_avx512_u32_acc4(const float *a, size_t n) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a0 = _mm512_loadu_ps(a + i), a1 = _mm512_loadu_ps(a + i + 16);
+    s0 = _mm512_add_pd(s0, low_doubles(a0));
+    s1 = _mm512_add_pd(s1, high_doubles(a0));
+    s2 = _mm512_add_pd(s2, low_doubles(a1));
+    s3 = _mm512_add_pd(s3, high_doubles(a1));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 av = _mm512_maskz_loadu_ps(lanes, a + i);
+    s0 = _mm512_add_pd(s0, low_doubles(av));
+    s1 = _mm512_add_pd(s1, high_doubles(av));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+}
+
+// dx = y · (dy − s).
+KERNEL void softmax_backward_output_avx512_u32(const float *y, const float *dy, float *dx, size_t n,
+                                               float s) {
+  const __m512 vs = _mm512_set1_ps(s);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 r0 = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(dy + i), vs));
+    const __m512 r1 =
+        _mm512_mul_ps(_mm512_loadu_ps(y + i + 16), _mm512_sub_ps(_mm512_loadu_ps(dy + i + 16), vs));
+    _mm512_storeu_ps(dx + i, r0);
+    _mm512_storeu_ps(dx + i + 16, r1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 r = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, y + i),
+                                   _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, dy + i), vs));
+    _mm512_mask_storeu_ps(dx + i, lanes, r);
+  }
+}
+
+// e^x for any x: the extended exp's m · 2^floor(k/32), 0 below 2^-125 (never subnormal), +inf
+// beyond the Float range (x is clamped to ±2800 first, where 2^floor(k/32) is still ±inf or 0).
+INLINE __m512 exp_any(__m512 x) {
+  __m512 k32;
+  const __m512 m = extended_exp(x, &k32);
+  return scale_by_exp2(m, k32);
+}
+
+// dx = dy − e^logY · s.
+KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
+                                                   size_t n, float s) {
+  const __m512 vs = _mm512_set1_ps(s);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 e0 = exp_any(_mm512_loadu_ps(log_y + i));
+    const __m512 e1 = exp_any(_mm512_loadu_ps(log_y + i + 16));
+    _mm512_storeu_ps(dx + i, _mm512_fnmadd_ps(e0, vs, _mm512_loadu_ps(dy + i)));
+    _mm512_storeu_ps(dx + i + 16, _mm512_fnmadd_ps(e1, vs, _mm512_loadu_ps(dy + i + 16)));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 e = exp_any(_mm512_maskz_loadu_ps(lanes, log_y + i));
+    _mm512_mask_storeu_ps(dx + i, lanes, _mm512_fnmadd_ps(e, vs, _mm512_maskz_loadu_ps(lanes, dy + i)));
+  }
+}
+
+// y −= offset + weight · t (t null: y −= offset).
+KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
+                                                float offset) {
+  const __m512 w = _mm512_set1_ps(weight), o = _mm512_set1_ps(offset);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 target = t ? _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, t + i), o) : o;
+    _mm512_mask_storeu_ps(y + i, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, y + i), target));
+  }
+}
+
+#endif
