@@ -31,6 +31,9 @@ public protocol SoftmaxElement: BinaryFloatingPoint, Sendable {
   static func _normalize(
     _ values: UnsafeBufferPointer<Self>, into output: UnsafeMutableBufferPointer<Self>,
     by normalizer: SoftmaxNormalizer, logarithm: Bool, threads: Int?)
+  /// Runs a training function (log-sum-exp, a backward pass, a loss) and returns its reduced
+  /// loss. An implementation detail of the package.
+  static func _train(_ call: _TrainingCall<Self>) -> Double
 }
 
 /// What a public entry point asks for, for ``SoftmaxElement``. An implementation detail.

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// Fused cross-entropy: pass 1 of the softmax gives log Z = log Σ e^x (the Two-Pass pair sum
+// for Float, so no maximum is needed), the loss follows from log Z and the label's logit, and
+// pass 2 writes the gradient scale · softmax(x) − target directly. Nothing else is stored.
+
+/// What the loss of one row is measured against.
+enum CrossEntropyTargets {
+  /// One class per row, rows equal to the ignore index count for nothing.
+  case labels(UnsafePointer<Int32>, ignoreIndex: Int32?)
+  /// A probability row per row: the engine's second input.
+  case probabilities
+}
+
+/// The cross-entropy of each row with its gradient:
+/// - labels: L = (1 − ε)(log Z − x_label) + ε (log Z − mean x) + w (log Z)², gradient
+///   (1 + 2w log Z) softmax(x) − ((1 − ε) one-hot + ε / C);
+/// - probabilities q at temperature T: L = T² (Σ q_i (log Z' − x_i / T) + w (log Z')²) with
+///   Z' = Σ e^(x / T), gradient T ((1 + 2w log Z') softmax(x / T) − q).
+/// The gradient is multiplied by `weight` (1 / rows kept for a mean).
+struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
+  let targets: CrossEntropyTargets
+  let smoothing: Double
+  let zLoss: Double
+  let temperature: Double
+  let weight: Double
+  let losses: UnsafeMutablePointer<Double>
+  let logSums: UnsafeMutablePointer<Double>?
+
+  var rewritesInput: Bool { temperature != 1 }
+
+  func row(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?,
+    count n: Int, index: Int, threads: Int
+  ) {
+    switch targets {
+    case .labels(let labels, let ignoreIndex):
+      let label = labels[index]
+      if label == ignoreIndex {
+        losses[index] = 0
+        if let logSums { logSums[index] = Compute.normalizer(a, count: n, threads: threads).logSum }
+        out?.update(repeating: 0, count: n)
+        return
+      }
+      labelRow(a, out, count: n, label: Int(label), index: index, threads: threads)
+    case .probabilities:
+      if temperature != 1 {
+        // The input is scratch here (`rewritesInput`): divide it in place.
+        let x = UnsafeMutablePointer(mutating: a)
+        let t = Compute(temperature)
+        for i in 0..<n { x[i] /= t }
+      }
+      probabilityRow(a, b!, out, count: n, index: index, threads: threads)
+    }
+  }
+
+  private func labelRow(
+    _ x: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?, count n: Int, label: Int,
+    index: Int, threads: Int
+  ) {
+    // Read before the gradient is written: it may be the logits.
+    let xl = Double(x[label])
+    let total = Compute.normalizer(x, count: n, threads: threads)
+    let lse = total.logSum
+    logSums?[index] = lse
+    let mean =
+      smoothing > 0
+      ? RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: n, threads: threads).sum()
+        / Double(n) : 0
+    guard total.isFiniteSum else {
+      losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
+      if let out {
+        special(total, x, out, count: n, targets: nil, scale: weight)
+        out[label] -= Compute(weight * (1 - smoothing))
+      }
+      return
+    }
+    losses[index] =
+      (1 - smoothing) * (lse - xl) + (smoothing > 0 ? smoothing * (lse - mean) : 0)
+      + zLoss * lse * lse
+    guard let out else { return }
+    let factor = 1 + 2 * zLoss * lse
+    Compute.scaledProbabilities(
+      x, out, count: n, normalizer: total, scale: weight * factor, targets: nil, weight: 0,
+      offset: weight * smoothing / Double(n), threads: threads)
+    // factor · p − (1 − ε) − ε / C without the cancellation of p ≈ 1: e^(x − log Z) − 1 by expm1.
+    let labelGradient =
+      factor * expm1(xl - lse) + 2 * zLoss * lse + smoothing * (1 - 1 / Double(n))
+    out[label] = Compute(weight * labelGradient)
+  }
+
+  private func probabilityRow(
+    _ x: UnsafePointer<Compute>, _ q: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?,
+    count n: Int, index: Int, threads: Int
+  ) {
+    let total = Compute.normalizer(x, count: n, threads: threads)
+    let lse = total.logSum
+    logSums?[index] = lse
+    let qRow = RowPlan(x: q, y: UnsafeMutablePointer(mutating: q), count: n, threads: threads)
+    let mass = qRow.sum()
+    var weighted = qRow.sum(times: x)
+    if weighted.isNaN && !mass.isNaN && !total.mantissa.isNaN {
+      // A target of 0 on a logit of −inf contributes 0 (0 · log 0 = 0), not NaN.
+      weighted = 0
+      for i in 0..<n where q[i] != 0 { weighted += Double(q[i]) * Double(x[i]) }
+    }
+    let t2 = temperature * temperature
+    guard total.isFiniteSum else {
+      losses[index] = mass.isNaN ? .nan : specialLoss(total, labelIsInfinite: false)
+      if let out { special(total, x, out, count: n, targets: q, scale: weight * temperature) }
+      return
+    }
+    losses[index] = t2 * ((lse * mass - weighted) + zLoss * lse * lse)
+    guard let out else { return }
+    Compute.scaledProbabilities(
+      x, out, count: n, normalizer: total, scale: weight * temperature * (1 + 2 * zLoss * lse),
+      targets: q, weight: weight * temperature, offset: 0, threads: threads)
+  }
+
+  /// The loss of a row whose sum is NaN, infinite or empty: NaN, log(count of +inf) when the
+  /// label is one of the +inf entries and nothing else is added, else +inf.
+  private func specialLoss(_ total: SoftmaxNormalizer, labelIsInfinite: Bool) -> Double {
+    if total.mantissa.isNaN { return .nan }
+    if total.infinityCount > 0 && labelIsInfinite && smoothing == 0 && zLoss == 0 {
+      return log(Double(total.infinityCount))
+    }
+    return .infinity
+  }
+
+  /// The gradient of a row whose sum is NaN (NaN everywhere), infinite (the +inf entries
+  /// share the probability) or empty (no probability anywhere): scale · (p − ε / C − t).
+  private func special(
+    _ total: SoftmaxNormalizer, _ x: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>,
+    count n: Int, targets q: UnsafePointer<Compute>?, scale: Double
+  ) {
+    if total.mantissa.isNaN { return out.update(repeating: .nan, count: n) }
+    let share = total.infinityCount > 0 ? 1 / Double(total.infinityCount) : 0
+    let offset = q == nil ? smoothing / Double(n) : 0
+    for i in 0..<n {
+      let p = x[i] == .infinity ? share : 0
+      out[i] = Compute(scale * (p - offset - (q.map { Double($0[i]) } ?? 0)))
+    }
+  }
+}
+
+extension SoftmaxNormalizer {
+  /// Whether the sum is a finite, non-zero number (no NaN, no +inf entry, not empty).
+  var isFiniteSum: Bool { !mantissa.isNaN && infinityCount == 0 && mantissa > 0 }
+}
