@@ -6,12 +6,31 @@
 #                            [--repetitions N] [--distribution uniform|normal]
 #   swift run -c release softmax bench --merge FILE      # same options, draws both
 #
+# With `training` first, it times the training operations of JAX and ONNX Runtime instead
+# (scripts/peer_training.py: softmax and log-softmax backward, cross-entropy value and
+# gradient, logsumexp, over the last axis of shaped arrays), with jax installed as well:
+#
+#   scripts/compare-peers.sh training [--output FILE] [--quick] [--shapes 8x128256,...]
+#                            [--operation backward,log-backward,cross-entropy,logsumexp]
+#                            [--peers jax,onnxruntime] [--repetitions N] [--min-sample-ms MS]
+#                            [--seed N] [--distribution uniform|normal]
+#
 # The venv is deleted on exit; nothing is installed outside it. Pin to a core for steadier
 # numbers (taskset -c 1 scripts/compare-peers.sh ...).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+script=peer_softmax.py
+packages=(numpy onnxruntime onnx)
+listed="numpy, onnxruntime and onnx"
 output="bench-results/peers-$(date +%Y-%m-%dT%H-%M-%S).csv"
+if [[ ${1-} == training ]]; then
+  shift
+  script=peer_training.py
+  packages+=(jax)
+  listed="numpy, onnxruntime, onnx and jax"
+  output="bench-results/peers-training-$(date +%Y-%m-%dT%H-%M-%S).csv"
+fi
 args=()
 while (($#)); do
   case "$1" in
@@ -24,7 +43,9 @@ done
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
 python3 -m venv "$workdir/venv"
-echo "compare-peers: installing numpy, onnxruntime and onnx into a temporary venv" >&2
-"$workdir/venv/bin/pip" install --quiet --disable-pip-version-check numpy onnxruntime onnx
-"$workdir/venv/bin/python" "$here/peer_softmax.py" --output "$output" "${args[@]+"${args[@]}"}"
-echo "compare-peers: merge with: swift run -c release softmax bench --merge $output" >&2
+echo "compare-peers: installing $listed into a temporary venv" >&2
+"$workdir/venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
+"$workdir/venv/bin/python" "$here/$script" --output "$output" "${args[@]+"${args[@]}"}"
+if [[ $script == peer_softmax.py ]]; then
+  echo "compare-peers: merge with: swift run -c release softmax bench --merge $output" >&2
+fi
