@@ -52,7 +52,8 @@ public enum ReferenceTraining {
     let scaled = x.map { $0 / t }
     let lse = logSumExp(scaled)
     let loss = t * t * ReferenceSoftmax.compensatedSum(zip(q, scaled).map { $0 * (lse - $1) })
-    let gradient = zip(scaled, q).map { t * (exp($0 - lse) - $1) }
+    let mass = ReferenceSoftmax.compensatedSum(q)
+    let gradient = zip(scaled, q).map { t * (mass * exp($0 - lse) - $1) }
     return (loss, gradient)
   }
 

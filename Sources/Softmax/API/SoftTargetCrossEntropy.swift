@@ -4,9 +4,9 @@
 /// example, such as a teacher's softmax(teacherLogits / T)), scaled by T² as distillation
 /// losses are, and optionally its gradient with respect to the logits:
 /// loss_row = T² (Σ q_i (log Z' − x_i / T) + w (log Z')²) with Z' = Σ e^(x / T), gradient
-/// T ((1 + 2w log Z') softmax(x / T) − q), times 1 / rows for `.mean`. The KL divergence
-/// KL(q ‖ p) differs from it by T² Σ q log q, which does not depend on the logits: the same
-/// gradient.
+/// T ((Σ q + 2w log Z') softmax(x / T) − q) (Σ q = 1 for exact targets), times 1 / rows for
+/// `.mean`. The KL divergence KL(q ‖ p) differs from it by T² Σ q log q, which does not depend
+/// on the logits: the same gradient.
 ///
 /// ```swift
 /// let student: [Float] = [1, 2, 3]

@@ -22,7 +22,7 @@ enum CrossEntropyTargets {
 /// - labels: L = (1 − ε)(log Z − x_label) + ε (log Z − mean x) + w (log Z)², gradient
 ///   (1 + 2w log Z) softmax(x) − ((1 − ε) one-hot + ε / C);
 /// - probabilities q at temperature T: L = T² (Σ q_i (log Z' − x_i / T) + w (log Z')²) with
-///   Z' = Σ e^(x / T), gradient T ((1 + 2w log Z') softmax(x / T) − q).
+///   Z' = Σ e^(x / T), gradient T ((Σ q + 2w log Z') softmax(x / T) − q).
 /// The gradient is multiplied by `weight` (1 / rows kept for a mean).
 struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
   let targets: CrossEntropyTargets
@@ -82,18 +82,20 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       }
       return
     }
+    // log Z − v from the normalizer's parts: exact where log Z and v are huge and close.
     losses[index] =
-      (1 - smoothing) * (lse - xl) + (smoothing > 0 ? smoothing * (lse - mean) : 0)
-      + zLoss * lse * lse
+      (1 - smoothing) * total.logSum(minus: xl)
+      + (smoothing > 0 ? smoothing * total.logSum(minus: mean) : 0) + zLoss * lse * lse
     guard let out else { return }
     let factor = 1 + 2 * zLoss * lse
-    Compute.scaledProbabilities(
+    let written = Compute.scaledProbabilities(
       x, out, count: n, normalizer: total, scale: weight * factor, targets: nil, weight: 0,
-      offset: weight * smoothing / Double(n), threads: threads)
-    // factor · p − (1 − ε) − ε / C without the cancellation of p ≈ 1: e^(x − log Z) − 1 by expm1.
-    let labelGradient =
-      factor * expm1(xl - lse) + 2 * zLoss * lse + smoothing * (1 - 1 / Double(n))
-    out[label] = Compute(weight * labelGradient)
+      offset: weight * smoothing / Double(n), summing: true, threads: threads)
+    // The label's entry from the others: the gradient sums to weight · (factor − 1), and
+    // the others are accurate relative to themselves, while factor · p − 1 would cancel
+    // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
+    let others = written - Double(out[label])
+    out[label] = Compute(weight * (factor - 1) - others)
   }
 
   private func probabilityRow(
@@ -117,11 +119,20 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       if let out { special(total, x, out, count: n, targets: q, scale: weight * temperature) }
       return
     }
-    losses[index] = t2 * ((lse * mass - weighted) + zLoss * lse * lse)
+    // Σ q (log Z − x) = (shift Σ q − Σ q x) + (log Z − shift) Σ q: with a huge shift, the
+    // first part per element so that it cancels exactly.
+    var shifted = total.shift * mass - weighted
+    if Swift.abs(total.shift) > 1e6 {
+      shifted = 0
+      for i in 0..<n where q[i] != 0 { shifted += Double(q[i]) * (total.shift - Double(x[i])) }
+    }
+    losses[index] = t2 * (shifted + total.logSum(minus: total.shift) * mass + zLoss * lse * lse)
     guard let out else { return }
-    Compute.scaledProbabilities(
-      x, out, count: n, normalizer: total, scale: weight * temperature * (1 + 2 * zLoss * lse),
-      targets: q, weight: weight * temperature, offset: 0, threads: threads)
+    // ∂/∂x of Σ q (log Z − x): (Σ q) softmax − q, so targets that do not sum exactly to 1
+    // (rounded probabilities) still get the gradient of the loss returned.
+    _ = Compute.scaledProbabilities(
+      x, out, count: n, normalizer: total, scale: weight * temperature * (mass + 2 * zLoss * lse),
+      targets: q, weight: weight * temperature, offset: 0, summing: false, threads: threads)
   }
 
   /// The loss of a row whose sum is NaN, infinite or empty: NaN, log(count of +inf) when the
@@ -153,4 +164,11 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
 extension SoftmaxNormalizer {
   /// Whether the sum is a finite, non-zero number (no NaN, no +inf entry, not empty).
   var isFiniteSum: Bool { !mantissa.isNaN && infinityCount == 0 && mantissa > 0 }
+
+  /// log Σ − value for a finite sum, as (shift − value) + the rest: the first difference is
+  /// exact when value is close to the shift (the maximum), so huge logits keep their
+  /// small differences.
+  func logSum(minus value: Double) -> Double {
+    (shift - value) + (exponent * ln2 + log(mantissa))
+  }
 }

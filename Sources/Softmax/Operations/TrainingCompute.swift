@@ -19,11 +19,13 @@ protocol TrainingCompute: RowElement {
   static func normalizer(_ x: UnsafePointer<Self>, count: Int, threads: Int) -> SoftmaxNormalizer
 
   /// y = scale · softmax(x), then y −= offset + weight · t (t nil: y −= offset), for a
-  /// `normalizer` of x that is finite and not empty. `y` may be `x`, not `t`.
+  /// `normalizer` of x that is finite and not empty. `y` may be `x`, not `t`. Returns Σ y in
+  /// Double, summed from each block while it is in L1, when `summing` (else 0).
   static func scaledProbabilities(
     _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int,
     normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Self>?,
-    weight: Double, offset: Double, threads: Int)
+    weight: Double, offset: Double, summing: Bool, threads: Int
+  ) -> Double
 
   /// The table's kernels for one chunk, by pass.
   static func dot(_ k: PassKernels, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ n: Int)
@@ -78,10 +80,10 @@ extension Float: TrainingCompute {
   static func scaledProbabilities(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
     normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Float>?,
-    weight: Double, offset: Double, threads: Int
-  ) {
+    weight: Double, offset: Double, summing: Bool, threads: Int
+  ) -> Double {
     let row = RowPlan(x: x, y: y, count: count, threads: threads)
-    guard var pass = normalizer.plan(row, output: .probabilities) else { return }
+    guard var pass = normalizer.plan(row, output: .probabilities) else { return .nan }
     // Fold the scale into the output kernel: its power of two into the exponent bias (exact),
     // its significand into the mantissa factor, so the flush to 0 below 2^-125 still holds.
     switch pass.kind {
@@ -93,10 +95,14 @@ extension Float: TrainingCompute {
       pass.scale = Float(Double(pass.scale) * scale)
       pass.threshold = flushThreshold(inverseSum: Swift.abs(pass.scale))
     }
-    row.perform(
-      TargetsPass(
-        output: pass, targets: t, weight: Float(weight), offset: Float(offset),
-        postpass: t != nil || offset != 0))
+    let targets = TargetsPass(
+      output: pass, targets: t, weight: Float(weight), offset: Float(offset),
+      blocks: summing || t != nil || offset != 0, summing: summing)
+    guard summing else {
+      row.perform(targets)
+      return 0
+    }
+    return row.reduce(targets, as: Double.self, merge: +)
   }
 
   static func dot(_ k: PassKernels, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
@@ -119,22 +125,26 @@ extension Float: TrainingCompute {
 }
 
 /// The output pass of a Float cross-entropy gradient: the scaled probabilities by the
-/// normalizer's output pass, then the targets subtracted while each 4096-element block is
-/// still in L1 (no streaming stores then, as the block is read back at once).
+/// normalizer's output pass, then, while each 4096-element block is still in L1, the targets
+/// subtracted and the block summed (no streaming stores then, as the block is read back at
+/// once). One Double per chunk when summing.
 struct TargetsPass: ChunkPassing {
   typealias Element = Float
   var output: ChunkPass
   let targets: UnsafePointer<Float>?
   let weight: Float
   let offset: Float
-  /// Whether anything is subtracted after the output pass.
-  let postpass: Bool
+  /// Whether the chunk goes block by block (targets to subtract, or a sum to take).
+  let blocks: Bool
+  let summing: Bool
   var results: UnsafeMutableRawPointer? = nil
 
   func run(_ row: RowPlan<Float>, chunk: Int) {
-    guard postpass else { return output.run(row, chunk: chunk) }
+    guard blocks else { return output.run(row, chunk: chunk) }
     let range = row.chunks.range(chunk)
     let k = row.kernels
+    let subtracts = targets != nil || offset != 0
+    var total = 0.0
     var start = range.lowerBound
     while start < range.upperBound {
       let n = Swift.min(4096, range.upperBound - start)
@@ -145,16 +155,18 @@ struct TargetsPass: ChunkPassing {
         k.expScaledOutput(
           x, y, n, output.shift, output.scale, output.threshold, false)
       }
-      k.training.subtractTargets(y, targets.map { $0 + start }, n, weight, offset)
+      if subtracts { k.training.subtractTargets(y, targets.map { $0 + start }, n, weight, offset) }
+      if summing { total += k.training.sum(y, n) }
       start += n
     }
+    if summing { store(total, chunk) }
   }
 
   func chunk(forTask task: Int, of count: Int) -> Int {
     output.chunk(forTask: task, of: count)
   }
 
-  func streams(_ row: RowPlan<Float>) -> Bool { !postpass && output.streams(row) }
+  func streams(_ row: RowPlan<Float>) -> Bool { !blocks && output.streams(row) }
 }
 
 extension Double: TrainingCompute {
@@ -167,8 +179,8 @@ extension Double: TrainingCompute {
   static func scaledProbabilities(
     _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int,
     normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Double>?,
-    weight: Double, offset: Double, threads: Int
-  ) {
+    weight: Double, offset: Double, summing: Bool, threads: Int
+  ) -> Double {
     let logSum = normalizer.exponent * ln2 + log(normalizer.mantissa)
     RowPlan(x: x, y: y, count: count, threads: threads)
       .perform(DoubleChunkPass(kind: .expOutput, shift: normalizer.shift, logSum: logSum))
@@ -177,6 +189,7 @@ extension Double: TrainingCompute {
     } else {
       for i in 0..<count { y[i] = y[i] * scale - offset }
     }
+    return summing ? sumDouble_simd8(y, count: count) : 0
   }
 
   static func dot(
