@@ -1,0 +1,111 @@
+import Foundation
+import SoftmaxKernels
+import Testing
+import _SoftmaxTestSupport
+
+/// The training slots of the kernel table (sums, dot products, backward outputs, target
+/// subtraction; Float and Double) on every kernel set this CPU runs, against Double
+/// references, at every tail length and an unaligned start.
+@Suite("Training slots of every kernel set")
+struct TrainingSlotTests {
+  static let lengths = Array(0...40) + [127, 1023, 1024, 1025, 4097]
+
+  /// Calls `body` with pointers to `a`, `b` and a NaN-filled output, each starting one element
+  /// past an allocation, so that no kernel can rely on alignment.
+  func withBuffers<T: BinaryFloatingPoint>(
+    _ a: [T], _ b: [T],
+    _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void
+  ) -> [T] {
+    let n = a.count
+    let pa = UnsafeMutablePointer<T>.allocate(capacity: n + 1)
+    let pb = UnsafeMutablePointer<T>.allocate(capacity: n + 1)
+    let po = UnsafeMutablePointer<T>.allocate(capacity: n + 1)
+    defer { [pa, pb, po].forEach { $0.deallocate() } }
+    (pa + 1).initialize(from: a, count: n)
+    (pb + 1).initialize(from: b, count: n)
+    (po + 1).initialize(repeating: .nan, count: n)
+    body(pa + 1, pb + 1, po + 1)
+    return Array(UnsafeBufferPointer(start: po + 1, count: n))
+  }
+
+  @Test("Float: dot, sum, backward outputs, targets", arguments: KernelISA.allCases)
+  func float(isa: KernelISA) {
+    guard let k = PassKernels.table(for: isa)?.training else { return }
+    for n in Self.lengths {
+      let a = randomInputs(count: n, distribution: .standardNormal, scale: 3, seed: UInt64(n))
+      let b = randomInputs(count: n, distribution: .standardNormal, seed: UInt64(n) + 1)
+      let da = a.map(Double.init)
+      let db = b.map(Double.init)
+      var dot = 0.0
+      var sum = 0.0
+      _ = withBuffers(a, b) { pa, pb, _ in
+        dot = k.dot(pa, pb, n)
+        sum = k.sum(pa, n)
+      }
+      let exactDot = ReferenceSoftmax.compensatedSum(zip(da, db).map { $0 * $1 })
+      let magnitude = zip(da, db).map { abs($0 * $1) }.reduce(0, +)
+      #expect(abs(dot - exactDot) <= 1e-14 * magnitude + 1e-300, "\(isa) dot n=\(n)")
+      #expect(
+        abs(sum - ReferenceSoftmax.compensatedSum(da)) <= 1e-14 * da.map(abs).reduce(0, +),
+        "\(isa) sum n=\(n)")
+      let s: Float = 0.375
+      let backward = withBuffers(a, b) { k.backwardOutput($0, $1, $2, n, s) }
+      #expect(backward == zip(a, b).map { $0 * ($1 - s) }, "\(isa) backward n=\(n)")
+      let logY = a.map { -abs($0) }
+      let logBackward = withBuffers(logY, b) { k.logBackwardOutput($0, $1, $2, n, s) }
+      for i in 0..<n {
+        let exact = db[i] - exp(Double(logY[i])) * Double(s)
+        let bound = 4e-7 * (abs(db[i]) + exp(Double(logY[i])) * Double(s))
+        #expect(abs(Double(logBackward[i]) - exact) <= bound, "\(isa) log backward n=\(n) i=\(i)")
+      }
+      let targets = withBuffers(a, b) { pa, pb, po in
+        po.update(from: pa, count: n)
+        k.subtractTargets(po, pb, n, 0.5, 0.25)
+      }
+      for i in 0..<n {
+        let exact = da[i] - (0.25 + 0.5 * db[i])
+        #expect(
+          abs(Double(targets[i]) - exact) <= 2e-7 * (abs(da[i]) + 0.25 + abs(db[i])),
+          "\(isa) targets n=\(n)")
+      }
+      let offsetOnly = withBuffers(a, b) { pa, _, po in
+        po.update(from: pa, count: n)
+        k.subtractTargets(po, nil, n, 0.5, 0.25)
+      }
+      #expect(offsetOnly == a.map { $0 - 0.25 }, "\(isa) offset n=\(n)")
+    }
+  }
+
+  @Test("Double: dot, sum, backward outputs", arguments: KernelISA.allCases)
+  func double(isa: KernelISA) {
+    guard let k = PassKernels.table(for: isa)?.training else { return }
+    for n in Self.lengths {
+      let a = randomInputs(count: n, distribution: .standardNormal, scale: 3, seed: UInt64(n)).map(
+        Double.init)
+      let b = randomInputs(count: n, distribution: .standardNormal, seed: UInt64(n) + 1).map(
+        Double.init)
+      var dot = 0.0
+      var sum = 0.0
+      _ = withBuffers(a, b) { pa, pb, _ in
+        dot = k.doubleDot(pa, pb, n)
+        sum = k.doubleSum(pa, n)
+      }
+      let magnitude = zip(a, b).map { abs($0 * $1) }.reduce(0, +)
+      #expect(
+        abs(dot - ReferenceSoftmax.compensatedSum(zip(a, b).map { $0 * $1 })) <= 1e-14 * magnitude
+          + 1e-300)
+      #expect(abs(sum - ReferenceSoftmax.compensatedSum(a)) <= 1e-14 * a.map(abs).reduce(0, +))
+      let backward = withBuffers(a, b) { k.doubleBackwardOutput($0, $1, $2, n, 0.375) }
+      #expect(backward == zip(a, b).map { $0 * ($1 - 0.375) }, "\(isa) n=\(n)")
+      // Log-probabilities, and a few positive values, which take libm's exp.
+      let logY = a.enumerated().map { $0.offset % 7 == 3 ? abs($0.element) : -abs($0.element) }
+      let logBackward = withBuffers(logY, b) { k.doubleLogBackwardOutput($0, $1, $2, n, 0.375) }
+      for i in 0..<n {
+        let exact = b[i] - exp(logY[i]) * 0.375
+        #expect(
+          abs(logBackward[i] - exact) <= 1e-15 * (abs(b[i]) + exp(logY[i])),
+          "\(isa) log n=\(n) i=\(i)")
+      }
+    }
+  }
+}
