@@ -19,6 +19,7 @@ struct ChunkPass: ChunkPassing {
     case maximum, twoPassSum, sumExp, sumAndStoreExp  // write one result per chunk
     case onlineSum  // writes one OnlineSum per chunk
     case maximumAndStoreExp  // one OnlineSum per chunk; e^(x − chunk maximum) into y
+    case maximumAndSumExp  // the same OnlineSum, bitwise, without the store
     case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
     case scaleChunks  // y ·= e^(chunk maximum − shift) · inverseSum, from maximumAndStoreExp
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
@@ -67,6 +68,9 @@ struct ChunkPass: ChunkPassing {
     case .maximumAndStoreExp:
       let m = k.max(x, n)
       store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumAndStoreExp(x, y, n, m) : 0), chunk)
+    case .maximumAndSumExp:
+      let m = k.max(x, n)
+      store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumExp(x, n, m) : 0), chunk)
     case .scaleChunks:
       let part = results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
       guard part.maximum.isFinite else { return y.update(repeating: 0, count: n) }

@@ -65,32 +65,35 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     _ x: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?, count n: Int, label: Int,
     index: Int, threads: Int
   ) {
-    // Read before the gradient is written: it may be the logits.
+    // Read before pass 1, which may write to the gradient, which may be the logits.
     let xl = Double(x[label])
-    let total = Compute.normalizer(x, count: n, threads: threads)
-    let lse = total.logSum
-    logSums?[index] = lse
     let mean =
       smoothing > 0
       ? RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: n, threads: threads).sum()
         / Double(n) : 0
-    guard total.isFiniteSum else {
-      losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
-      if let out {
-        special(total, x, out, count: n, targets: nil, scale: weight)
-        out[label] -= Compute(weight * (1 - smoothing))
+    var factor = 1.0
+    var normal = false
+    let written = Compute.gradientPasses(x, out, count: n, threads: threads) { total in
+      let lse = total.logSum
+      logSums?[index] = lse
+      guard total.isFiniteSum else {
+        losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
+        if let out {
+          special(total, x, out, count: n, targets: nil, scale: weight)
+          out[label] -= Compute(weight * (1 - smoothing))
+        }
+        return nil
       }
-      return
+      // log Z − v from the normalizer's parts: exact where log Z and v are huge and close.
+      losses[index] =
+        (1 - smoothing) * total.logSum(minus: xl)
+        + (smoothing > 0 ? smoothing * total.logSum(minus: mean) : 0) + zLoss * lse * lse
+      factor = 1 + 2 * zLoss * lse
+      normal = true
+      return GradientOutput(
+        scale: weight * factor, offset: weight * smoothing / Double(n), summing: true)
     }
-    // log Z − v from the normalizer's parts: exact where log Z and v are huge and close.
-    losses[index] =
-      (1 - smoothing) * total.logSum(minus: xl)
-      + (smoothing > 0 ? smoothing * total.logSum(minus: mean) : 0) + zLoss * lse * lse
-    guard let out else { return }
-    let factor = 1 + 2 * zLoss * lse
-    let written = Compute.scaledProbabilities(
-      x, out, count: n, normalizer: total, scale: weight * factor, targets: nil, weight: 0,
-      offset: weight * smoothing / Double(n), summing: true, threads: threads)
+    guard let out, normal else { return }
     // The label's entry from the others: the gradient sums to weight · (factor − 1), and
     // the others are accurate relative to themselves, while factor · p − 1 would cancel
     // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
@@ -102,37 +105,41 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     _ x: UnsafePointer<Compute>, _ q: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?,
     count n: Int, index: Int, threads: Int
   ) {
-    let total = Compute.normalizer(x, count: n, threads: threads)
-    let lse = total.logSum
-    logSums?[index] = lse
+    // Σ q and Σ q (x − r) before pass 1 (which may overwrite the logits), with r = x_0 when
+    // the logits are huge, so that Σ q (log Z − x) = Σ q · (log Z − r) − Σ q (x − r) keeps
+    // their small differences.
     let qRow = RowPlan(x: q, y: UnsafeMutablePointer(mutating: q), count: n, threads: threads)
     let mass = qRow.sum()
-    var weighted = qRow.sum(times: x)
-    if weighted.isNaN && !mass.isNaN && !total.mantissa.isNaN {
+    let first = Double(x[0])
+    let reference = first.isFinite && Swift.abs(first) > 1e6 ? first : 0
+    var centered = 0.0
+    if reference != 0 {
+      for i in 0..<n where q[i] != 0 { centered += Double(q[i]) * (Double(x[i]) - reference) }
+    } else {
+      centered = qRow.sum(times: x)
+    }
+    if centered.isNaN && !mass.isNaN {
       // A target of 0 on a logit of −inf contributes 0 (0 · log 0 = 0), not NaN.
-      weighted = 0
-      for i in 0..<n where q[i] != 0 { weighted += Double(q[i]) * Double(x[i]) }
+      centered = 0
+      for i in 0..<n where q[i] != 0 { centered += Double(q[i]) * (Double(x[i]) - reference) }
     }
     let t2 = temperature * temperature
-    guard total.isFiniteSum else {
-      losses[index] = mass.isNaN ? .nan : specialLoss(total, labelIsInfinite: false)
-      if let out { special(total, x, out, count: n, targets: q, scale: weight * temperature) }
-      return
+    _ = Compute.gradientPasses(x, out, count: n, threads: threads) { total in
+      let lse = total.logSum
+      logSums?[index] = lse
+      guard total.isFiniteSum else {
+        losses[index] = mass.isNaN ? .nan : specialLoss(total, labelIsInfinite: false)
+        if let out { special(total, x, out, count: n, targets: q, scale: weight * temperature) }
+        return nil
+      }
+      losses[index] =
+        t2 * (mass * total.logSum(minus: reference) - centered + zLoss * lse * lse)
+      // ∂/∂x of Σ q (log Z − x): (Σ q) softmax − q, so targets that do not sum exactly to 1
+      // (rounded probabilities) still get the gradient of the loss returned.
+      return GradientOutput(
+        scale: weight * temperature * (mass + 2 * zLoss * lse), targets: q,
+        weight: weight * temperature)
     }
-    // Σ q (log Z − x) = (shift Σ q − Σ q x) + (log Z − shift) Σ q: with a huge shift, the
-    // first part per element so that it cancels exactly.
-    var shifted = total.shift * mass - weighted
-    if Swift.abs(total.shift) > 1e6 {
-      shifted = 0
-      for i in 0..<n where q[i] != 0 { shifted += Double(q[i]) * (total.shift - Double(x[i])) }
-    }
-    losses[index] = t2 * (shifted + total.logSum(minus: total.shift) * mass + zLoss * lse * lse)
-    guard let out else { return }
-    // ∂/∂x of Σ q (log Z − x): (Σ q) softmax − q, so targets that do not sum exactly to 1
-    // (rounded probabilities) still get the gradient of the loss returned.
-    _ = Compute.scaledProbabilities(
-      x, out, count: n, normalizer: total, scale: weight * temperature * (mass + 2 * zLoss * lse),
-      targets: q, weight: weight * temperature, offset: 0, summing: false, threads: threads)
   }
 
   /// The loss of a row whose sum is NaN, infinite or empty: NaN, log(count of +inf) when the

@@ -18,13 +18,15 @@ protocol TrainingCompute: RowElement {
   /// Σ e^(x − max) for Double.
   static func normalizer(_ x: UnsafePointer<Self>, count: Int, threads: Int) -> SoftmaxNormalizer
 
-  /// y = scale · softmax(x), then y −= offset + weight · t (t nil: y −= offset), for a
-  /// `normalizer` of x that is finite and not empty. `y` may be `x`, not `t`. Returns Σ y in
-  /// Double, summed from each block while it is in L1, when `summing` (else 0).
-  static func scaledProbabilities(
-    _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int,
-    normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Self>?,
-    weight: Double, offset: Double, summing: Bool, threads: Int
+  /// The two passes of a softmax-based loss over a row of count ≥ 1: pass 1 gives the
+  /// normalizer; `gradient` gets it, computes the loss, and says what to write to `out` (nil:
+  /// nothing, or it wrote a special row itself); pass 2 writes it. `out` may be `x`; pass 1
+  /// may already have written to it (Float rows that fit the caches store e^(x − chunk max)
+  /// there, as the softmax does), so read what is needed from `x` before. Returns Σ of what
+  /// pass 2 wrote when the output asks for it, else 0.
+  static func gradientPasses(
+    _ x: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>?, count: Int, threads: Int,
+    _ gradient: (SoftmaxNormalizer) -> GradientOutput<Self>?
   ) -> Double
 
   /// The table's kernels for one chunk, by pass.
@@ -37,6 +39,16 @@ protocol TrainingCompute: RowElement {
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Self>, _ dy: UnsafePointer<Self>,
     _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double)
+}
+
+/// What the output pass of a loss writes: scale · softmax(x) − (offset + weight · targets)
+/// (targets nil: − offset), and whether it sums what it wrote.
+struct GradientOutput<Element> {
+  var scale: Double
+  var targets: UnsafePointer<Element>? = nil
+  var weight: Double = 0
+  var offset: Double = 0
+  var summing: Bool = false
 }
 
 /// One pass of a training row over its chunks: a sum or dot product (one Double per chunk,
@@ -77,11 +89,40 @@ extension Float: TrainingCompute {
     accumulate(x, count: count, threads: threads)
   }
 
-  static func scaledProbabilities(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-    normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Float>?,
-    weight: Double, offset: Double, summing: Bool, threads: Int
+  static func gradientPasses(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int, threads: Int,
+    _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double {
+    // Rows that fit the caches: Three-Pass reload, as `.auto` softmax runs them (one
+    // exponential per element, against two for Two-Pass, which wins only from memory).
+    // Without an output, the same chunk maximums and sums without the store: the loss is
+    // bitwise the same with or without the gradient.
+    guard SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload else {
+      let total = normalizer(x, count: count, threads: threads)
+      guard let output = gradient(total), let out else { return 0 }
+      return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
+    }
+    let row = RowPlan(
+      x: x, y: out ?? UnsafeMutablePointer(mutating: x), count: count, threads: threads)
+    return withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
+      var first = ChunkPass(out == nil ? .maximumAndSumExp : .maximumAndStoreExp)
+      first.results = UnsafeMutableRawPointer(parts.baseAddress!)
+      row.perform(first)
+      let total = SoftmaxNormalizer(reloadParts: parts, of: row)
+      guard let output = gradient(total), out != nil else { return 0 }
+      var pass = ChunkPass(.scaleChunks, shift: Float(total.shift))
+      pass.inverseSum = output.scale / total.mantissa
+      pass.results = UnsafeMutableRawPointer(parts.baseAddress!)
+      return row.run(TargetsPass(pass, output))
+    }
+  }
+
+  /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.
+  private static func scaledProbabilities(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+    normalizer: SoftmaxNormalizer, _ output: GradientOutput<Float>, threads: Int
+  ) -> Double {
+    let scale = output.scale
     let row = RowPlan(x: x, y: y, count: count, threads: threads)
     guard var pass = normalizer.plan(row, output: .probabilities) else { return .nan }
     // Fold the scale into the output kernel: its power of two into the exponent bias (exact),
@@ -95,14 +136,7 @@ extension Float: TrainingCompute {
       pass.scale = Float(Double(pass.scale) * scale)
       pass.threshold = flushThreshold(inverseSum: Swift.abs(pass.scale))
     }
-    let targets = TargetsPass(
-      output: pass, targets: t, weight: Float(weight), offset: Float(offset),
-      blocks: summing || t != nil || offset != 0, summing: summing)
-    guard summing else {
-      row.perform(targets)
-      return 0
-    }
-    return row.reduce(targets, as: Double.self, merge: +)
+    return row.run(TargetsPass(pass, output))
   }
 
   static func dot(_ k: PassKernels, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
@@ -130,6 +164,7 @@ extension Float: TrainingCompute {
 /// once). One Double per chunk when summing.
 struct TargetsPass: ChunkPassing {
   typealias Element = Float
+  /// `.twoPassOutput`, `.expScaledOutput` or `.scaleChunks`.
   var output: ChunkPass
   let targets: UnsafePointer<Float>?
   let weight: Float
@@ -139,21 +174,40 @@ struct TargetsPass: ChunkPassing {
   let summing: Bool
   var results: UnsafeMutableRawPointer? = nil
 
+  init(_ output: ChunkPass, _ gradient: GradientOutput<Float>) {
+    self.output = output
+    targets = gradient.targets
+    weight = Float(gradient.weight)
+    offset = Float(gradient.offset)
+    summing = gradient.summing
+    blocks = summing || targets != nil || offset != 0
+  }
+
   func run(_ row: RowPlan<Float>, chunk: Int) {
     guard blocks else { return output.run(row, chunk: chunk) }
     let range = row.chunks.range(chunk)
     let k = row.kernels
     let subtracts = targets != nil || offset != 0
+    // Three-Pass reload: this chunk's e^(x − m_c) are in y; its scale e^(m_c − M) · scale / S.
+    var chunkScale: Float = 0
+    if output.kind == .scaleChunks {
+      let part = output.results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
+      if part.maximum.isFinite {
+        chunkScale = Float(exp(Double(part.maximum) - Double(output.shift)) * output.inverseSum)
+      }
+    }
     var total = 0.0
     var start = range.lowerBound
     while start < range.upperBound {
       let n = Swift.min(4096, range.upperBound - start)
       let (x, y) = (row.x + start, row.y + start)
-      if output.kind == .twoPassOutput {
+      switch output.kind {
+      case .twoPassOutput:
         k.twoPassOutput(x, y, n, output.inverseMantissa, output.exponentBias, false)
-      } else {
-        k.expScaledOutput(
-          x, y, n, output.shift, output.scale, output.threshold, false)
+      case .scaleChunks:
+        k.scaleInPlace(y, n, chunkScale, flushThreshold(inverseSum: Swift.abs(chunkScale)), false)
+      default:
+        k.expScaledOutput(x, y, n, output.shift, output.scale, output.threshold, false)
       }
       if subtracts { k.training.subtractTargets(y, targets.map { $0 + start }, n, weight, offset) }
       if summing { total += k.training.sum(y, n) }
@@ -169,6 +223,48 @@ struct TargetsPass: ChunkPassing {
   func streams(_ row: RowPlan<Float>) -> Bool { !blocks && output.streams(row) }
 }
 
+extension RowPlan where Element == Float {
+  /// Runs a gradient's output pass; Σ of what it wrote when it sums, else 0.
+  func run(_ pass: TargetsPass) -> Double {
+    guard pass.summing else {
+      perform(pass)
+      return 0
+    }
+    return reduce(pass, as: Double.self, merge: +)
+  }
+}
+
+extension SoftmaxNormalizer {
+  /// The sum from the chunk parts (m_c, Σ e^(x − m_c)) of Three-Pass reload's first pass. The
+  /// chunks it skipped (maximum not finite) still hold their input for the census.
+  init(reloadParts parts: UnsafeMutableBufferPointer<OnlineSum>, of row: RowPlan<Float>) {
+    self.init()
+    var maximum = -Float.infinity
+    for (chunk, part) in parts.enumerated() {
+      if part.sum.isNaN || part.maximum.isNaN {
+        mantissa = .nan
+        return
+      }
+      if part.maximum == .infinity {
+        let range = row.chunks.range(chunk)
+        let census = SpecialValues.census(row.x + range.lowerBound, count: range.count)
+        if census.hasNaN {
+          mantissa = .nan
+          return
+        }
+        infinityCount += census.infinities
+      } else if part.maximum.isFinite {
+        maximum = Swift.max(maximum, part.maximum)
+      }
+    }
+    guard infinityCount == 0, maximum > -.infinity else { return }
+    shift = Double(maximum)
+    for part in parts where part.maximum.isFinite {
+      mantissa += rescaledSum(part.sum, from: part.maximum, to: maximum)
+    }
+  }
+}
+
 extension Double: TrainingCompute {
   static func normalizer(_ x: UnsafePointer<Double>, count: Int, threads: Int)
     -> SoftmaxNormalizer
@@ -176,11 +272,21 @@ extension Double: TrainingCompute {
     accumulate(x, count: count, threads: threads)
   }
 
-  static func scaledProbabilities(
-    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int,
-    normalizer: SoftmaxNormalizer, scale: Double, targets t: UnsafePointer<Double>?,
-    weight: Double, offset: Double, summing: Bool, threads: Int
+  static func gradientPasses(
+    _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>?, count: Int, threads: Int,
+    _ gradient: (SoftmaxNormalizer) -> GradientOutput<Double>?
   ) -> Double {
+    let total = normalizer(x, count: count, threads: threads)
+    guard let output = gradient(total), let out else { return 0 }
+    return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
+  }
+
+  /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.
+  private static func scaledProbabilities(
+    _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int,
+    normalizer: SoftmaxNormalizer, _ output: GradientOutput<Double>, threads: Int
+  ) -> Double {
+    let (scale, t, weight, offset) = (output.scale, output.targets, output.weight, output.offset)
     let logSum = normalizer.exponent * ln2 + log(normalizer.mantissa)
     RowPlan(x: x, y: y, count: count, threads: threads)
       .perform(DoubleChunkPass(kind: .expOutput, shift: normalizer.shift, logSum: logSum))
@@ -189,7 +295,7 @@ extension Double: TrainingCompute {
     } else {
       for i in 0..<count { y[i] = y[i] * scale - offset }
     }
-    return summing ? sumDouble_simd8(y, count: count) : 0
+    return output.summing ? sumDouble_simd8(y, count: count) : 0
   }
 
   static func dot(
