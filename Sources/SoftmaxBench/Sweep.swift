@@ -32,10 +32,16 @@ struct Sweep {
   /// The softmax algorithms, the other operations, then the roofline kernels they need: all
   /// timed in the same rounds.
   var subjects: [BenchSubject] {
-    configuration.algorithms.map(BenchSubject.algorithm)
+    // `auto` moves the bytes of the algorithm it picks for the row length, which the rows'
+    // roofline figures follow (Results.rows), so those algorithms' rooflines run too.
+    let rowLengths = configuration.layout.map { [$0.rowLength] } ?? configuration.sizes
+    let resolved = configuration.algorithms.flatMap { algorithm in
+      rowLengths.map { algorithm.resolved(forCount: $0) }
+    }
+    return configuration.algorithms.map(BenchSubject.algorithm)
       + configuration.timedOperations.map(BenchSubject.operation)
       + RooflineKernel.kernels(
-        for: configuration.algorithms, operations: configuration.timedOperations,
+        for: configuration.algorithms + resolved, operations: configuration.timedOperations,
         streamingAvailable: machine.streamingStores
       ).map(BenchSubject.roofline)
   }

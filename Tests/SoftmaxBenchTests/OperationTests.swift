@@ -241,6 +241,11 @@ import Testing
       #expect(abs(ratio - row.medianNsPerElement / auto.medianNsPerElement) < 1e-9)
     }
     #expect(rows.filter { $0.kind == "algorithm" }.map(\.name) == ["auto", "two-pass"])
+    // The reference has a roofline too: that of the algorithm auto picks for rows of 1000.
+    let auto = try #require(rows.first { $0.kind == "algorithm" && $0.name == "auto" })
+    let picked = SoftmaxAlgorithm.auto.resolved(forCount: 1000).memoryTraffic
+    #expect(auto.roofline == RooflineKernel(traffic: picked, streaming: false).name)
+    #expect((auto.rooflinePercent ?? 0) > 0)
     #expect(rows.contains { $0.kind == "roofline" && $0.name == "two-input 2R+1W" })
 
     // The table has the two extra columns; the summary names every roofline and ratio.
@@ -249,7 +254,10 @@ import Testing
       result.stdout.contains {
         $0.hasPrefix("  backward ") && $0.hasSuffix("two-input 2R+1W")
       })
-    #expect(result.stdout.contains { $0.hasPrefix("  auto ") && $0.hasSuffix("ref") })
+    #expect(
+      result.stdout.contains {
+        $0.hasPrefix("  auto ") && $0.split(separator: " ").contains("ref")
+      })
     #expect(result.stdout.contains { $0.hasPrefix("  operations     softmax (auto, two-pass)") })
     let summary = result.report.summary
     for operation in TimedOperation.allCases {
