@@ -10,13 +10,28 @@ public struct BenchArguments: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "Row lengths in floats: comma-separated sizes (4096, 4K, 16M, 2^20) or ranges doubling "
-        + "(1K..1M) or with a step (1K..1M:4).", valueName: "list"))
+        + "(1K..1M) or with a step (1K..1M:4). For --operation, each size N is one row: "
+        + "shape [1, N].", valueName: "list"))
   public var sizes: String?
 
   @Option(
     help: ArgumentHelp(
-      "Comma-separated algorithm names (default: all the library has).", valueName: "list"))
+      "Comma-separated algorithm names for --operation softmax (default: all the library has).",
+      valueName: "list"))
   public var algorithms: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Comma-separated operations to time in one run, interleaved in every round, or all: "
+        + "softmax (the --algorithms; the default), log-softmax, backward (softmaxBackward: y "
+        + "and dy read, dx written), log-backward (logSoftmaxBackward from log y and dy), "
+        + "cross-entropy (one seeded label per row, mean; a row for value + gradient and one "
+        + "for the value only), logsumexp (one value per row). All but softmax run on the "
+        + "array of --shape along --axis, or without --shape on each size N of --sizes as one "
+        + "row, shape [1, N]; each has its own roofline kernel, and the tables and summary "
+        + "give its time ÷ softmax's (auto, else the fastest of --algorithms) at that size.",
+      valueName: "list"))
+  public var operation: String?
 
   @Option(help: "Timed samples per kernel and size (default: 7, fewer for huge sizes).")
   public var repetitions: Int?
@@ -30,7 +45,8 @@ public struct BenchArguments: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "Time a shaped array instead of single rows: dimensions joined by x, outermost first "
-        + "(4096x1024, 8x128256, 32x8x512x512); the softmax runs along --axis."))
+        + "(4096x1024, 8x128256, 32x8x512x512); the softmax and every --operation run along "
+        + "--axis."))
   public var shape: String?
 
   @Option(
@@ -102,7 +118,10 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
 
   /// Row lengths in floats, ascending.
   public var sizes: [Int]
-  /// The algorithms to time, in the library's order.
+  /// The operations of `--operation`, in ``BenchOperation/allCases`` order; `[.softmax]` by
+  /// default.
+  public var operations: [BenchOperation]
+  /// The algorithms to time for `softmax`, in the library's order; empty without it.
   public var algorithms: [SoftmaxAlgorithm]
   /// nil: adaptive (see ``repetitions(for:)``).
   public var fixedRepetitions: Int?
@@ -130,14 +149,28 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   /// Whether a debug build may run.
   public var allowDebug: Bool
 
+  /// The library calls the operations other than softmax time, in order.
+  public var timedOperations: [TimedOperation] { operations.flatMap(\.timed) }
+
   /// Checks the arguments; every problem becomes a one-line ``BenchError``.
   public init(_ arguments: BenchArguments) throws {
     quick = arguments.quick
+    operations = try arguments.operation.map(BenchOperation.parseList) ?? [.softmax]
     sizes = try arguments.sizes.map(SizeList.parse) ?? (quick ? Self.quickSizes : Self.defaultSizes)
     layout = try arguments.shape.map { try BenchLayout(parsing: $0, axis: arguments.axis) }
     if arguments.temperature != nil || arguments.mask != nil {
       guard layout != nil else { throw BenchError("--temperature and --mask need --shape") }
+      if let other = operations.first(where: { !$0.takesSoftmaxOptions }) {
+        throw BenchError(
+          "--temperature and --mask apply to softmax and log-softmax only; --operation "
+            + "\(other.rawValue) has neither (time it in a run without them)")
+      }
       try layout?.setOptions(temperature: arguments.temperature, mask: arguments.mask)
+    }
+    if arguments.shape == nil && arguments.axis != -1 && operations != [.softmax] {
+      throw BenchError(
+        "--axis needs --shape: without it each size N is one row, shape [1, N], along the "
+          + "last axis")
     }
     if let layout {
       guard arguments.sizes == nil else {
@@ -145,7 +178,15 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
       }
       sizes = [layout.count]
     }
-    if let list = arguments.algorithms, list != "all" {
+    if !operations.contains(.softmax) {
+      if let list = arguments.algorithms {
+        let names = operations.map(\.rawValue).joined(separator: ",")
+        throw BenchError(
+          "--algorithms \(list) chooses softmax algorithms, but --operation \(names) has no "
+            + "softmax (use --operation softmax,\(names), or drop --algorithms)")
+      }
+      algorithms = []
+    } else if let list = arguments.algorithms, list != "all" {
       var chosen: [SoftmaxAlgorithm] = []
       for name in list.split(separator: ",", omittingEmptySubsequences: false) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
@@ -168,6 +209,13 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
       throw BenchError("--threads must be at least 1 (got \(arguments.threads))")
     }
     threads = arguments.threads
+    if operations.contains(.crossEntropy) {
+      let longest = layout.map { [$0.rowLength] } ?? sizes
+      if let length = longest.max(), length > Int(Int32.max) {
+        throw BenchError(
+          "--operation cross-entropy: rows of \(length) classes are more than Int32 labels hold")
+      }
+    }
     kernelSet = try Self.selectKernelSet(arguments.isa)
     hotOutput = arguments.hot
     outputDirectory = arguments.output

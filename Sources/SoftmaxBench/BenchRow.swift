@@ -4,9 +4,9 @@
 public struct BenchRow: Sendable, Codable, Equatable {
   /// Who produced the row: "swift-softmax", or a peer such as "onnxruntime 1.22.0".
   public var source: String
-  /// "algorithm", "roofline" or "peer".
+  /// "algorithm", "operation" (`--operation` other than softmax), "roofline" or "peer".
   public var kind: String
-  /// The algorithm, roofline kernel or peer.
+  /// The algorithm, operation, roofline kernel or peer.
   public var name: String
   /// Floats per row.
   public var n: Int
@@ -70,6 +70,12 @@ public struct BenchRow: Sendable, Codable, Equatable {
   public var temperature: Float? = nil
   /// The shaped call's mask (`--mask`: none, causal, keep or additive); empty for one row.
   public var mask: String = ""
+  /// For an operation row (`kind == "operation"`): the softmax row its time is divided by,
+  /// at the same size in the same run ("auto", else the fastest algorithm timed). In
+  /// results.json only, not a CSV column (the CSV's rows give both times).
+  public var softmaxReference: String? = nil
+  /// For an operation row: its median time over that softmax row's.
+  public var timeVsSoftmax: Double? = nil
 
   /// The CSV header, in column order.
   public static let columns = [

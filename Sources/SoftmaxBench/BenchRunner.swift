@@ -78,7 +78,9 @@ public struct BenchRunner {
     let result = BenchReport(
       timestamp: timestamp, machine: machine, configuration: configuration,
       algorithmThreads: configuration.threads,
-      rooflineMethod: Results.rooflineMethod, rows: rows, skipped: sweep.skipped,
+      rooflineMethod: Results.rooflineMethod
+        + (configuration.timedOperations.isEmpty ? "" : "; " + Results.operationRooflineMethod),
+      rows: rows, skipped: sweep.skipped,
       summary: summary, sweepSeconds: seconds)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

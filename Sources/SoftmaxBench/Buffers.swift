@@ -14,6 +14,8 @@ final class BenchBuffers {
   /// Per-thread slots, a cache line apart, where read-only kernels leave their sums so that
   /// the compiler cannot drop the reads.
   let sink: UnsafeMutablePointer<Float>
+  /// The other inputs of the training operations (nil when only softmax algorithms run).
+  var operands: OperationOperands?
   private var nextSlot = 0
 
   /// How many output rows of `count` floats cold outputs need.
@@ -64,7 +66,7 @@ final class BenchBuffers {
     return row
   }
 
-  private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
+  static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
     var raw: UnsafeMutableRawPointer?
     let status = posix_memalign(&raw, 64, max(64, floats * MemoryLayout<Float>.size))
     guard status == 0, let raw else {

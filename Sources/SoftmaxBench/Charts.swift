@@ -29,7 +29,27 @@ enum Charts {
           name: "roofline \(label ?? "") (\(short(name)))", points: roofline, color: color,
           dashed: true, markers: false))
     }
-    series += peerSeries(rows, offset: algorithms.count) { row in 1 / row.medianNsPerElement }
+    // Operations of --operation: their own line and their roofline kernel's, named.
+    let operations = operationNames(rows)
+    for (offset, name) in operations.enumerated() {
+      let color = SVGChart.palette[(algorithms.count + offset) % SVGChart.palette.count]
+      let own = rows.filter { $0.kind == "operation" && $0.name == name }
+      series.append(
+        ChartSeries(
+          name: name, points: own.map { (Double($0.n), 1 / $0.medianNsPerElement) }, color: color))
+      let roofline = own.compactMap { row -> (x: Double, y: Double)? in
+        let best = [row.rooflineNsPerElement, row.rooflineNtNsPerElement].compactMap { $0 }.min()
+        return best.map { (Double(row.n), 1 / $0) }
+      }
+      let kernel = TimedOperation(rawValue: name)?.roofline.name ?? "roofline"
+      series.append(
+        ChartSeries(
+          name: "\(kernel) (\(name))", points: roofline, color: color, dashed: true,
+          markers: false))
+    }
+    series += peerSeries(rows, offset: algorithms.count + operations.count) { row in
+      1 / row.medianNsPerElement
+    }
     return SVGChart(
       title: "Softmax throughput (one row, \(outputMode(rows)) output)",
       xLabel: "N (floats per row, log scale)", yLabel: "throughput (elements/ns)",
@@ -75,6 +95,12 @@ enum Charts {
     let present = Set(rows.filter { $0.kind == "algorithm" }.map(\.name))
     return SoftmaxAlgorithm.allCases.map(\.description).filter(present.contains)
       + present.subtracting(SoftmaxAlgorithm.allCases.map(\.description)).sorted()
+  }
+
+  /// The operations of the rows, in the order of ``TimedOperation/allCases``.
+  static func operationNames(_ rows: [BenchRow]) -> [String] {
+    let present = Set(rows.filter { $0.kind == "operation" }.map(\.name))
+    return TimedOperation.allCases.map(\.name).filter(present.contains)
   }
 
   static func peerSeries(

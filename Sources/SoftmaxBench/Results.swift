@@ -29,6 +29,11 @@ enum Results {
   static let rooflineMethod =
     "explicit same-binary kernel per traffic pattern (R reads + W writes, as the algorithm); "
     + "% = faster of ordinary/streaming-store roofline time ÷ algorithm time"
+  /// The same for the operations of `--operation`, printed only when they run.
+  static let operationRooflineMethod =
+    "operations: backward passes the two-input 2R+1W kernel (two arrays read, a third "
+    + "written), log-softmax and cross-entropy the 2R+1W kernel, value-only cross-entropy and "
+    + "logsumexp the read kernel 1R"
 
   /// Rows for the sweep's measurements, with the per-size comparisons filled in.
   static func rows(
@@ -36,13 +41,17 @@ enum Results {
     timestamp: String
   ) -> [BenchRow] {
     let rows = measurements.map { measurement -> BenchRow in
-      let isAlgorithm: Bool
-      if case .algorithm = measurement.subject { isAlgorithm = true } else { isAlgorithm = false }
+      let kind: String
+      switch measurement.subject {
+      case .algorithm: kind = "algorithm"
+      case .operation: kind = "operation"
+      case .roofline: kind = "roofline"
+      }
       // `.auto` decides by the length of one row, which for a shaped array is its axis.
       let rowLength = configuration.layout?.rowLength ?? measurement.count
       let traffic = measurement.subject.traffic(forCount: rowLength)
       var row = BenchRow(
-        source: source, kind: isAlgorithm ? "algorithm" : "roofline",
+        source: source, kind: kind,
         name: measurement.subject.name, n: measurement.count,
         output: configuration.hotOutput ? "hot" : "cold",
         threads: configuration.threads,
@@ -65,25 +74,48 @@ enum Results {
     SoftmaxAlgorithm(name: name)?.isThreePass ?? false
   }
 
-  /// Fills in speedup and roofline figures of the algorithm rows from the other rows of the
-  /// same size.
+  /// The softmax row operation rows are divided by, among `sameSize`: auto (what `softmax`
+  /// runs by default) if it was timed, else the fastest algorithm.
+  static func softmaxReference(_ sameSize: [BenchRow]) -> BenchRow? {
+    let algorithms = sameSize.filter { $0.kind == "algorithm" && $0.source == source }
+    return algorithms.first { $0.name == SoftmaxAlgorithm.auto.description }
+      ?? algorithms.min { $0.medianNsPerElement < $1.medianNsPerElement }
+  }
+
+  /// Fills in speedup and roofline figures of the algorithm rows, and roofline figures and the
+  /// ratio to softmax of the operation rows, from the other rows of the same size.
   static func withComparisons(_ rows: [BenchRow]) -> [BenchRow] {
     var result = rows
     let ownRows = rows.filter { $0.source == source }
     let bySize = Dictionary(grouping: ownRows, by: \.n)
     for index in result.indices
-    where result[index].kind == "algorithm"
+    where (result[index].kind == "algorithm" || result[index].kind == "operation")
       && result[index].source == source
     {
       let row = result[index]
       let sameSize = bySize[row.n] ?? []
-      let bestThreePass = sameSize.filter { $0.kind == "algorithm" && isThreePass($0.name) }
-        .map(\.medianNsPerElement).min()
-      result[index].speedupVsBestThreePass = bestThreePass.map { $0 / row.medianNsPerElement }
-      guard let reads = row.readsPerElement, let writes = row.writesPerElement else { continue }
-      let traffic = MemoryTraffic(reads: reads, writes: writes)
-      let plain = RooflineKernel(traffic: traffic, streaming: false).name
-      let streaming = RooflineKernel(traffic: traffic, streaming: true).name
+      let plain: String
+      let streaming: String
+      if row.kind == "operation" {
+        guard let operation = TimedOperation(rawValue: row.name) else { continue }
+        let kernel = operation.roofline
+        plain = kernel.name
+        streaming =
+          RooflineKernel(traffic: kernel.traffic, streaming: true, inputs: kernel.inputs)
+          .name
+        if let reference = softmaxReference(sameSize) {
+          result[index].softmaxReference = reference.name
+          result[index].timeVsSoftmax = row.medianNsPerElement / reference.medianNsPerElement
+        }
+      } else {
+        let bestThreePass = sameSize.filter { $0.kind == "algorithm" && isThreePass($0.name) }
+          .map(\.medianNsPerElement).min()
+        result[index].speedupVsBestThreePass = bestThreePass.map { $0 / row.medianNsPerElement }
+        guard let reads = row.readsPerElement, let writes = row.writesPerElement else { continue }
+        let traffic = MemoryTraffic(reads: reads, writes: writes)
+        plain = RooflineKernel(traffic: traffic, streaming: false).name
+        streaming = RooflineKernel(traffic: traffic, streaming: true).name
+      }
       let plainTime = sameSize.first { $0.kind == "roofline" && $0.name == plain }?
         .medianNsPerElement
       let streamingTime = sameSize.first { $0.kind == "roofline" && $0.name == streaming }?

@@ -6,16 +6,27 @@ import _SoftmaxRoofline
 /// arithmetic: the fastest any softmax with that traffic could run in this binary. Its passes
 /// mirror a softmax's: `reads - writes` read-only sweeps of the input, one sweep reading the
 /// input and writing the output, then `writes - 1` sweeps rewriting the output in place.
+/// The two-input kernel (``inputs`` 2, traffic 2R+1W) instead reads two distinct arrays once
+/// each and writes a third, z = x · (y − c), as a softmax backward pass reads y and dy and
+/// writes dx.
 public struct RooflineKernel: Sendable, Hashable, Codable {
   /// Reads and writes of each element.
   public var traffic: MemoryTraffic
   /// Whether the writes use non-temporal (streaming) stores that bypass the caches.
   public var streaming: Bool
+  /// Distinct arrays read: 1 (the input, `traffic.reads` times) or 2 (two inputs read once
+  /// each; only with 2R+1W).
+  public var inputs: Int
 
-  /// A kernel for `traffic`, with streaming stores if `streaming`.
-  public init(traffic: MemoryTraffic, streaming: Bool) {
+  /// A kernel for `traffic`, with streaming stores if `streaming`, reading `inputs` distinct
+  /// arrays (2 only for 2R+1W).
+  public init(traffic: MemoryTraffic, streaming: Bool, inputs: Int = 1) {
+    precondition(
+      inputs == 1 || (inputs == 2 && traffic == MemoryTraffic(reads: 2, writes: 1)),
+      "a two-input roofline kernel reads each input once and writes one output (2R+1W)")
     self.traffic = traffic
     self.streaming = streaming
+    self.inputs = inputs
   }
 
   /// "2R+1W" for two reads and one write per element.
@@ -23,51 +34,65 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
     traffic.writes == 0 ? "\(traffic.reads)R" : "\(traffic.reads)R+\(traffic.writes)W"
   }
 
-  /// The name in tables, CSV rows and charts, e.g. "roofline 2R+1W nt".
+  /// The name in tables, CSV rows and charts, e.g. "roofline 2R+1W nt" or "two-input 2R+1W".
   public var name: String {
     let role: String
     switch (traffic.reads, traffic.writes) {
     case (1, 0): role = "read"
     case (1, 1): role = "copy"
-    default: role = "roofline"
+    default: role = inputs == 2 ? "two-input" : "roofline"
     }
     return "\(role) \(Self.trafficLabel(traffic))\(streaming ? " nt" : "")"
   }
 
-  /// The kernels a sweep times: the read-only sum, the copy and the minimum softmax traffic
-  /// (2R+1W) that the issue asks for, plus one per traffic pattern of the algorithms timed, so
-  /// that every algorithm has a roofline of its own. Write kernels come in both store flavours
-  /// when the CPU has streaming stores.
-  public static func kernels(for algorithms: [SoftmaxAlgorithm], streamingAvailable: Bool)
-    -> [RooflineKernel]
-  {
-    var patterns = [
-      MemoryTraffic(reads: 1, writes: 0), MemoryTraffic(reads: 1, writes: 1),
-      MemoryTraffic(reads: 2, writes: 1),
-    ]
-    for traffic in algorithms.map(\.memoryTraffic) where !patterns.contains(traffic) {
-      patterns.append(traffic)
+  /// The kernels a sweep times. With softmax algorithms (or nothing else): the read-only sum,
+  /// the copy and the minimum softmax traffic (2R+1W) that the issue asks for, plus one per
+  /// traffic pattern of the algorithms timed, so that every algorithm has a roofline of its
+  /// own. Then the roofline of each other operation timed (see ``TimedOperation/roofline``)
+  /// not already there. Write kernels come in both store flavours when the CPU has streaming
+  /// stores.
+  public static func kernels(
+    for algorithms: [SoftmaxAlgorithm], operations: [TimedOperation] = [],
+    streamingAvailable: Bool
+  ) -> [RooflineKernel] {
+    var plain: [RooflineKernel] = []
+    if !algorithms.isEmpty || operations.isEmpty {
+      var patterns = [
+        MemoryTraffic(reads: 1, writes: 0), MemoryTraffic(reads: 1, writes: 1),
+        MemoryTraffic(reads: 2, writes: 1),
+      ]
+      for traffic in algorithms.map(\.memoryTraffic) where !patterns.contains(traffic) {
+        patterns.append(traffic)
+      }
+      plain = patterns.map { RooflineKernel(traffic: $0, streaming: false) }
     }
-    return patterns.flatMap { traffic -> [RooflineKernel] in
-      var kernels = [RooflineKernel(traffic: traffic, streaming: false)]
-      if traffic.writes > 0 && streamingAvailable {
-        kernels.append(RooflineKernel(traffic: traffic, streaming: true))
+    for kernel in operations.map(\.roofline) where !plain.contains(kernel) {
+      plain.append(kernel)
+    }
+    return plain.flatMap { kernel -> [RooflineKernel] in
+      var kernels = [kernel]
+      if kernel.traffic.writes > 0 && streamingAvailable {
+        kernels.append(
+          RooflineKernel(traffic: kernel.traffic, streaming: true, inputs: kernel.inputs))
       }
       return kernels
     }
   }
 
-  /// Runs the kernel over `count` floats, splitting the range over `threads` threads.
+  /// Runs the kernel over `count` floats, splitting the range over `threads` threads. A
+  /// two-input kernel reads `second` as its second array (required then).
   func run(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
-    threads: Int, sink: UnsafeMutablePointer<Float>
+    threads: Int, sink: UnsafeMutablePointer<Float>, second: UnsafePointer<Float>? = nil
   ) {
+    precondition(inputs == 1 || second != nil, "\(name) needs a second input array")
     if threads <= 1 || count < 4096 {
-      runChunk(input, output, count, sink)
+      runChunk(input, second, output, count, sink)
       return
     }
     // Pointers are not Sendable; pass addresses and rebuild them on each worker.
     let x = UInt(bitPattern: input)
+    let x2 = UInt(bitPattern: second)
     let y = UInt(bitPattern: output)
     let s = UInt(bitPattern: sink)
     let chunk = ((count + threads - 1) / threads + 15) & ~15
@@ -78,14 +103,25 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
         let yt = UnsafeMutablePointer<Float>(bitPattern: y),
         let st = UnsafeMutablePointer<Float>(bitPattern: s)
       else { return }
-      runChunk(xt + start, yt + start, length, st + 16 * t)
+      let x2t = UnsafePointer<Float>(bitPattern: x2).map { $0 + start }
+      runChunk(xt + start, x2t, yt + start, length, st + 16 * t)
     }
   }
 
   private func runChunk(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
-    _ sink: UnsafeMutablePointer<Float>
+    _ x: UnsafePointer<Float>, _ second: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+    _ count: Int, _ sink: UnsafeMutablePointer<Float>
   ) {
+    if inputs == 2, let second {
+      // z = x · y: the C function cannot fold c = 0 away. The inputs the sweep passes (the
+      // logits and dy) are never subnormal, so neither are the products.
+      if streaming {
+        _softmax_roofline_stream_multiply_difference(x, second, y, count, 0)
+      } else {
+        RooflinePasses.multiplyDifference(x, second, y, count, 0)
+      }
+      return
+    }
     var total: Float = 0
     for _ in 0..<max(0, traffic.reads - traffic.writes) {
       // Each sweep starts from the previous total: two identical read-only calls would
@@ -118,5 +154,13 @@ enum RooflinePasses {
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ factor: Float
   ) {
     _softmax_roofline_scale(x, y, count, factor)
+  }
+
+  /// z = x · (y − c): two arrays read, a third written.
+  static func multiplyDifference(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+    _ count: Int, _ c: Float
+  ) {
+    _softmax_roofline_multiply_difference(x, y, z, count, c)
   }
 }

@@ -12,7 +12,9 @@ enum Summary {
     let twoPassName = SoftmaxAlgorithm.twoPass.description
     let twoPass = own.filter { $0.name == twoPassName }.sorted { $0.n < $1.n }
     let compared = twoPass.compactMap { row in row.speedupVsBestThreePass.map { (row.n, $0) } }
-    if compared.isEmpty {
+    if own.isEmpty {
+      // An --operation run without softmax: nothing to compare.
+    } else if compared.isEmpty {
       lines.append("Two-Pass vs Three-Pass: not compared (both must be among --algorithms).")
     } else {
       let wins = compared.filter { $0.1 > 1 + tieBand }
@@ -58,6 +60,7 @@ enum Summary {
       }
       lines.append(line + ".")
     }
+    lines += operationLines(rows)
     let peers = rows.filter { $0.kind == "peer" }
     for name in Set(peers.map(\.name)).sorted() {
       let ratios = peers.filter { $0.name == name }.compactMap { peer -> (Int, Double)? in
@@ -80,6 +83,76 @@ enum Summary {
       lines.append("Skipped N = \(SizeList.label(skip.n)): \(skip.reason).")
     }
     return lines
+  }
+
+  /// The issue's bound on fused cross-entropy (value and gradient): at most this many times
+  /// the softmax forward's time on the same array.
+  static let crossEntropyTarget = 1.15
+
+  /// For `--operation` runs: how close each operation gets to its roofline (naming the
+  /// kernel), then each operation's time over softmax's.
+  static func operationLines(_ rows: [BenchRow]) -> [String] {
+    let operations = rows.filter { $0.source == Results.source && $0.kind == "operation" }
+    guard !operations.isEmpty else { return [] }
+    var lines: [String] = []
+    for operation in TimedOperation.allCases {
+      let series = operations.filter { $0.name == operation.name && $0.rooflinePercent != nil }
+        .sorted { $0.n < $1.n }
+      guard let last = series.last, let percent = last.rooflinePercent else { continue }
+      let useStreaming =
+        (last.rooflineNtNsPerElement ?? .infinity) < (last.rooflineNsPerElement ?? .infinity)
+      let kernel = (useStreaming ? last.rooflineNt : last.roofline) ?? operation.roofline.name
+      let time = useStreaming ? last.rooflineNtNsPerElement : last.rooflineNsPerElement
+      lines.append(
+        "\(operation.name): \(Format.fixed(percent, 0))% of its roofline (\(kernel): "
+          + "\(operation.trafficDescription)) at \(place(last)) "
+          + "(\(Format.fixed(last.medianNsPerElement, 3)) vs \(Format.fixed(time, 3)) ns/elem).")
+    }
+    let ratios = operations.filter { $0.timeVsSoftmax != nil }
+    guard !ratios.isEmpty else {
+      lines.append(
+        "Time ÷ softmax: not formed (add softmax to --operation to time it in the same run).")
+      return lines
+    }
+    var references: [String] = []
+    for name in ratios.compactMap(\.softmaxReference) where !references.contains(name) {
+      references.append(name)
+    }
+    lines.append(
+      "Time ÷ softmax \(references.joined(separator: "/")) on the same array in the same run "
+        + "(< 1: faster than that softmax forward):")
+    for operation in TimedOperation.allCases {
+      let series = ratios.filter { $0.name == operation.name }.sorted { $0.n < $1.n }
+      guard !series.isEmpty else { continue }
+      var line = "  \(operation.name): " + ratioList(series)
+      if operation == .crossEntropy {
+        let target = Format.fixed(crossEntropyTarget, 2)
+        let missed = series.filter { ($0.timeVsSoftmax ?? 0) > crossEntropyTarget }
+        line +=
+          missed.isEmpty
+          ? " (target ≤ \(target)×: met)"
+          : " (target ≤ \(target)×: missed at \(missed.map(place).joined(separator: ", ")))"
+      }
+      lines.append(line + ".")
+    }
+    return lines
+  }
+
+  /// "1.08× at 64x4096 axis -1", "1.02× at 2^10, 1.10× at 2^12", or for long sweeps the
+  /// lowest, the highest and the largest size.
+  static func ratioList(_ series: [BenchRow]) -> String {
+    func item(_ row: BenchRow) -> String {
+      "\(Format.fixed(row.timeVsSoftmax, 2))× at \(place(row))"
+    }
+    if series.count <= 4 { return series.map(item).joined(separator: ", ") }
+    let low = series.min { ($0.timeVsSoftmax ?? 0) < ($1.timeVsSoftmax ?? 0) }!
+    let high = series.max { ($0.timeVsSoftmax ?? 0) < ($1.timeVsSoftmax ?? 0) }!
+    return "\(item(low)) to \(item(high)); largest size: \(item(series.last!))"
+  }
+
+  /// Where a row was measured: the shape when the run had one, else the size.
+  static func place(_ row: BenchRow) -> String {
+    row.shape.isEmpty ? SizeList.label(row.n) : row.shape
   }
 
   static func orderOfAlgorithms(_ a: String, _ b: String) -> Bool {

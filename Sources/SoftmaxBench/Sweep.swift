@@ -29,10 +29,20 @@ struct Sweep {
   var machine: MachineInfo
   var progress: (String) -> Void
 
+  /// The softmax algorithms, the other operations, then the roofline kernels they need: all
+  /// timed in the same rounds.
   var subjects: [BenchSubject] {
-    configuration.algorithms.map(BenchSubject.algorithm)
+    // `auto` moves the bytes of the algorithm it picks for the row length, which the rows'
+    // roofline figures follow (Results.rows), so those algorithms' rooflines run too.
+    let rowLengths = configuration.layout.map { [$0.rowLength] } ?? configuration.sizes
+    let resolved = configuration.algorithms.flatMap { algorithm in
+      rowLengths.map { algorithm.resolved(forCount: $0) }
+    }
+    return configuration.algorithms.map(BenchSubject.algorithm)
+      + configuration.timedOperations.map(BenchSubject.operation)
       + RooflineKernel.kernels(
-        for: configuration.algorithms, streamingAvailable: machine.streamingStores
+        for: configuration.algorithms + resolved, operations: configuration.timedOperations,
+        streamingAvailable: machine.streamingStores
       ).map(BenchSubject.roofline)
   }
 
@@ -51,8 +61,11 @@ struct Sweep {
     let total = configuration.sizes.count
     for (index, n) in configuration.sizes.enumerated() {
       let step = "[\(index + 1)/\(total)] N = \(SizeList.label(n))"
-      let needed = BenchBuffers.bytesNeeded(
-        count: n, hot: configuration.hotOutput, llcBytes: machine.llcBytes)
+      let operations = configuration.timedOperations
+      let needed =
+        BenchBuffers.bytesNeeded(count: n, hot: configuration.hotOutput, llcBytes: machine.llcBytes)
+        + OperationOperands.bytesNeeded(
+          count: n, layout: configuration.layout, operations: operations)
       if needed > machine.allocationBudgetBytes {
         let reason =
           "needs \(Format.bytes(needed)), more than the \(Format.bytes(machine.allocationBudgetBytes))"
@@ -65,6 +78,12 @@ struct Sweep {
         count: n, hot: configuration.hotOutput, llcBytes: machine.llcBytes,
         distribution: configuration.distribution, seed: configuration.seed,
         threads: configuration.threads)
+      if !operations.isEmpty {
+        buffers.operands = OperationOperands(
+          logits: UnsafeBufferPointer(start: buffers.input, count: n),
+          layout: configuration.layout, operations: operations, seed: configuration.seed,
+          threads: configuration.threads)
+      }
       let repetitions = configuration.repetitions(for: n)
       let verbose = n >= 1 << 24
       log(

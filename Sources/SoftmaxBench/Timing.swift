@@ -1,10 +1,13 @@
 import Foundation
 import Softmax
 
-/// One thing the sweep times: a softmax algorithm of the library or a roofline kernel.
+/// One thing the sweep times: a softmax algorithm of the library, another operation of the
+/// library (`--operation`) or a roofline kernel.
 public enum BenchSubject: Sendable, Hashable {
   /// A softmax algorithm of the library.
   case algorithm(SoftmaxAlgorithm)
+  /// A training operation (or the log-softmax) of the library.
+  case operation(TimedOperation)
   /// A kernel that only moves the bytes.
   case roofline(RooflineKernel)
 
@@ -12,6 +15,7 @@ public enum BenchSubject: Sendable, Hashable {
   public var name: String {
     switch self {
     case .algorithm(let algorithm): algorithm.description
+    case .operation(let operation): operation.name
     case .roofline(let kernel): kernel.name
     }
   }
@@ -22,6 +26,7 @@ public enum BenchSubject: Sendable, Hashable {
   public func traffic(forCount count: Int) -> MemoryTraffic {
     switch self {
     case .algorithm(let algorithm): algorithm.resolved(forCount: count).memoryTraffic
+    case .operation(let operation): operation.traffic
     case .roofline(let kernel): kernel.traffic
     }
   }
@@ -29,15 +34,24 @@ public enum BenchSubject: Sendable, Hashable {
   /// Runs it once on the next output row of `buffers`, as a shaped array when `shaped` is
   /// given.
   func run(on buffers: BenchBuffers, threads: Int, shaped: ShapedCall? = nil) {
+    if case .operation(let operation) = self {
+      operation.run(on: buffers, threads: threads, shaped: shaped)
+      return
+    }
     let output = buffers.nextOutput()
     switch self {
     case .algorithm(let algorithm):
       Self.runAlgorithm(
         algorithm, buffers.input, output, buffers.count, threads: threads, shaped: shaped)
+    case .operation:
+      break
     case .roofline(let kernel):
+      // The two-input kernel reads the logits and dy: two distinct arrays of the array's size,
+      // as a backward pass reads y and dy (the logits stand in for y, whose subnormal entries
+      // would slow the multiplications down on some CPUs).
       kernel.run(
         input: buffers.input, output: output, count: buffers.count, threads: threads,
-        sink: buffers.sink)
+        sink: buffers.sink, second: buffers.operands?.dy.map { UnsafePointer($0) })
     }
   }
 

@@ -32,7 +32,9 @@ struct Bench: ParsableCommand {
       algorithm of the library and roofline kernels that move the same bytes. Prints a table \
       per size and a summary on stdout, progress on stderr, and writes results.csv, \
       results.json and two SVG charts. Merge peer timings from scripts/compare-peers.sh with \
-      --merge. Build with -c release.
+      --merge. With --operation, the training operations (log-softmax, softmax and \
+      log-softmax backward, cross-entropy, logsumexp) join the same rounds, each against a \
+      roofline of its own traffic and divided by the softmax's time. Build with -c release.
       """)
 
   @OptionGroup var arguments: BenchArguments

@@ -57,6 +57,30 @@ AVX512 static void scale_avx512(const float *x, float *y, size_t count, float sc
   if (stream) _mm_sfence();
 }
 
+AVX512 static void multiply_difference_avx512(const float *x, const float *y, float *z,
+                                              size_t count, float c, int stream) {
+  size_t i = 0;
+  if (stream) {
+    for (; i < count && ((uintptr_t)(z + i) & 63) != 0; i++) z[i] = x[i] * (y[i] - c);
+  }
+  const __m512 s = _mm512_set1_ps(c);
+  for (; i + 32 <= count; i += 32) {
+    const __m512 a =
+        _mm512_mul_ps(_mm512_loadu_ps(x + i), _mm512_sub_ps(_mm512_loadu_ps(y + i), s));
+    const __m512 b =
+        _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), _mm512_sub_ps(_mm512_loadu_ps(y + i + 16), s));
+    if (stream) {
+      _mm512_stream_ps(z + i, a);
+      _mm512_stream_ps(z + i + 16, b);
+    } else {
+      _mm512_storeu_ps(z + i, a);
+      _mm512_storeu_ps(z + i + 16, b);
+    }
+  }
+  for (; i < count; i++) z[i] = x[i] * (y[i] - c);
+  if (stream) _mm_sfence();
+}
+
 static float sum_sse2(const float *x, size_t count, float start) {
   __m128 a = _mm_setzero_ps(), b = a, c = a, d = a;
   size_t i = 0;
@@ -95,6 +119,28 @@ static void scale_sse2(const float *x, float *y, size_t count, float scale, int 
   if (stream) _mm_sfence();
 }
 
+static void multiply_difference_sse2(const float *x, const float *y, float *z, size_t count,
+                                     float c, int stream) {
+  size_t i = 0;
+  if (stream) {
+    for (; i < count && ((uintptr_t)(z + i) & 15) != 0; i++) z[i] = x[i] * (y[i] - c);
+  }
+  const __m128 s = _mm_set1_ps(c);
+  for (; i + 8 <= count; i += 8) {
+    const __m128 a = _mm_mul_ps(_mm_loadu_ps(x + i), _mm_sub_ps(_mm_loadu_ps(y + i), s));
+    const __m128 b = _mm_mul_ps(_mm_loadu_ps(x + i + 4), _mm_sub_ps(_mm_loadu_ps(y + i + 4), s));
+    if (stream) {
+      _mm_stream_ps(z + i, a);
+      _mm_stream_ps(z + i + 4, b);
+    } else {
+      _mm_storeu_ps(z + i, a);
+      _mm_storeu_ps(z + i + 4, b);
+    }
+  }
+  for (; i < count; i++) z[i] = x[i] * (y[i] - c);
+  if (stream) _mm_sfence();
+}
+
 float _softmax_roofline_sum(const float *x, size_t count, float start) {
   return use_avx512() ? sum_avx512(x, count, start) : sum_sse2(x, count, start);
 }
@@ -105,6 +151,18 @@ void _softmax_roofline_scale(const float *x, float *y, size_t count, float scale
 
 void _softmax_roofline_stream_scale(const float *x, float *y, size_t count, float scale) {
   if (use_avx512()) scale_avx512(x, y, count, scale, 1); else scale_sse2(x, y, count, scale, 1);
+}
+
+void _softmax_roofline_multiply_difference(const float *x, const float *y, float *z,
+                                           size_t count, float c) {
+  if (use_avx512()) multiply_difference_avx512(x, y, z, count, c, 0);
+  else multiply_difference_sse2(x, y, z, count, c, 0);
+}
+
+void _softmax_roofline_stream_multiply_difference(const float *x, const float *y, float *z,
+                                                  size_t count, float c) {
+  if (use_avx512()) multiply_difference_avx512(x, y, z, count, c, 1);
+  else multiply_difference_sse2(x, y, z, count, c, 1);
 }
 
 #else
@@ -123,6 +181,16 @@ void _softmax_roofline_scale(const float *x, float *y, size_t count, float scale
 
 void _softmax_roofline_stream_scale(const float *x, float *y, size_t count, float scale) {
   _softmax_roofline_scale(x, y, count, scale);
+}
+
+void _softmax_roofline_multiply_difference(const float *x, const float *y, float *z,
+                                           size_t count, float c) {
+  for (size_t i = 0; i < count; i++) z[i] = x[i] * (y[i] - c);
+}
+
+void _softmax_roofline_stream_multiply_difference(const float *x, const float *y, float *z,
+                                                  size_t count, float c) {
+  _softmax_roofline_multiply_difference(x, y, z, count, c);
 }
 
 #endif

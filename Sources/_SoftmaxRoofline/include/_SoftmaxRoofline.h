@@ -25,6 +25,17 @@ void _softmax_roofline_scale(const float *x, float *y, size_t count, float scale
 /// caches. `x` and `y` may be the same buffer (in place) but must not partly overlap.
 void _softmax_roofline_stream_scale(const float *x, float *y, size_t count, float scale);
 
+/// z[i] = x[i] * (y[i] - c) for i < count with ordinary stores: reads two distinct arrays and
+/// writes a third, the traffic of a softmax backward pass (y and dy read, dx written). `z`
+/// must not overlap `x` or `y`.
+void _softmax_roofline_multiply_difference(const float *x, const float *y, float *z,
+                                           size_t count, float c);
+
+/// z[i] = x[i] * (y[i] - c) for i < count, writing `z` with non-temporal stores that bypass
+/// the caches. `z` must not overlap `x` or `y`.
+void _softmax_roofline_stream_multiply_difference(const float *x, const float *y, float *z,
+                                                  size_t count, float c);
+
 #ifdef __cplusplus
 }
 #endif
