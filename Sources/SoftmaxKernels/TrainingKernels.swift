@@ -53,6 +53,28 @@ package func sum_simd16(_ a: UnsafePointer<Float>, count: Int) -> Double {
   return total
 }
 
+/// Σ a_i over a block of at most 4096 elements: Float lanes (at most 128 terms each), the
+/// lanes added in Double. For sums whose error may be relative to themselves, such as the
+/// non-label entries of a cross-entropy gradient; about 10 times cheaper than `sum_simd16`'s
+/// Double lanes where both run from L1.
+package func blockSum_simd16(_ a: UnsafePointer<Float>, count: Int) -> Double {
+  var s0 = FloatVector()
+  var s1 = FloatVector()
+  var i = 0
+  while i + 32 <= count {
+    s0 += a.loadVector(at: i)
+    s1 += a.loadVector(at: i + 16)
+    i += 32
+  }
+  var total = 0.0
+  for lane in 0..<16 { total += Double(s0[lane]) + Double(s1[lane]) }
+  while i < count {
+    total += Double(a[i])
+    i += 1
+  }
+  return total
+}
+
 /// The output pass of the softmax backward: dx_i = y_i · (dy_i − s), with s = Σ dy · y.
 /// `dx` may be `y` or `dy`.
 package func softmaxBackwardOutput_simd16(

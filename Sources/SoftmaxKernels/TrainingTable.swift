@@ -12,14 +12,19 @@ package struct TrainingRowKernels: Sendable {
   package let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double
   /// Σ a in Double lanes: (a, count).
   package let sum: @Sendable (UnsafePointer<Float>, Int) -> Double
-  /// dx = y · (dy − s): (y, dy, dx, count, s).
+  /// Σ a over at most 4096 elements in Float lanes, added in Double: (a, count).
+  package let blockSum: @Sendable (UnsafePointer<Float>, Int) -> Double
+  /// dx = y · (dy − s), non-temporal stores when the set has them and `stream`:
+  /// (y, dy, dx, count, s, stream).
   package let backwardOutput:
-    @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float)
-      -> Void
-  /// dx = dy − e^logY · s: (logY, dy, dx, count, s).
+    @Sendable (
+      UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool
+    ) -> Void
+  /// dx = dy − e^logY · s: (logY, dy, dx, count, s, stream).
   package let logBackwardOutput:
-    @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float)
-      -> Void
+    @Sendable (
+      UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool
+    ) -> Void
   /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
   package let subtractTargets:
     @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
@@ -40,20 +45,28 @@ package struct TrainingRowKernels: Sendable {
       dot_simd16($0, $1, count: $2)
     },
     sum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Double = { sum_simd16($0, count: $1) },
+    blockSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Double = {
+      blockSum_simd16($0, count: $1)
+    },
     backwardOutput:
       @escaping @Sendable (
-        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float
-      ) -> Void = { softmaxBackwardOutput_simd16($0, $1, $2, count: $3, dot: $4) },
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool
+      ) -> Void = { y, dy, dx, n, s, _ in
+        softmaxBackwardOutput_simd16(y, dy, dx, count: n, dot: s)
+      },
     logBackwardOutput:
       @escaping @Sendable (
-        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float
-      ) -> Void = { logSoftmaxBackwardOutput_simd16($0, $1, $2, count: $3, sum: $4) },
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool
+      ) -> Void = { y, dy, dx, n, s, _ in
+        logSoftmaxBackwardOutput_simd16(y, dy, dx, count: n, sum: s)
+      },
     subtractTargets:
       @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
       -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) }
   ) {
     self.dot = dot
     self.sum = sum
+    self.blockSum = blockSum
     self.backwardOutput = backwardOutput
     self.logBackwardOutput = logBackwardOutput
     self.subtractTargets = subtractTargets
@@ -73,8 +86,11 @@ package struct TrainingRowKernels: Sendable {
     static let avx512 = TrainingRowKernels(
       dot: { softmax_dot_avx512_u32_acc4($0, $1, $2) },
       sum: { softmax_sum_avx512_u32_acc4($0, $1) },
-      backwardOutput: { softmax_backward_output_avx512_u32($0, $1, $2, $3, $4) },
-      logBackwardOutput: { softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4) },
+      blockSum: { softmax_block_sum_avx512_u64_acc4($0, $1) },
+      backwardOutput: { softmax_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      logBackwardOutput: {
+        softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
+      },
       subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) })
   #endif
 }

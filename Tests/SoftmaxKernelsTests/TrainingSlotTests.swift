@@ -38,10 +38,17 @@ struct TrainingSlotTests {
       let db = b.map(Double.init)
       var dot = 0.0
       var sum = 0.0
+      var blockSum = 0.0
       _ = withBuffers(a, b) { pa, pb, _ in
         dot = k.dot(pa, pb, n)
         sum = k.sum(pa, n)
+        blockSum = k.blockSum(pa, n)
       }
+      // Float lanes of at most 128 terms: within 128 · 2^-24 of Σ |a|.
+      let absolute = da.map(abs).reduce(0, +)
+      #expect(
+        abs(blockSum - ReferenceSoftmax.compensatedSum(da)) <= 128 * 0x1p-24 * absolute,
+        "\(isa) block sum n=\(n)")
       let exactDot = ReferenceSoftmax.compensatedSum(zip(da, db).map { $0 * $1 })
       let magnitude = zip(da, db).map { abs($0 * $1) }.reduce(0, +)
       #expect(abs(dot - exactDot) <= 1e-14 * magnitude + 1e-300, "\(isa) dot n=\(n)")
@@ -49,10 +56,20 @@ struct TrainingSlotTests {
         abs(sum - ReferenceSoftmax.compensatedSum(da)) <= 1e-14 * da.map(abs).reduce(0, +),
         "\(isa) sum n=\(n)")
       let s: Float = 0.375
-      let backward = withBuffers(a, b) { k.backwardOutput($0, $1, $2, n, s) }
+      let backward = withBuffers(a, b) { k.backwardOutput($0, $1, $2, n, s, false) }
+      let streamed = withBuffers(a, b) {
+        k.backwardOutput($0, $1, $2, n, s, true)
+        PassKernels.table(for: isa)!.storeFence()
+      }
+      #expect(streamed == backward, "\(isa) streamed backward n=\(n)")
       #expect(backward == zip(a, b).map { $0 * ($1 - s) }, "\(isa) backward n=\(n)")
       let logY = a.map { -abs($0) }
-      let logBackward = withBuffers(logY, b) { k.logBackwardOutput($0, $1, $2, n, s) }
+      let logBackward = withBuffers(logY, b) { k.logBackwardOutput($0, $1, $2, n, s, false) }
+      let logStreamed = withBuffers(logY, b) {
+        k.logBackwardOutput($0, $1, $2, n, s, true)
+        PassKernels.table(for: isa)!.storeFence()
+      }
+      #expect(logStreamed == logBackward, "\(isa) streamed log backward n=\(n)")
       for i in 0..<n {
         let exact = db[i] - exp(Double(logY[i])) * Double(s)
         let bound = 4e-7 * (abs(db[i]) + exp(Double(logY[i])) * Double(s))

@@ -91,14 +91,13 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       factor = 1 + 2 * zLoss * lse
       normal = true
       return GradientOutput(
-        scale: weight * factor, offset: weight * smoothing / Double(n), summing: true)
+        scale: weight * factor, offset: weight * smoothing / Double(n), summingExcept: label)
     }
     guard let out, normal else { return }
-    // The label's entry from the others: the gradient sums to weight · (factor − 1), and
-    // the others are accurate relative to themselves, while factor · p − 1 would cancel
+    // The label's entry from the sum of the others: the gradient sums to weight · (factor − 1)
+    // and the others are accurate relative to themselves, while factor · p − 1 would cancel
     // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
-    let others = written - Double(out[label])
-    out[label] = Compute(weight * (factor - 1) - others)
+    out[label] = Compute(weight * (factor - 1) - written)
   }
 
   private func probabilityRow(

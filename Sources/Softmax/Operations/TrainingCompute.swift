@@ -35,20 +35,21 @@ protocol TrainingCompute: RowElement {
   static func sum(_ k: PassKernels, _ a: UnsafePointer<Self>, _ n: Int) -> Double
   static func backwardOutput(
     _ k: PassKernels, _ y: UnsafePointer<Self>, _ dy: UnsafePointer<Self>,
-    _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double)
+    _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double, stream: Bool)
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Self>, _ dy: UnsafePointer<Self>,
-    _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double)
+    _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double, stream: Bool)
 }
 
 /// What the output pass of a loss writes: scale · softmax(x) − (offset + weight · targets)
-/// (targets nil: − offset), and whether it sums what it wrote.
+/// (targets nil: − offset), and whether it sums what it wrote except one entry.
 struct GradientOutput<Element> {
   var scale: Double
   var targets: UnsafePointer<Element>? = nil
   var weight: Double = 0
   var offset: Double = 0
-  var summing: Bool = false
+  /// The entry left out of the sum of what was written; nil: no sum.
+  var summingExcept: Int? = nil
 }
 
 /// One pass of a training row over its chunks: a sum or dot product (one Double per chunk,
@@ -71,9 +72,17 @@ struct TrainingPass<Element: TrainingCompute>: ChunkPassing {
     switch kind {
     case .dot: store(Element.dot(k, x, o!, n), chunk)
     case .sum: store(Element.sum(k, x, n), chunk)
-    case .backwardOutput: Element.backwardOutput(k, x, o!, y, n, value)
-    case .logBackwardOutput: Element.logBackwardOutput(k, x, o!, y, n, value)
+    case .backwardOutput:
+      Element.backwardOutput(k, x, o!, y, n, value, stream: row.streamComputedOutput)
+    case .logBackwardOutput:
+      Element.logBackwardOutput(k, x, o!, y, n, value, stream: row.streamComputedOutput)
     }
+  }
+
+  /// Output passes write each element once from the inputs: rows of at least
+  /// `AutoPolicy.computedOutputStreamingThreshold` elements stream, as softmax's do.
+  func streams(_ row: RowPlan<Element>) -> Bool {
+    (kind == .backwardOutput || kind == .logBackwardOutput) && row.streamComputedOutput
   }
 }
 
@@ -149,13 +158,13 @@ extension Float: TrainingCompute {
 
   static func backwardOutput(
     _ k: PassKernels, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double
-  ) { k.training.backwardOutput(y, dy, dx, n, Float(s)) }
+    _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double, stream: Bool
+  ) { k.training.backwardOutput(y, dy, dx, n, Float(s), stream) }
 
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double
-  ) { k.training.logBackwardOutput(logY, dy, dx, n, Float(s)) }
+    _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double, stream: Bool
+  ) { k.training.logBackwardOutput(logY, dy, dx, n, Float(s), stream) }
 }
 
 /// The output pass of a Float cross-entropy gradient: the scaled probabilities by the
@@ -171,7 +180,9 @@ struct TargetsPass: ChunkPassing {
   let offset: Float
   /// Whether the chunk goes block by block (targets to subtract, or a sum to take).
   let blocks: Bool
-  let summing: Bool
+  /// The entry left out of the sum, or nil for no sum.
+  let excluded: Int?
+  var summing: Bool { excluded != nil }
   var results: UnsafeMutableRawPointer? = nil
 
   init(_ output: ChunkPass, _ gradient: GradientOutput<Float>) {
@@ -179,8 +190,8 @@ struct TargetsPass: ChunkPassing {
     targets = gradient.targets
     weight = Float(gradient.weight)
     offset = Float(gradient.offset)
-    summing = gradient.summing
-    blocks = summing || targets != nil || offset != 0
+    excluded = gradient.summingExcept
+    blocks = excluded != nil || targets != nil || offset != 0
   }
 
   func run(_ row: RowPlan<Float>, chunk: Int) {
@@ -210,7 +221,16 @@ struct TargetsPass: ChunkPassing {
         k.expScaledOutput(x, y, n, output.shift, output.scale, output.threshold, false)
       }
       if subtracts { k.training.subtractTargets(y, targets.map { $0 + start }, n, weight, offset) }
-      if summing { total += k.training.sum(y, n) }
+      if let excluded {
+        // Float lanes: the excluded entry (the large one) is left out, so each block's error
+        // is relative to what it sums.
+        let skip = excluded - start
+        if skip >= 0 && skip < n {
+          total += k.training.blockSum(y, skip) + k.training.blockSum(y + skip + 1, n - skip - 1)
+        } else {
+          total += k.training.blockSum(y, n)
+        }
+      }
       start += n
     }
     if summing { store(total, chunk) }
@@ -295,7 +315,8 @@ extension Double: TrainingCompute {
     } else {
       for i in 0..<count { y[i] = y[i] * scale - offset }
     }
-    return output.summing ? sumDouble_simd8(y, count: count) : 0
+    guard let skip = output.summingExcept else { return 0 }
+    return sumDouble_simd8(y, count: skip) + sumDouble_simd8(y + skip + 1, count: count - skip - 1)
   }
 
   static func dot(
@@ -308,11 +329,11 @@ extension Double: TrainingCompute {
 
   static func backwardOutput(
     _ k: PassKernels, _ y: UnsafePointer<Double>, _ dy: UnsafePointer<Double>,
-    _ dx: UnsafeMutablePointer<Double>, _ n: Int, _ s: Double
+    _ dx: UnsafeMutablePointer<Double>, _ n: Int, _ s: Double, stream: Bool
   ) { k.training.doubleBackwardOutput(y, dy, dx, n, s) }
 
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Double>, _ dy: UnsafePointer<Double>,
-    _ dx: UnsafeMutablePointer<Double>, _ n: Int, _ s: Double
+    _ dx: UnsafeMutablePointer<Double>, _ n: Int, _ s: Double, stream: Bool
   ) { k.training.doubleLogBackwardOutput(logY, dy, dx, n, s) }
 }

@@ -104,14 +104,15 @@ void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, c
                          const float *bias);
 
 // Training kernels (x86/avx512_training_kernels.c): sums and dot products in Double lanes, the
-// output passes of the softmax and log-softmax backward, the targets of a cross-entropy
-// gradient. Outputs may be one of the inputs.
+// output passes of the softmax and log-softmax backward (non-temporal stores when `stream`;
+// the caller fences), the targets of a cross-entropy gradient. Outputs may be one of the inputs.
 double softmax_dot_avx512_u32_acc4(const float *a, const float *b, size_t n);
 double softmax_sum_avx512_u32_acc4(const float *a, size_t n);
+double softmax_block_sum_avx512_u64_acc4(const float *a, size_t n);
 void softmax_backward_output_avx512_u32(const float *y, const float *dy, float *dx, size_t n,
-                                        float s);
+                                        float s, int stream);
 void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
-                                            size_t n, float s);
+                                            size_t n, float s, int stream);
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                          float offset);
 

@@ -4,6 +4,8 @@
 #include "_SoftmaxCKernels.h"
 
 #if defined(__x86_64__)
+#include <stdint.h>
+
 #include "avx512_exp.h"
 
 // Each half of a Float vector widened to Double.
@@ -54,22 +56,60 @@ KERNEL double softmax_sum_avx512_u32_acc4(const float *a, size_t n) {
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
 
-// dx = y · (dy − s).
-KERNEL void softmax_backward_output_avx512_u32(const float *y, const float *dy, float *dx, size_t n,
-                                               float s) {
-  const __m512 vs = _mm512_set1_ps(s);
+// Σ a over a block of at most 4096: Float lanes (64 terms each at most), added in Double.
+KERNEL double softmax_block_sum_avx512_u64_acc4(const float *a, size_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 r0 = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(dy + i), vs));
-    const __m512 r1 =
-        _mm512_mul_ps(_mm512_loadu_ps(y + i + 16), _mm512_sub_ps(_mm512_loadu_ps(dy + i + 16), vs));
-    _mm512_storeu_ps(dx + i, r0);
-    _mm512_storeu_ps(dx + i + 16, r1);
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(a + i));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(a + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_loadu_ps(a + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_loadu_ps(a + i + 48));
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 r = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, y + i),
-                                   _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, dy + i), vs));
+    s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(lanes, a + i));
+  }
+  const __m512d d = _mm512_add_pd(_mm512_add_pd(low_doubles(s0), high_doubles(s0)),
+                                  _mm512_add_pd(low_doubles(s1), high_doubles(s1)));
+  const __m512d e = _mm512_add_pd(_mm512_add_pd(low_doubles(s2), high_doubles(s2)),
+                                  _mm512_add_pd(low_doubles(s3), high_doubles(s3)));
+  return _mm512_reduce_add_pd(_mm512_add_pd(d, e));
+}
+
+// Elements before dx reaches a 64-byte boundary when streaming (0 otherwise), so that the
+// streaming stores are aligned.
+static size_t stream_head(const float *dx, size_t n, int stream) {
+  if (!stream) return 0;
+  const size_t misalignment = ((uintptr_t)dx & 63) / sizeof(float);
+  const size_t head = misalignment ? 16 - misalignment : 0;
+  return head < n ? head : n;
+}
+
+#define STORE(stream, dst, v) \
+  do { if (stream) _mm512_stream_ps((dst), (v)); else _mm512_storeu_ps((dst), (v)); } while (0)
+
+// dx = y · (dy − s); non-temporal stores when `stream` (the caller fences).
+INLINE __m512 backward_vector(__m512 y, __m512 dy, __m512 s) { return _mm512_mul_ps(y, _mm512_sub_ps(dy, s)); }
+
+KERNEL void softmax_backward_output_avx512_u32(const float *y, const float *dy, float *dx, size_t n,
+                                               float s, int stream) {
+  const __m512 vs = _mm512_set1_ps(s);
+  const size_t head = stream_head(dx, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(dx, lanes, backward_vector(_mm512_maskz_loadu_ps(lanes, y), _mm512_maskz_loadu_ps(lanes, dy), vs));
+  }
+  size_t i = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 r0 = backward_vector(_mm512_loadu_ps(y + i), _mm512_loadu_ps(dy + i), vs);
+    const __m512 r1 = backward_vector(_mm512_loadu_ps(y + i + 16), _mm512_loadu_ps(dy + i + 16), vs);
+    STORE(stream, dx + i, r0);
+    STORE(stream, dx + i + 16, r1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 r = backward_vector(_mm512_maskz_loadu_ps(lanes, y + i), _mm512_maskz_loadu_ps(lanes, dy + i), vs);
     _mm512_mask_storeu_ps(dx + i, lanes, r);
   }
 }
@@ -83,20 +123,29 @@ INLINE __m512 exp_any(__m512 x) {
 }
 
 // dx = dy − e^logY · s.
+INLINE __m512 log_backward_vector(__m512 log_y, __m512 dy, __m512 s) {
+  return _mm512_fnmadd_ps(exp_any(log_y), s, dy);
+}
+
 KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
-                                                   size_t n, float s) {
+                                                   size_t n, float s, int stream) {
   const __m512 vs = _mm512_set1_ps(s);
-  size_t i = 0;
+  const size_t head = stream_head(dx, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(dx, lanes, log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_y), _mm512_maskz_loadu_ps(lanes, dy), vs));
+  }
+  size_t i = head;
   for (; i + 32 <= n; i += 32) {
-    const __m512 e0 = exp_any(_mm512_loadu_ps(log_y + i));
-    const __m512 e1 = exp_any(_mm512_loadu_ps(log_y + i + 16));
-    _mm512_storeu_ps(dx + i, _mm512_fnmadd_ps(e0, vs, _mm512_loadu_ps(dy + i)));
-    _mm512_storeu_ps(dx + i + 16, _mm512_fnmadd_ps(e1, vs, _mm512_loadu_ps(dy + i + 16)));
+    const __m512 r0 = log_backward_vector(_mm512_loadu_ps(log_y + i), _mm512_loadu_ps(dy + i), vs);
+    const __m512 r1 = log_backward_vector(_mm512_loadu_ps(log_y + i + 16), _mm512_loadu_ps(dy + i + 16), vs);
+    STORE(stream, dx + i, r0);
+    STORE(stream, dx + i + 16, r1);
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 e = exp_any(_mm512_maskz_loadu_ps(lanes, log_y + i));
-    _mm512_mask_storeu_ps(dx + i, lanes, _mm512_fnmadd_ps(e, vs, _mm512_maskz_loadu_ps(lanes, dy + i)));
+    const __m512 r = log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_y + i), _mm512_maskz_loadu_ps(lanes, dy + i), vs);
+    _mm512_mask_storeu_ps(dx + i, lanes, r);
   }
 }
 
