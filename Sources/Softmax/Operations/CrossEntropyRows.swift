@@ -74,9 +74,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     var factor = 1.0
     var normal = false
     let written = Compute.gradientPasses(x, out, count: n, threads: threads) { total in
-      let lse = total.logSum
-      logSums?[index] = lse
       guard total.isFiniteSum else {
+        logSums?[index] = total.logSum
         losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
         if let out {
           special(total, x, out, count: n, targets: nil, scale: weight)
@@ -84,10 +83,13 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
         }
         return nil
       }
-      // log Z − v from the normalizer's parts: exact where log Z and v are huge and close.
+      // log Z − v = (shift − v) + rest: exact where log Z and v are huge and close.
+      let rest = total.exponent * ln2 + log(total.mantissa)
+      let lse = total.shift + rest
+      logSums?[index] = lse
       losses[index] =
-        (1 - smoothing) * total.logSum(minus: xl)
-        + (smoothing > 0 ? smoothing * total.logSum(minus: mean) : 0) + zLoss * lse * lse
+        (1 - smoothing) * ((total.shift - xl) + rest)
+        + (smoothing > 0 ? smoothing * ((total.shift - mean) + rest) : 0) + zLoss * lse * lse
       factor = 1 + 2 * zLoss * lse
       normal = true
       return GradientOutput(

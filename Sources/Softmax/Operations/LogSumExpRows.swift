@@ -20,6 +20,9 @@ struct LogSumExpRow<Compute: TrainingCompute>: TrainingRow {
 struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
   /// Whether `a` holds log-probabilities (the log-softmax backward).
   let logarithm: Bool
+  /// Whether every row's output streams: the whole array is larger than the caches, so its
+  /// rows, however short, would be evicted before anyone reads them.
+  var streamAlways = false
 
   var rewritesInput: Bool { false }
 
@@ -35,6 +38,7 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
     var pass = TrainingPass<Compute>(
       kind: logarithm ? .logBackwardOutput : .backwardOutput, other: dy)
     pass.value = logarithm ? dyRow.sum() : dyRow.sum(times: a)
+    pass.streamAlways = streamAlways
     row.perform(pass)
   }
 }

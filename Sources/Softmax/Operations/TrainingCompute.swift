@@ -62,6 +62,8 @@ struct TrainingPass<Element: TrainingCompute>: ChunkPassing {
   var other: UnsafePointer<Element>? = nil
   /// The sum or dot product that an output pass uses.
   var value: Double = 0
+  /// Whether an output pass streams whatever the row length (the whole array is large).
+  var streamAlways = false
   var results: UnsafeMutableRawPointer? = nil
 
   func run(_ row: RowPlan<Element>, chunk: Int) {
@@ -73,16 +75,17 @@ struct TrainingPass<Element: TrainingCompute>: ChunkPassing {
     case .dot: store(Element.dot(k, x, o!, n), chunk)
     case .sum: store(Element.sum(k, x, n), chunk)
     case .backwardOutput:
-      Element.backwardOutput(k, x, o!, y, n, value, stream: row.streamComputedOutput)
+      Element.backwardOutput(k, x, o!, y, n, value, stream: streams(row))
     case .logBackwardOutput:
-      Element.logBackwardOutput(k, x, o!, y, n, value, stream: row.streamComputedOutput)
+      Element.logBackwardOutput(k, x, o!, y, n, value, stream: streams(row))
     }
   }
 
   /// Output passes write each element once from the inputs: rows of at least
   /// `AutoPolicy.computedOutputStreamingThreshold` elements stream, as softmax's do.
   func streams(_ row: RowPlan<Element>) -> Bool {
-    (kind == .backwardOutput || kind == .logBackwardOutput) && row.streamComputedOutput
+    (kind == .backwardOutput || kind == .logBackwardOutput)
+      && (streamAlways || row.streamComputedOutput)
   }
 }
 
@@ -203,7 +206,9 @@ struct TargetsPass: ChunkPassing {
     var chunkScale: Float = 0
     if output.kind == .scaleChunks {
       let part = output.results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
-      if part.maximum.isFinite {
+      if part.maximum == output.shift {
+        chunkScale = Float(output.inverseSum)  // the chunk of the maximum: every short row
+      } else if part.maximum.isFinite {
         chunkScale = Float(exp(Double(part.maximum) - Double(output.shift)) * output.inverseSum)
       }
     }

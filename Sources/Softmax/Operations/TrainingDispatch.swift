@@ -63,7 +63,10 @@ extension _TrainingCall {
     case .logSumExp:
       execute(LogSumExpRow<Compute>(logSums: logSums!), call)
     case .backward(let logarithm):
-      execute(BackwardRow<Compute>(logarithm: logarithm), call)
+      execute(
+        BackwardRow<Compute>(
+          logarithm: logarithm,
+          streamAlways: input.count >= AutoPolicy.arrayStreamingThreshold), call)
     case .crossEntropy where options.probabilities == .stableMax:
       execute(
         StableMaxCrossEntropyRow<Compute>(
