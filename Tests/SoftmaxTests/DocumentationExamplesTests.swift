@@ -1,6 +1,7 @@
 import Foundation
 import Softmax
 import Testing
+import _SoftmaxTestSupport
 
 /// The examples of the DocC comments and the README, compiled and checked, so that a change
 /// of the API or of a result breaks a test before it breaks the documentation.
@@ -168,6 +169,35 @@ struct DocumentationExamplesTests {
     #expect(zip(p64, Self.exactProbabilities).allSatisfy { abs($0 - $1) <= 1e-13 * $1 }, "\(p64)")
   }
 
+  @Test("the README's training example: log-sum-exp, backward, fused cross-entropy")
+  func readmeTrainingExample() {
+    let logits: [Float] = [2, 1, 0.1]
+    let p = softmax(logits)
+    let dp: [Float] = [0, 0, 1]
+    let batch = randomInputs(count: 4 * 32_000, distribution: .standardNormal, seed: 3)
+    let labels: [Int32] = [5, -100, 31_999, 0]
+
+    let lse = logSumExp(logits)  // log Σ e^x without overflow
+    let dx = softmaxBackward(output: p, outputGradient: dp, shape: [3])
+    let options = CrossEntropyOptions(ignoreIndex: -100, labelSmoothing: 0.1)
+    var gradient = [Float]()
+    let loss = crossEntropy(
+      logits: batch, shape: [4, 32_000], labels: labels, options: options, gradient: &gradient)
+
+    #expect(abs(lse - 2.417_030_016) < 1e-6)
+    // ∂p₂/∂x = p₂ · (one-hot₂ − p).
+    let expected = p.enumerated().map { i, pi in p[2] * ((i == 2 ? 1 : 0) - pi) }
+    #expect(zip(dx, expected).allSatisfy { abs($0 - $1) < 1e-6 })
+    // The mean over the 3 rows kept; the ignored row's gradient is zero.
+    let kept = [0, 2, 3].map { r -> Float in
+      crossEntropy(
+        logits: Array(batch[(r * 32_000)..<((r + 1) * 32_000)]), shape: [32_000],
+        labels: [labels[r]], options: options)
+    }
+    #expect(abs(loss - kept.reduce(0, +) / 3) < 1e-5)
+    #expect(gradient[32_000..<64_000].allSatisfy { $0 == 0 })
+  }
+
   /// Every line of code in the README's Swift snippets appears in this file, where one of the
   /// tests above compiles and checks it; the consumer's manifest names this package's product.
   @Test("every line of the README's Swift snippets is compiled here")
@@ -182,7 +212,7 @@ struct DocumentationExamplesTests {
     let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
       $0.components(separatedBy: "\n```")[0]
     }
-    #expect(blocks.count == 3)
+    #expect(blocks.count == 4)
     for block in blocks {
       if block.hasPrefix("// swift-tools-version") {
         #expect(block.contains(#".product(name: "Softmax", package: "swift-softmax")"#))

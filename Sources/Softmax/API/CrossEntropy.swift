@@ -34,7 +34,8 @@
 ///
 /// - Parameters:
 ///   - logits: The logits, `shape.reduce(1, *)` of them.
-///   - shape, axis: The classes lie along `axis`; every other index is a row.
+///   - shape: The dimensions, outermost first.
+///   - axis: The axis of the classes; every other index is a row. Negative counts from the end.
 ///   - labels: One class per row, in the order of the shape without the axis; the ignore
 ///     index, if any, marks rows that count for nothing.
 ///   - reduction: `.mean` (over the rows kept), `.sum`, or `.none`.

@@ -14,7 +14,9 @@
 /// Float). Special values: any NaN gives NaN; a +inf entry gives +inf; an empty input or one
 /// of only −inf entries gives −inf. Float16 results beyond 65504 are +inf.
 ///
-/// - Parameter threads: The most threads to use, or nil to decide by the length.
+/// - Parameters:
+///   - x: The values.
+///   - threads: The most threads to use, or nil to decide by the length.
 @inlinable
 public func logSumExp<Element: SoftmaxElement>(
   _ x: UnsafeBufferPointer<Element>, threads: Int? = nil

@@ -13,7 +13,8 @@
 /// - Parameters:
 ///   - output: y, the softmax's output.
 ///   - outputGradient: dy, of the same count.
-///   - shape, axis: As for the softmax.
+///   - shape: The dimensions, as for the softmax.
+///   - axis: The axis of the softmax; negative counts from the end.
 ///   - inputGradient: Receives dx; may be the same memory as `outputGradient` or `output`.
 ///   - threads: The most threads to use, or nil to decide by the size.
 /// - Precondition: the shape's element count equals every buffer's count, and
