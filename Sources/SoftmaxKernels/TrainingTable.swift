@@ -25,6 +25,16 @@ package struct TrainingRowKernels: Sendable {
     @Sendable (
       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool
     ) -> Void
+  /// One step of the pipelined softmax backward over rows of equal length: row a's output
+  /// pass and row b's dot product in one loop, returning the dot (bitwise as `dot`):
+  /// (ya, dya, dxa, sa, yb, dyb, count, stream). nil where a set has no such kernel.
+  package let backwardStep:
+    (
+      @Sendable (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
+        UnsafePointer<Float>, UnsafePointer<Float>, Int, Bool
+      ) -> Double
+    )?
   /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
   package let subtractTargets:
     @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
@@ -62,7 +72,14 @@ package struct TrainingRowKernels: Sendable {
       },
     subtractTargets:
       @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
-      -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) }
+      -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) },
+    backwardStep:
+      (
+        @Sendable (
+          UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
+          UnsafePointer<Float>, UnsafePointer<Float>, Int, Bool
+        ) -> Double
+      )? = nil
   ) {
     self.dot = dot
     self.sum = sum
@@ -70,6 +87,7 @@ package struct TrainingRowKernels: Sendable {
     self.backwardOutput = backwardOutput
     self.logBackwardOutput = logBackwardOutput
     self.subtractTargets = subtractTargets
+    self.backwardStep = backwardStep
     doubleDot = { dotDouble_simd8($0, $1, count: $2) }
     doubleSum = { sumDouble_simd8($0, count: $1) }
     doubleBackwardOutput = { softmaxBackwardOutputDouble_simd8($0, $1, $2, count: $3, dot: $4) }
@@ -91,6 +109,9 @@ package struct TrainingRowKernels: Sendable {
       logBackwardOutput: {
         softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
       },
-      subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) })
+      subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) },
+      backwardStep: {
+        softmax_backward_step_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7 ? 1 : 0)
+      })
   #endif
 }

@@ -105,6 +105,24 @@ struct BackwardTests {
         == softmaxBackward(output: ys, outputGradient: dys, shape: [700, 100], threads: 1))
   }
 
+  // Consecutive rows of one task run pipelined where the kernel set has the step kernel
+  // (each step writes one row while reading the next); the bits must be those of each row
+  // computed alone. 20 rows of 70 000 elements are two chunks each; 300 rows of 999 one.
+  @Test("rows run together (pipelined) give the bits of each row run alone")
+  func pipelinedRows() {
+    for (rows, length) in [(20, 70_000), (300, 999)] {
+      let (y, _, dy) = Self.inputs(rows: rows, length: length, seed: UInt64(length))
+      let together = softmaxBackward(
+        output: y, outputGradient: dy, shape: [rows, length], threads: 1)
+      for r in 0..<rows {
+        let alone = softmaxBackward(
+          output: row(y, r, length: length), outputGradient: row(dy, r, length: length),
+          shape: [length], threads: 1)
+        #expect(row(together, r, length: length) == alone, "\(rows)×\(length) row \(r)")
+      }
+    }
+  }
+
   @Test("inner axes, Double and Float16 rows agree with the last-axis Float result")
   func axesAndTypes() {
     let (y, logY, dy) = Self.inputs(rows: 6, length: 40, seed: 11)

@@ -199,27 +199,54 @@ extension WorkerPool {
     }
     var job = job
     withUnsafeMutablePointer(to: &job) { pointer in
-      // A closure made here, in the code specialized for `Job`, captures nothing: a static
-      // function and no allocation. Calling the job through its type instead (an existential
-      // metatype) ran the unspecialized generic `run(task:)` on the pool's threads, which
-      // looked up generic metadata on every row: training rows of 1024 elements on two
-      // threads took longer than on one (2026-12-01).
-      var erased = ErasedJob(job: UnsafeMutableRawPointer(pointer)) { job, task in
-        job.assumingMemoryBound(to: Job.self).pointee.run(task: task)
-      }
+      #if DEBUG
+        // Through the job's type: nothing to allocate, and speed does not matter here.
+        var erased = ErasedJob(job: UnsafeMutableRawPointer(pointer), type: Job.self)
+      #else
+        // A closure made here, in the code specialized for `Job`, runs the specialized
+        // `run(task:)`; it captures nothing but the pointer, so it needs no allocation
+        // (checked by the release run of the allocation tests). Calling the job through its
+        // type (an existential metatype), as the debug build does, runs the unspecialized
+        // generic `run(task:)`, which looked up generic metadata on every row: training rows
+        // of 1024 elements took longer on two threads than on one (2026-12-01).
+        var erased = ErasedJob(job: UnsafeMutableRawPointer(pointer)) { job, task in
+          job.assumingMemoryBound(to: Job.self).pointee.run(task: task)
+        }
+      #endif
       withUnsafeMutablePointer(to: &erased) { context in
         run(tasks: tasks, threads: threads, context: context) { context, task in
-          let erased = context.assumingMemoryBound(to: ErasedJob.self).pointee
-          erased.run(erased.job, task)
+          context.assumingMemoryBound(to: ErasedJob.self).pointee.run(task: task)
         }
       }
     }
   }
 }
 
-/// A job and the specialized function that runs one of its tasks, for the pool's C function
-/// pointer.
+/// A job and how to run one of its tasks, for the pool's C function pointer.
 private struct ErasedJob {
   let job: UnsafeMutableRawPointer
-  let run: (UnsafeMutableRawPointer, Int) -> Void
+  #if DEBUG
+    let type: any PoolJob.Type
+
+    func run(task: Int) { type.run(job, task: task) }
+  #else
+    let runTask: (UnsafeMutableRawPointer, Int) -> Void
+
+    init(job: UnsafeMutableRawPointer, _ runTask: @escaping (UnsafeMutableRawPointer, Int) -> Void)
+    {
+      self.job = job
+      self.runTask = runTask
+    }
+
+    func run(task: Int) { runTask(job, task) }
+  #endif
 }
+
+#if DEBUG
+  extension PoolJob {
+    /// Calls `run(task:)` on the job at `job`.
+    static func run(_ job: UnsafeMutableRawPointer, task: Int) {
+      job.assumingMemoryBound(to: Self.self).pointee.run(task: task)
+    }
+  }
+#endif

@@ -1,3 +1,5 @@
+internal import SoftmaxKernels
+
 // The backward passes of softmax and log-softmax: a sum, then the output.
 
 /// The softmax backward, dx = y ⊙ (dy − Σ dy ⊙ y), or the log-softmax backward,
@@ -25,5 +27,49 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
     pass.value = logarithm ? dyRow.sum() : dyRow.sum(times: a)
     pass.streamAlways = streamAlways
     row.perform(pass)
+  }
+
+  /// Consecutive softmax-backward rows, pipelined on the AVX-512 set: each step writes row
+  /// r − 1's output while it reads row r for its dot product, chunk by chunk (the chunks of
+  /// `RowChunks`, so that the dot products merge as `row`'s do, bitwise). Two passes over one
+  /// row leave the memory idle in turn: reads only, then mostly writes.
+  func rows(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?,
+    count n: Int, indices: Range<Int>
+  ) -> Bool {
+    let kernels = PassKernels.selected
+    guard !logarithm, Compute.self == Float.self, indices.count >= 2, n > 0,
+      let step = kernels.training.backwardStep, let b, let out
+    else { return false }
+    let y = UnsafeRawPointer(a).assumingMemoryBound(to: Float.self)
+    let dy = UnsafeRawPointer(b).assumingMemoryBound(to: Float.self)
+    let dx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
+    let chunks = RowChunks(rowLength: n)
+    let stream = streamAlways || n >= AutoPolicy.computedOutputStreamingThreshold
+    // Row `first`'s dot product, chunk by chunk as `RowPlan.reduce` merges them.
+    var s = 0.0
+    for c in 0..<chunks.count {
+      let range = chunks.range(c)
+      let start = indices.lowerBound * n + range.lowerBound
+      let d = kernels.training.dot(dy + start, y + start, range.count)
+      s = c == 0 ? d : s + d
+    }
+    for r in indices.dropFirst() {
+      var next = 0.0
+      for c in 0..<chunks.count {
+        let range = chunks.range(c)
+        let start = (r - 1) * n + range.lowerBound
+        let d = step(
+          y + start, dy + start, dx + start, Float(s), y + start + n, dy + start + n,
+          range.count, stream)
+        next = c == 0 ? d : next + d
+      }
+      s = next
+    }
+    let last = (indices.upperBound - 1) * n
+    kernels.training.backwardOutput(y + last, dy + last, dx + last, n, Float(s), stream)
+    if stream { kernels.storeFence() }
+    return true
   }
 }

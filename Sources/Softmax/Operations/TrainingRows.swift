@@ -26,6 +26,22 @@ protocol TrainingRow {
     _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
     _ out: UnsafeMutablePointer<Compute>?,
     count: Int, index: Int, threads: Int)
+
+  /// Rows `indices` of `count` contiguous elements each, on this thread, where `a`, `b` and
+  /// `out` point at row 0: an operation that gains from running consecutive rows together
+  /// does it here and returns true, with results bitwise those of `row`. The default
+  /// returns false (the rows then run one by one).
+  func rows(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?, count: Int, indices: Range<Int>
+  ) -> Bool
+}
+
+extension TrainingRow {
+  func rows(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?, count: Int, indices: Range<Int>
+  ) -> Bool { false }
 }
 
 /// A training operation over the arrays of one call, for the engine: the engine's input is
@@ -79,7 +95,12 @@ struct TrainingRows<Element: SoftmaxElement, Row: TrainingRow>: AxisOperation {
   func task(_ items: Range<Int>, of work: AxisWork<Self>) {
     let n = work.layout.length
     if work.layout.inner == 1 && direct {
-      for item in items { work.item(item, operation: self) }
+      let together = operation.rows(
+        rebound(a), b.map { rebound($0) }, out.map { reboundMutable($0) }, count: n,
+        indices: items)
+      if !together {
+        for item in items { work.item(item, operation: self) }
+      }
       return
     }
     withScratch(of: Compute.self, count: stagedArrays * n) { scratch in

@@ -149,6 +149,53 @@ KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const flo
   }
 }
 
+// One step of the pipelined backward over rows of n elements: the output of row a and the
+// first pass of the next row b in one loop, so that row b's reads from memory overlap row a's
+// writes (two passes over one row leave the memory idle in turn). Returns Σ dy_b · y_b in
+// Double lanes, as softmax_dot_avx512_u32_acc4 computes it (the same products and sums, in
+// the same lanes, so a row's result does not depend on whether it was pipelined).
+KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya, float *dxa,
+                                               float sa, const float *yb, const float *dyb,
+                                               size_t n, int stream) {
+  const __m512 vs = _mm512_set1_ps(sa);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  const size_t head = stream_head(dxa, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(dxa, lanes, backward_vector(_mm512_maskz_loadu_ps(lanes, ya), _mm512_maskz_loadu_ps(lanes, dya), vs));
+  }
+  // The dot of row b runs from 0 in steps of 32 like the plain kernel; the output of row a
+  // from `head` (aligned for streaming), its first `head` elements done above.
+  size_t i = 0, j = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a0 = _mm512_loadu_ps(dyb + i), b0 = _mm512_loadu_ps(yb + i);
+    const __m512 a1 = _mm512_loadu_ps(dyb + i + 16), b1 = _mm512_loadu_ps(yb + i + 16);
+    s0 = _mm512_fmadd_pd(low_doubles(a0), low_doubles(b0), s0);
+    s1 = _mm512_fmadd_pd(high_doubles(a0), high_doubles(b0), s1);
+    s2 = _mm512_fmadd_pd(low_doubles(a1), low_doubles(b1), s2);
+    s3 = _mm512_fmadd_pd(high_doubles(a1), high_doubles(b1), s3);
+    if (j + 32 <= n) {
+      const __m512 r0 = backward_vector(_mm512_loadu_ps(ya + j), _mm512_loadu_ps(dya + j), vs);
+      const __m512 r1 = backward_vector(_mm512_loadu_ps(ya + j + 16), _mm512_loadu_ps(dya + j + 16), vs);
+      STORE(stream, dxa + j, r0);
+      STORE(stream, dxa + j + 16, r1);
+      j += 32;
+    }
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 av = _mm512_maskz_loadu_ps(lanes, dyb + i), bv = _mm512_maskz_loadu_ps(lanes, yb + i);
+    s0 = _mm512_fmadd_pd(low_doubles(av), low_doubles(bv), s0);
+    s1 = _mm512_fmadd_pd(high_doubles(av), high_doubles(bv), s1);
+  }
+  for (; j < n; j += 16) {
+    const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xFFFF : first_lanes(n - j);
+    const __m512 r = backward_vector(_mm512_maskz_loadu_ps(lanes, ya + j), _mm512_maskz_loadu_ps(lanes, dya + j), vs);
+    _mm512_mask_storeu_ps(dxa + j, lanes, r);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+}
+
 // y −= offset + weight · t (t null: y −= offset).
 KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                                 float offset) {
