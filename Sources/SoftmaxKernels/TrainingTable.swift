@@ -35,6 +35,15 @@ package struct TrainingRowKernels: Sendable {
         UnsafePointer<Float>, UnsafePointer<Float>, Int, Bool
       ) -> Double
     )?
+  /// The same for the log-softmax backward: row a's output and Σ dy of row b (bitwise as
+  /// `sum`): (logYa, dya, dxa, sa, dyb, count, stream). nil where a set has none.
+  package let logBackwardStep:
+    (
+      @Sendable (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
+        UnsafePointer<Float>, Int, Bool
+      ) -> Double
+    )?
   /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
   package let subtractTargets:
     @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
@@ -79,6 +88,13 @@ package struct TrainingRowKernels: Sendable {
           UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
           UnsafePointer<Float>, UnsafePointer<Float>, Int, Bool
         ) -> Double
+      )? = nil,
+    logBackwardStep:
+      (
+        @Sendable (
+          UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
+          UnsafePointer<Float>, Int, Bool
+        ) -> Double
       )? = nil
   ) {
     self.dot = dot
@@ -88,6 +104,7 @@ package struct TrainingRowKernels: Sendable {
     self.logBackwardOutput = logBackwardOutput
     self.subtractTargets = subtractTargets
     self.backwardStep = backwardStep
+    self.logBackwardStep = logBackwardStep
     doubleDot = { dotDouble_simd8($0, $1, count: $2) }
     doubleSum = { sumDouble_simd8($0, count: $1) }
     doubleBackwardOutput = { softmaxBackwardOutputDouble_simd8($0, $1, $2, count: $3, dot: $4) }
@@ -112,6 +129,9 @@ package struct TrainingRowKernels: Sendable {
       subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) },
       backwardStep: {
         softmax_backward_step_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7 ? 1 : 0)
+      },
+      logBackwardStep: {
+        softmax_log_backward_step_avx512_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0)
       })
   #endif
 }

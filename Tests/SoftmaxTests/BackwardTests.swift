@@ -111,14 +111,20 @@ struct BackwardTests {
   @Test("rows run together (pipelined) give the bits of each row run alone")
   func pipelinedRows() {
     for (rows, length) in [(20, 70_000), (300, 999)] {
-      let (y, _, dy) = Self.inputs(rows: rows, length: length, seed: UInt64(length))
+      let (y, logY, dy) = Self.inputs(rows: rows, length: length, seed: UInt64(length))
       let together = softmaxBackward(
         output: y, outputGradient: dy, shape: [rows, length], threads: 1)
+      let logTogether = logSoftmaxBackward(
+        output: logY, outputGradient: dy, shape: [rows, length], threads: 2)
       for r in 0..<rows {
         let alone = softmaxBackward(
           output: row(y, r, length: length), outputGradient: row(dy, r, length: length),
           shape: [length], threads: 1)
         #expect(row(together, r, length: length) == alone, "\(rows)×\(length) row \(r)")
+        let logAlone = logSoftmaxBackward(
+          output: row(logY, r, length: length), outputGradient: row(dy, r, length: length),
+          shape: [length], threads: 1)
+        #expect(row(logTogether, r, length: length) == logAlone, "log \(rows)×\(length) \(r)")
       }
     }
   }

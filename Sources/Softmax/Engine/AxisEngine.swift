@@ -82,6 +82,16 @@ struct AxisWork<Operation: AxisOperation>: PoolJob {
 }
 
 enum AxisEngine {
+  /// About 8 tasks per thread, so that the pool balances uneven progress, but at least two
+  /// items per task where there are enough, and one task on one thread: operations that run
+  /// consecutive rows together (the pipelined backward pass) need several rows per task. 8
+  /// rows of 128 256 elements on one thread were 8 tasks of one row before.
+  static func itemsPerTask(items: Int, threads: Int) -> Int {
+    if threads == 1 { return Swift.max(1, items) }
+    let tasks = Swift.min(8 * threads, Swift.max(threads, items / 2))
+    return Swift.max(1, (items + tasks - 1) / tasks)
+  }
+
   /// Runs `operation` along the axis of `call` over the buffers (checked by `call`).
   static func run<Operation: AxisOperation>(
     _ operation: Operation, _ input: UnsafeBufferPointer<Operation.Element>,
@@ -105,7 +115,7 @@ enum AxisEngine {
     let items = layout.inner == 1 ? layout.outer : layout.outer * groups
     let work = AxisWork(
       x: x, y: y, layout: layout, operation: operation, width: width, groups: groups,
-      items: items, itemsPerTask: Swift.max(1, (items + 8 * threads - 1) / (8 * threads)))
+      items: items, itemsPerTask: itemsPerTask(items: items, threads: threads))
     WorkerPool.shared.perform(work, tasks: work.tasks, threads: threads)
   }
 }

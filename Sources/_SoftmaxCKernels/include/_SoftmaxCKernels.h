@@ -113,6 +113,8 @@ void softmax_backward_output_avx512_u32(const float *y, const float *dy, float *
                                         float s, int stream);
 double softmax_backward_step_avx512_u16(const float *ya, const float *dya, float *dxa, float sa,
                                         const float *yb, const float *dyb, size_t n, int stream);
+double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dya, float *dxa,
+                                            float sa, const float *dyb, size_t n, int stream);
 void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
                                             size_t n, float s, int stream);
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,

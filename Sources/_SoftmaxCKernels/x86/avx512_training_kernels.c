@@ -196,6 +196,48 @@ KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
 
+// One step of the pipelined log-softmax backward: row a's output dx = dy − e^logY · s and
+// the sum Σ dy of the next row b in one loop. Returns the sum as softmax_sum_avx512_u32_acc4
+// computes it (the same lanes and order).
+KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dya,
+                                                   float *dxa, float sa, const float *dyb,
+                                                   size_t n, int stream) {
+  const __m512 vs = _mm512_set1_ps(sa);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  const size_t head = stream_head(dxa, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(dxa, lanes, log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_ya), _mm512_maskz_loadu_ps(lanes, dya), vs));
+  }
+  size_t i = 0, j = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a0 = _mm512_loadu_ps(dyb + i), a1 = _mm512_loadu_ps(dyb + i + 16);
+    s0 = _mm512_add_pd(s0, low_doubles(a0));
+    s1 = _mm512_add_pd(s1, high_doubles(a0));
+    s2 = _mm512_add_pd(s2, low_doubles(a1));
+    s3 = _mm512_add_pd(s3, high_doubles(a1));
+    if (j + 32 <= n) {
+      const __m512 r0 = log_backward_vector(_mm512_loadu_ps(log_ya + j), _mm512_loadu_ps(dya + j), vs);
+      const __m512 r1 = log_backward_vector(_mm512_loadu_ps(log_ya + j + 16), _mm512_loadu_ps(dya + j + 16), vs);
+      STORE(stream, dxa + j, r0);
+      STORE(stream, dxa + j + 16, r1);
+      j += 32;
+    }
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 av = _mm512_maskz_loadu_ps(lanes, dyb + i);
+    s0 = _mm512_add_pd(s0, low_doubles(av));
+    s1 = _mm512_add_pd(s1, high_doubles(av));
+  }
+  for (; j < n; j += 16) {
+    const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xFFFF : first_lanes(n - j);
+    const __m512 r = log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_ya + j), _mm512_maskz_loadu_ps(lanes, dya + j), vs);
+    _mm512_mask_storeu_ps(dxa + j, lanes, r);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+}
+
 // y −= offset + weight · t (t null: y −= offset).
 KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                                 float offset) {
