@@ -75,6 +75,43 @@ package func blockSum_simd16(_ a: UnsafePointer<Float>, count: Int) -> Double {
   return total
 }
 
+/// The fused output pass of a cross-entropy gradient after Three-Pass reload's first pass:
+/// y = (y < threshold ? 0 : y · scale) − offset in place, and Σ y over every entry but
+/// `excluded` (the label; count or more for none) in Float lanes per 4096-element block, the
+/// blocks added in Double.
+package func scaleGradient_simd16(
+  _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, threshold: Float, offset: Float,
+  excluded: Int
+) -> Double {
+  let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+  let x = UnsafePointer(y)
+  var total = 0.0
+  var start = 0
+  while start < count {
+    let end = Swift.min(count, start + 4096)
+    var accumulator = FloatVector()
+    var i = start
+    while i < end {
+      let rest = end - i
+      let e = rest >= 16 ? x.loadVector(at: i) : x.loadPartialVector(at: i, count: rest, padding: 0)
+      var r = e.replacing(with: 0, where: e .< threshold) * scale - offset
+      if rest >= 16 {
+        y.storeVector(r, at: i)
+      } else {
+        y.storePartialVector(r, at: i, count: rest)
+        r = r.replacing(with: 0, where: lanes(from: rest))
+      }
+      let d = excluded - i
+      if d >= 0 && d < 16 { r = r.replacing(with: 0, where: lane .== Int32(d)) }
+      accumulator += r
+      i += 16
+    }
+    for l in 0..<16 { total += Double(accumulator[l]) }
+    start = end
+  }
+  return total
+}
+
 /// The output pass of the softmax backward: dx_i = y_i · (dy_i − s), with s = Σ dy · y.
 /// `dx` may be `y` or `dy`.
 package func softmaxBackwardOutput_simd16(

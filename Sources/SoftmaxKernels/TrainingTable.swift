@@ -44,6 +44,11 @@ package struct TrainingRowKernels: Sendable {
         UnsafePointer<Float>, Int, Bool
       ) -> Double
     )?
+  /// y = (y < threshold ? 0 : y · scale) − offset in place, returning Σ y but the entry
+  /// `excluded` (Float lanes per 4096-element block): (y, count, scale, threshold, offset,
+  /// excluded).
+  package let scaleGradient:
+    @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int) -> Double
   /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
   package let subtractTargets:
     @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
@@ -79,6 +84,11 @@ package struct TrainingRowKernels: Sendable {
       ) -> Void = { y, dy, dx, n, s, _ in
         logSoftmaxBackwardOutput_simd16(y, dy, dx, count: n, sum: s)
       },
+    scaleGradient:
+      @escaping @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int) -> Double = {
+        scaleGradient_simd16(
+          $0, count: $1, scale: $2, threshold: $3, offset: $4, excluded: $5)
+      },
     subtractTargets:
       @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
       -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) },
@@ -102,6 +112,7 @@ package struct TrainingRowKernels: Sendable {
     self.blockSum = blockSum
     self.backwardOutput = backwardOutput
     self.logBackwardOutput = logBackwardOutput
+    self.scaleGradient = scaleGradient
     self.subtractTargets = subtractTargets
     self.backwardStep = backwardStep
     self.logBackwardStep = logBackwardStep
@@ -125,6 +136,9 @@ package struct TrainingRowKernels: Sendable {
       backwardOutput: { softmax_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       logBackwardOutput: {
         softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
+      },
+      scaleGradient: {
+        softmax_scale_gradient_avx512_u32($0, $1, $2, $3, $4, $5 < 0 ? Int.max : $5)
       },
       subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) },
       backwardStep: {

@@ -85,6 +85,22 @@ struct TrainingSlotTests {
           abs(Double(targets[i]) - exact) <= 2e-7 * (abs(da[i]) + 0.25 + abs(db[i])),
           "\(isa) targets n=\(n)")
       }
+      // The fused gradient pass: every excluded position, and none.
+      for excluded in Set([-1, 0, n / 2, n - 1, n + 5]) {
+        var sum = 0.0
+        let scaled = withBuffers(a, b) { pa, _, po in
+          po.update(from: pa, count: n)
+          sum = k.scaleGradient(po, n, 0.5, -1, 0.125, excluded)
+        }
+        let expected = a.map { ($0 < -1 ? 0 : $0 * 0.5) - 0.125 }
+        #expect(scaled == expected, "\(isa) scale gradient n=\(n)")
+        let exactSum = ReferenceSoftmax.compensatedSum(
+          expected.enumerated().filter { $0.offset != excluded }.map { Double($0.element) })
+        let magnitude = expected.map { abs(Double($0)) }.reduce(0, +)
+        #expect(
+          abs(sum - exactSum) <= 128 * 0x1p-24 * magnitude, "\(isa) gradient sum n=\(n) \(excluded)"
+        )
+      }
       let offsetOnly = withBuffers(a, b) { pa, _, po in
         po.update(from: pa, count: n)
         k.subtractTargets(po, nil, n, 0.5, 0.25)

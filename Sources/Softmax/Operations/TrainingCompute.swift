@@ -212,6 +212,16 @@ struct TargetsPass: ChunkPassing {
         chunkScale = Float(exp(Double(part.maximum) - Double(output.shift)) * output.inverseSum)
       }
     }
+    if output.kind == .scaleChunks && targets == nil {
+      // One fused kernel per chunk: scale, offset and the sum leaving out the label.
+      let start = range.lowerBound
+      let skip = (excluded ?? row.count) - start
+      let sum = k.training.scaleGradient(
+        row.y + start, range.count, chunkScale,
+        flushThreshold(inverseSum: Swift.abs(chunkScale)), offset, skip)
+      if summing { store(sum, chunk) }
+      return
+    }
     var total = 0.0
     var start = range.lowerBound
     while start < range.upperBound {

@@ -117,6 +117,8 @@ double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dy
                                             float sa, const float *dyb, size_t n, int stream);
 void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
                                             size_t n, float s, int stream);
+double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale, float threshold,
+                                         float offset, size_t excluded);
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                          float offset);
 

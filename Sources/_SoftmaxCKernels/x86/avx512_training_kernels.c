@@ -238,6 +238,48 @@ KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const fl
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
 
+// The lanes of the vector at i that count toward a sum leaving out entry `excluded`.
+INLINE __mmask16 counted_lanes(size_t excluded, size_t i) {
+  const size_t d = excluded - i;  // wraps to a huge value when excluded < i
+  return d < 16 ? (__mmask16)~(1u << d) : (__mmask16)0xFFFF;
+}
+
+// The output pass of a cross-entropy gradient after Three-Pass reload's first pass, fused:
+// y = (y < threshold ? 0 : y · scale) − offset in place, and Σ y over every entry but
+// `excluded` (the label, whose entry is the large one; n or more for none), in Float lanes
+// per 4096-element block, the blocks added in Double. One read and one write of y.
+KERNEL double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale, float threshold,
+                                                float offset, size_t excluded) {
+  const __m512 vs = _mm512_set1_ps(scale), vt = _mm512_set1_ps(threshold), vo = _mm512_set1_ps(offset);
+  double total = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      const __m512 e0 = _mm512_loadu_ps(y + i), e1 = _mm512_loadu_ps(y + i + 16);
+      const __mmask16 k0 = _mm512_cmp_ps_mask(e0, vt, _CMP_GE_OQ), k1 = _mm512_cmp_ps_mask(e1, vt, _CMP_GE_OQ);
+      const __m512 r0 = _mm512_sub_ps(_mm512_maskz_mul_ps(k0, e0, vs), vo);
+      const __m512 r1 = _mm512_sub_ps(_mm512_maskz_mul_ps(k1, e1, vs), vo);
+      _mm512_storeu_ps(y + i, r0);
+      _mm512_storeu_ps(y + i + 16, r1);
+      a0 = _mm512_mask_add_ps(a0, counted_lanes(excluded, i), a0, r0);
+      a1 = _mm512_mask_add_ps(a1, counted_lanes(excluded, i + 16), a1, r1);
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 e = _mm512_maskz_loadu_ps(lanes, y + i);
+      const __mmask16 k = _mm512_cmp_ps_mask(e, vt, _CMP_GE_OQ);
+      const __m512 r = _mm512_sub_ps(_mm512_maskz_mul_ps(k, e, vs), vo);
+      _mm512_mask_storeu_ps(y + i, lanes, r);
+      a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, i), a0, r);
+    }
+    total += _mm512_reduce_add_pd(_mm512_add_pd(
+        _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
+  }
+  return total;
+}
+
 // y −= offset + weight · t (t null: y −= offset).
 KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                                 float offset) {
