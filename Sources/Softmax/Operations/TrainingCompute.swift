@@ -265,6 +265,16 @@ extension RowPlan where Element == Float {
       perform(pass)
       return 0
     }
+    guard chunks.count > 1 else {
+      // One chunk (every row up to 2^16): its sum straight into a local.
+      var sum = 0.0
+      withUnsafeMutablePointer(to: &sum) { slot in
+        var pass = pass
+        pass.results = UnsafeMutableRawPointer(slot)
+        pass.run(self, chunk: 0)
+      }
+      return sum
+    }
     return reduce(pass, as: Double.self, merge: +)
   }
 }
