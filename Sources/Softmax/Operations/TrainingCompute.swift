@@ -81,6 +81,12 @@ struct TrainingPass<Element: TrainingCompute>: ChunkPassing {
     }
   }
 
+  /// Output passes run the chunks last to first, as softmax's do: the sum before them went
+  /// first to last, so the row's last chunks are the ones still in the caches.
+  func chunk(forTask task: Int, of count: Int) -> Int {
+    kind == .backwardOutput || kind == .logBackwardOutput ? count - 1 - task : task
+  }
+
   /// Output passes write each element once from the inputs: rows of at least
   /// `AutoPolicy.computedOutputStreamingThreshold` elements stream, as softmax's do.
   func streams(_ row: RowPlan<Element>) -> Bool {
