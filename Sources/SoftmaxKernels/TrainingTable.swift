@@ -49,6 +49,16 @@ package struct TrainingRowKernels: Sendable {
   /// excluded).
   package let scaleGradient:
     @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int) -> Double
+  /// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused: y = the
+  /// scaled softmax − offset, streamed when asked (the caller fences), returning Σ y but the
+  /// entry `excluded`: (x, y, count, inverseMantissa, exponentBias, offset, excluded, stream).
+  /// nil where a set has none (the gradient then goes block by block).
+  package let twoPassGradient:
+    (
+      @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Bool
+      ) -> Double
+    )?
   /// y −= offset + weight · t, t optional: (y, t, count, weight, offset).
   package let subtractTargets:
     @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float) -> Void
@@ -105,6 +115,12 @@ package struct TrainingRowKernels: Sendable {
           UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float,
           UnsafePointer<Float>, Int, Bool
         ) -> Double
+      )? = nil,
+    twoPassGradient:
+      (
+        @Sendable (
+          UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Bool
+        ) -> Double
       )? = nil
   ) {
     self.dot = dot
@@ -116,6 +132,7 @@ package struct TrainingRowKernels: Sendable {
     self.subtractTargets = subtractTargets
     self.backwardStep = backwardStep
     self.logBackwardStep = logBackwardStep
+    self.twoPassGradient = twoPassGradient
     doubleDot = { dotDouble_simd8($0, $1, count: $2) }
     doubleSum = { sumDouble_simd8($0, count: $1) }
     doubleBackwardOutput = { softmaxBackwardOutputDouble_simd8($0, $1, $2, count: $3, dot: $4) }
@@ -146,6 +163,10 @@ package struct TrainingRowKernels: Sendable {
       },
       logBackwardStep: {
         softmax_log_backward_step_avx512_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0)
+      },
+      twoPassGradient: {
+        softmax_twopass_gradient_avx512_u32(
+          $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7 ? 1 : 0)
       })
   #endif
 }

@@ -101,6 +101,27 @@ struct TrainingSlotTests {
           abs(sum - exactSum) <= 128 * 0x1p-24 * magnitude, "\(isa) gradient sum n=\(n) \(excluded)"
         )
       }
+      // The fused Two-Pass gradient (AVX-512 only): the table's Two-Pass output minus the
+      // offset, streamed or not, and the sum of all entries but one.
+      if let fused = PassKernels.table(for: isa)!.training.twoPassGradient {
+        let table = PassKernels.table(for: isa)!
+        let plain = withBuffers(a, b) { pa, _, po in
+          table.twoPassOutput(pa, po, n, 0.75, 3, false)
+        }.map { $0 - 0.125 }
+        for stream in [false, true] {
+          var sum = 0.0
+          let excluded = n / 3
+          let got = withBuffers(a, b) { pa, _, po in
+            sum = fused(pa, po, n, 0.75, 3, 0.125, excluded, stream)
+            table.storeFence()
+          }
+          #expect(got == plain, "\(isa) two-pass gradient n=\(n) stream \(stream)")
+          let exact = ReferenceSoftmax.compensatedSum(
+            plain.enumerated().filter { $0.offset != excluded }.map { Double($0.element) })
+          let magnitude = plain.map { abs(Double($0)) }.reduce(0, +)
+          #expect(abs(sum - exact) <= 256 * 0x1p-24 * magnitude, "\(isa) two-pass sum n=\(n)")
+        }
+      }
       let offsetOnly = withBuffers(a, b) { pa, _, po in
         po.update(from: pa, count: n)
         k.subtractTargets(po, nil, n, 0.5, 0.25)

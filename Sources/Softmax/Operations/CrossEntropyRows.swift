@@ -32,6 +32,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
   let weight: Double
   let losses: UnsafeMutablePointer<Double>
   let logSums: UnsafeMutablePointer<Double>?
+  /// Whether the gradient streams whatever the row length (the whole array is large).
+  var streamAlways = false
 
   var rewritesInput: Bool { temperature != 1 }
 
@@ -73,7 +75,9 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
         / Double(n) : 0
     var factor = 1.0
     var normal = false
-    let written = Compute.gradientPasses(x, out, count: n, threads: threads) { total in
+    let written = Compute.gradientPasses(
+      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true
+    ) { total in
       guard total.isFiniteSum else {
         logSums?[index] = total.logSum
         losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
@@ -125,7 +129,9 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       for i in 0..<n where q[i] != 0 { centered += Double(q[i]) * (Double(x[i]) - reference) }
     }
     let t2 = temperature * temperature
-    _ = Compute.gradientPasses(x, out, count: n, threads: threads) { total in
+    _ = Compute.gradientPasses(
+      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: false
+    ) { total in
       let lse = total.logSum
       logSums?[index] = lse
       guard total.isFiniteSum else {

@@ -18,7 +18,10 @@ protocol TrainingCompute: RowElement {
   /// Σ e^(x − max) for Double.
   static func normalizer(_ x: UnsafePointer<Self>, count: Int, threads: Int) -> SoftmaxNormalizer
 
-  /// The two passes of a softmax-based loss over a row of count ≥ 1: pass 1 gives the
+  /// The two passes of a softmax-based loss over a row of count ≥ 1 (`streamable`: the
+  /// output has no targets to subtract, so the fused streaming kernel may write it; the
+  /// choice of pass 1 depends on it and the length, never on whether there is an output):
+  /// pass 1 gives the
   /// normalizer; `gradient` gets it, computes the loss, and says what to write to `out` (nil:
   /// nothing, or it wrote a special row itself); pass 2 writes it. `out` may be `x`; pass 1
   /// may already have written to it (Float rows that fit the caches store e^(x − chunk max)
@@ -26,6 +29,7 @@ protocol TrainingCompute: RowElement {
   /// pass 2 wrote when the output asks for it, else 0.
   static func gradientPasses(
     _ x: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>?, count: Int, threads: Int,
+    streamAlways: Bool, streamable: Bool,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Self>?
   ) -> Double
 
@@ -50,6 +54,8 @@ struct GradientOutput<Element> {
   var offset: Double = 0
   /// The entry left out of the sum of what was written; nil: no sum.
   var summingExcept: Int? = nil
+  /// Whether the output is written with streaming stores where a kernel can.
+  var stream = false
 }
 
 /// One pass of a training row over its chunks: a sum or dot product (one Double per chunk,
@@ -109,15 +115,26 @@ extension Float: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int, threads: Int,
+    streamAlways: Bool, streamable: Bool,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double {
     // Rows that fit the caches: Three-Pass reload, as `.auto` softmax runs them (one
-    // exponential per element, against two for Two-Pass, which wins only from memory).
-    // Without an output, the same chunk maximums and sums without the store: the loss is
-    // bitwise the same with or without the gradient.
-    guard SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload else {
+    // exponential per element, against two for Two-Pass), unless the gradient streams (rows
+    // of 2^15 or more, or an array beyond a sixteenth of the LLC) and the table has the fused
+    // Two-Pass gradient kernel: reload re-reads what it stores, so it cannot stream, and the
+    // read for ownership of a cold gradient costs more than the second exponential (8×128256
+    // and 4096×1024, cold outputs, 2026-12-01, BENCHMARKS.md). Without an output the choice is
+    // the same and pass 1 takes the same sums, so the loss is bitwise the same with or without
+    // the gradient.
+    let streams =
+      streamable && (streamAlways || count >= AutoPolicy.computedOutputStreamingThreshold)
+    let reload =
+      SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload
+      && !(streams && PassKernels.selected.training.twoPassGradient != nil)
+    guard reload else {
       let total = normalizer(x, count: count, threads: threads)
-      guard let output = gradient(total), let out else { return 0 }
+      guard var output = gradient(total), let out else { return 0 }
+      output.stream = streams
       return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
     }
     let row = RowPlan(
@@ -192,6 +209,8 @@ struct TargetsPass: ChunkPassing {
   /// The entry left out of the sum, or nil for no sum.
   let excluded: Int?
   var summing: Bool { excluded != nil }
+  /// Whether the fused Two-Pass gradient kernel streams its stores.
+  let stream: Bool
   var results: UnsafeMutableRawPointer? = nil
 
   init(_ output: ChunkPass, _ gradient: GradientOutput<Float>) {
@@ -200,13 +219,27 @@ struct TargetsPass: ChunkPassing {
     weight = Float(gradient.weight)
     offset = Float(gradient.offset)
     excluded = gradient.summingExcept
+    stream = gradient.stream
     blocks = excluded != nil || targets != nil || offset != 0
+  }
+
+  /// Whether the chunk goes through the fused Two-Pass gradient kernel.
+  private func fused(_ row: RowPlan<Float>) -> Bool {
+    output.kind == .twoPassOutput && targets == nil && row.kernels.training.twoPassGradient != nil
   }
 
   func run(_ row: RowPlan<Float>, chunk: Int) {
     guard blocks else { return output.run(row, chunk: chunk) }
     let range = row.chunks.range(chunk)
     let k = row.kernels
+    if fused(row), let kernel = k.training.twoPassGradient {
+      let start = range.lowerBound
+      let sum = kernel(
+        row.x + start, row.y + start, range.count, output.inverseMantissa, output.exponentBias,
+        offset, (excluded ?? row.count) - start, stream)
+      if summing { store(sum, chunk) }
+      return
+    }
     let subtracts = targets != nil || offset != 0
     // Three-Pass reload: this chunk's e^(x − m_c) are in y; its scale e^(m_c − M) · scale / S.
     var chunkScale: Float = 0
@@ -261,7 +294,10 @@ struct TargetsPass: ChunkPassing {
     output.chunk(forTask: task, of: count)
   }
 
-  func streams(_ row: RowPlan<Float>) -> Bool { !blocks && output.streams(row) }
+  func streams(_ row: RowPlan<Float>) -> Bool {
+    if blocks && fused(row) { return stream }
+    return !blocks && output.streams(row)
+  }
 }
 
 extension RowPlan where Element == Float {
@@ -325,6 +361,7 @@ extension Double: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>?, count: Int, threads: Int,
+    streamAlways: Bool, streamable: Bool,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Double>?
   ) -> Double {
     let total = normalizer(x, count: count, threads: threads)

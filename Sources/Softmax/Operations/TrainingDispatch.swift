@@ -78,7 +78,8 @@ extension _TrainingCall {
       execute(
         CrossEntropyRow<Compute>(
           targets: targets, smoothing: options.labelSmoothing, zLoss: options.zLossWeight,
-          temperature: temperature, weight: weight, losses: losses, logSums: logSums), call)
+          temperature: temperature, weight: weight, losses: losses, logSums: logSums,
+          streamAlways: input.count >= AutoPolicy.arrayStreamingThreshold), call)
     case .hinge(let margin, let squared):
       execute(
         HingeRow<Compute>(

@@ -119,6 +119,9 @@ void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy,
                                             size_t n, float s, int stream);
 double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale, float threshold,
                                          float offset, size_t excluded);
+double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
+                                           float inverse_mantissa, float exponent_bias,
+                                           float offset, size_t excluded, int stream);
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                          float offset);
 

@@ -12,16 +12,7 @@
 #include "../common/scaled_sum.h"
 #include "avx512_exp.h"
 
-// 2^(j/32) in Double, for the tables that pass 2 of Two-Pass scales by 1/m_sum.
-static const double softmax_exp2_32_table_double[32] = {
-    0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
-    0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0, 0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0,
-    0x1.306fe0a31b715p+0, 0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
-    0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0, 0x1.6247eb03a5585p+0,
-    0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0, 0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0,
-    0x1.8ace5422aa0dbp+0, 0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
-    0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0, 0x1.cb720dcef9069p+0,
-    0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0, 0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0};
+
 
 
 KERNEL float softmax_max_avx512_u64_acc4(const float *x, size_t n) {
@@ -92,18 +83,7 @@ static size_t head_count(const float *y, size_t n, int stream) {
   return head < n ? head : n;
 }
 
-// (m · inverse_mantissa) · 2^(n − bias), the factor folded into the table (lo, hi).
-// vscalefps takes 2^floor(k/32 − bias) = 2^(floor(k/32) − bias): the bias is an integer.
-INLINE __m512 twopass_output_vector(__m512 v, __m512 lo, __m512 hi, __m512 bias) {
-  __m512 r, rounded;
-  const __m512 k32 = reduce_extended(v, &r, &rounded);
-  return scale_by_exp2(table_times_exp(lo, hi, rounded, r), _mm512_sub_ps(k32, bias));
-}
 
-// 2^(j/32) · scale, each rounded once (from Double).
-static void scaled_table(float scale, float table[32]) {
-  for (int j = 0; j < 32; j++) table[j] = (float)(softmax_exp2_32_table_double[j] * (double)scale);
-}
 
 KERNEL void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n,
                                               float inverse_mantissa, float exponent_bias,

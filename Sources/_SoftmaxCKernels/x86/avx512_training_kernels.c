@@ -280,6 +280,55 @@ KERNEL double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale,
   return total;
 }
 
+// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused:
+// y = (m · inverse_mantissa) · 2^(n − bias) − offset (the scaled softmax minus the smoothing
+// offset), streamed when `stream` (the caller fences), and Σ y over every entry but
+// `excluded` in Float lanes per 4096-element block of x (the blocks added in Double), summed
+// from registers, so the output is never read back.
+KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
+                                                  float inverse_mantissa, float exponent_bias,
+                                                  float offset, size_t excluded, int stream) {
+  float table[32] __attribute__((aligned(64)));
+  scaled_table(inverse_mantissa, table);
+  const __m512 lo = _mm512_load_ps(table), hi = _mm512_load_ps(table + 16);
+  const __m512 bias = _mm512_set1_ps(exponent_bias), vo = _mm512_set1_ps(offset);
+  const size_t head = stream_head(y, n, stream);
+  double total = 0;
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x), lo, hi, bias), vo);
+    _mm512_mask_storeu_ps(y, lanes, r);
+    a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, 0), a0, r);
+  }
+  size_t i = head;
+  size_t block_end = SOFTMAX_SUM_BLOCK;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 r0 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + i), lo, hi, bias), vo);
+    const __m512 r1 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + i + 16), lo, hi, bias), vo);
+    STORE(stream, y + i, r0);
+    STORE(stream, y + i + 16, r1);
+    a0 = _mm512_mask_add_ps(a0, counted_lanes(excluded, i), a0, r0);
+    a1 = _mm512_mask_add_ps(a1, counted_lanes(excluded, i + 16), a1, r1);
+    if (i + 32 >= block_end) {
+      // About every 4096 elements: the Float lanes into Double.
+      total += _mm512_reduce_add_pd(_mm512_add_pd(
+          _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
+      a0 = _mm512_setzero_ps();
+      a1 = a0;
+      block_end += SOFTMAX_SUM_BLOCK;
+    }
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), lo, hi, bias), vo);
+    _mm512_mask_storeu_ps(y + i, lanes, r);
+    a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, i), a0, r);
+  }
+  return total + _mm512_reduce_add_pd(_mm512_add_pd(
+      _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
+}
+
 // y −= offset + weight · t (t null: y −= offset).
 KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                                 float offset) {
