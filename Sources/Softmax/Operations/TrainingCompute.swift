@@ -127,7 +127,9 @@ extension Float: TrainingCompute {
     // the same and pass 1 takes the same sums, so the loss is bitwise the same with or without
     // the gradient.
     let streams =
-      streamable && (streamAlways || count >= AutoPolicy.computedOutputStreamingThreshold)
+      streamable
+      && (count >= AutoPolicy.computedOutputStreamingThreshold
+        || streamAlways && count >= AutoPolicy.computedOutputStreamingThreshold / 8)
     let reload =
       SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload
       && !(streams && PassKernels.selected.training.twoPassGradient != nil)
