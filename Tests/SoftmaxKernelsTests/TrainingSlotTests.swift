@@ -116,6 +116,21 @@ struct TrainingSlotTests {
             table.storeFence()
           }
           #expect(got == plain, "\(isa) two-pass gradient n=\(n) stream \(stream)")
+          // Bitwise the same outputs and sum at every alignment of the output.
+          let output = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
+          defer { output.deallocate() }
+          for shift in 0..<16 {
+            output.initialize(repeating: .nan, count: n + 16)
+            let shiftedSum = a.withUnsafeBufferPointer {
+              fused($0.baseAddress!, output + shift, n, 0.75, 3, 0.125, excluded, stream)
+            }
+            table.storeFence()
+            let shifted = Array(UnsafeBufferPointer(start: output + shift, count: n))
+            #expect(shifted == plain, "\(isa) n=\(n) stream \(stream) shift \(shift)")
+            #expect(
+              shiftedSum.bitPattern == sum.bitPattern,
+              "\(isa) n=\(n) stream \(stream) shift \(shift): \(shiftedSum) vs \(sum)")
+          }
           let exact = ReferenceSoftmax.compensatedSum(
             plain.enumerated().filter { $0.offset != excluded }.map { Double($0.element) })
           let magnitude = plain.map { abs(Double($0)) }.reduce(0, +)

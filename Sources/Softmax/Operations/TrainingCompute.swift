@@ -317,6 +317,7 @@ extension RowPlan where Element == Float {
         pass.results = UnsafeMutableRawPointer(slot)
         pass.run(self, chunk: 0)
       }
+      if pass.streams(self) { kernels.storeFence() }
       return sum
     }
     return reduce(pass, as: Double.self, merge: +)

@@ -283,8 +283,14 @@ KERNEL double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale,
 // The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused:
 // y = (m · inverse_mantissa) · 2^(n − bias) − offset (the scaled softmax minus the smoothing
 // offset), streamed when `stream` (the caller fences), and Σ y over every entry but
-// `excluded` in Float lanes per 4096-element block of x (the blocks added in Double), summed
-// from registers, so the output is never read back.
+// `excluded` in Float lanes per 4096-element block (the blocks added in Double), summed from
+// registers, so the output is never read back.
+//
+// The sum must not depend on where y happens to be aligned (a row's gradient is bitwise the
+// same in any buffer, in place or not), so the vectors are computed on the element grid
+// (elements 16k…16k+15, lane l = element 16k + l, blocks of 4096 elements from 0), and the
+// streaming stores, which need 64-byte aligned addresses, take two neighbouring vectors
+// joined by one permutation.
 KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
                                                   float inverse_mantissa, float exponent_bias,
                                                   float offset, size_t excluded, int stream) {
@@ -292,41 +298,56 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
   scaled_table(inverse_mantissa, table);
   const __m512 lo = _mm512_load_ps(table), hi = _mm512_load_ps(table + 16);
   const __m512 bias = _mm512_set1_ps(exponent_bias), vo = _mm512_set1_ps(offset);
+  // Elements before y + head is 64-byte aligned (when streaming).
   const size_t head = stream_head(y, n, stream);
+  const __m512i join = _mm512_add_epi32(_mm512_set1_epi32((int)head),
+                                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   double total = 0;
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-  if (head) {
-    const __mmask16 lanes = first_lanes(head);
-    const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x), lo, hi, bias), vo);
-    _mm512_mask_storeu_ps(y, lanes, r);
-    a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, 0), a0, r);
+  __m512 acc = _mm512_setzero_ps();
+  __m512 previous = _mm512_setzero_ps();
+  for (size_t k = 0; k < n; k += 16) {
+    const __mmask16 lanes = n - k >= 16 ? (__mmask16)0xFFFF : first_lanes(n - k);
+    const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + k), lo, hi, bias), vo);
+    acc = _mm512_mask_add_ps(acc, lanes & counted_lanes(excluded, k), acc, r);
+    if ((k + 16) % SOFTMAX_SUM_BLOCK == 0) {
+      total += _mm512_reduce_add_pd(_mm512_add_pd(low_doubles(acc), high_doubles(acc)));
+      acc = _mm512_setzero_ps();
+    }
+    if (!stream || head == 0) {
+      // Unaligned stores (or aligned streaming ones when y itself is aligned).
+      if (lanes == 0xFFFF && stream) {
+        _mm512_stream_ps(y + k, r);
+      } else {
+        _mm512_mask_storeu_ps(y + k, lanes, r);
+      }
+      continue;
+    }
+    if (k == 0) {
+      // The head: elements 0…head−1 of the first vector, with an ordinary store.
+      _mm512_mask_storeu_ps(y, first_lanes(head) & lanes, r);
+    } else {
+      // Elements k−16+head … k+head−1: the previous vector's top lanes and this one's bottom.
+      const __m512 joined = _mm512_permutex2var_ps(previous, join, r);
+      const size_t at = k - 16 + head;
+      if (at + 16 <= n) {
+        _mm512_stream_ps(y + at, joined);
+      } else {
+        _mm512_mask_storeu_ps(y + at, first_lanes(n - at), joined);
+      }
+    }
+    previous = r;
   }
-  size_t i = head;
-  size_t block_end = SOFTMAX_SUM_BLOCK;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 r0 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + i), lo, hi, bias), vo);
-    const __m512 r1 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + i + 16), lo, hi, bias), vo);
-    STORE(stream, y + i, r0);
-    STORE(stream, y + i + 16, r1);
-    a0 = _mm512_mask_add_ps(a0, counted_lanes(excluded, i), a0, r0);
-    a1 = _mm512_mask_add_ps(a1, counted_lanes(excluded, i + 16), a1, r1);
-    if (i + 32 >= block_end) {
-      // About every 4096 elements: the Float lanes into Double.
-      total += _mm512_reduce_add_pd(_mm512_add_pd(
-          _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
-      a0 = _mm512_setzero_ps();
-      a1 = a0;
-      block_end += SOFTMAX_SUM_BLOCK;
+  if (stream && head != 0 && n > head) {
+    // What the last vector holds beyond the last joined store: elements from the last
+    // multiple of 16 at or after n − 16 + head … n − 1.
+    const size_t last = (n - 1) / 16 * 16;  // the last vector's first element
+    const size_t at = last + head;
+    if (at < n) {
+      const __m512 rest = _mm512_permutex2var_ps(previous, join, _mm512_setzero_ps());
+      _mm512_mask_storeu_ps(y + at, first_lanes(n - at), rest);
     }
   }
-  for (; i < n; i += 16) {
-    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), lo, hi, bias), vo);
-    _mm512_mask_storeu_ps(y + i, lanes, r);
-    a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, i), a0, r);
-  }
-  return total + _mm512_reduce_add_pd(_mm512_add_pd(
-      _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
+  return total + _mm512_reduce_add_pd(_mm512_add_pd(low_doubles(acc), high_doubles(acc)));
 }
 
 // y −= offset + weight · t (t null: y −= offset).
