@@ -120,12 +120,13 @@ extension Float: TrainingCompute {
   ) -> Double {
     // Rows that fit the caches: Three-Pass reload, as `.auto` softmax runs them (one
     // exponential per element, against two for Two-Pass), unless the gradient streams (rows
-    // of 2^15 or more, or an array beyond a sixteenth of the LLC) and the table has the fused
-    // Two-Pass gradient kernel: reload re-reads what it stores, so it cannot stream, and the
-    // read for ownership of a cold gradient costs more than the second exponential (8×128256
-    // and 4096×1024, cold outputs, 2026-12-01, BENCHMARKS.md). Without an output the choice is
-    // the same and pass 1 takes the same sums, so the loss is bitwise the same with or without
-    // the gradient.
+    // of 2^15 or more, or of 4096 or more in an array beyond a sixteenth of the LLC) and the
+    // table has the fused Two-Pass gradient kernel: reload re-reads what it stores, so it
+    // cannot stream, and the read for ownership of a cold gradient costs more than the second
+    // exponential (8×128256 cold: 0.76 → 0.62 ns/element; rows of 1024 stay with reload, as
+    // Two-Pass made 4096×1024 1.27–1.32× softmax instead of 1.01–1.18×; 2026-12-01,
+    // BENCHMARKS.md). Without an output the choice is the same and pass 1 takes the same
+    // sums, so the loss is bitwise the same with or without the gradient.
     let streams =
       streamable
       && (count >= AutoPolicy.computedOutputStreamingThreshold
