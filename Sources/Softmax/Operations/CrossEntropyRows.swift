@@ -13,7 +13,7 @@
 /// What the loss of one row is measured against.
 enum CrossEntropyTargets {
   /// One class per row, rows equal to the ignore index count for nothing.
-  case labels(UnsafePointer<Int32>, ignoreIndex: Int32?)
+  case labels(RowLabels)
   /// A probability row per row: the engine's second input.
   case probabilities
 }
@@ -43,15 +43,14 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     count n: Int, index: Int, threads: Int
   ) {
     switch targets {
-    case .labels(let labels, let ignoreIndex):
-      let label = labels[index]
-      if label == ignoreIndex {
-        losses[index] = 0
-        if let logSums { logSums[index] = Compute.normalizer(a, count: n, threads: threads).logSum }
-        out?.update(repeating: 0, count: n)
-        return
+    case .labels(let labels):
+      if let logSums, labels.isIgnored(index) {
+        // Before the gradient, which may be the logits, is zeroed.
+        logSums[index] = Compute.normalizer(a, count: n, threads: threads).logSum
       }
-      labelRow(a, out, count: n, label: Int(label), index: index, threads: threads)
+      guard let label = labels.label(ofRow: index, losses: losses, gradient: out, count: n)
+      else { return }
+      labelRow(a, out, count: n, label: label, index: index, threads: threads)
     case .probabilities:
       if temperature != 1 {
         // The input is scratch here (`rewritesInput`): divide it in place.

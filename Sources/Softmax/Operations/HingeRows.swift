@@ -5,8 +5,7 @@
 /// squared hinge; gradient p · h_i^(p−1) / C for each i ≠ label with h_i > 0 and minus their
 /// sum at the label, times `weight`. NaN anywhere in the row gives NaN.
 struct HingeRow<Compute: TrainingCompute>: TrainingRow {
-  let labels: UnsafePointer<Int32>
-  let ignoreIndex: Int32?
+  let labels: RowLabels
   let margin: Double
   let squared: Bool
   let weight: Double
@@ -19,13 +18,8 @@ struct HingeRow<Compute: TrainingCompute>: TrainingRow {
     _ out: UnsafeMutablePointer<Compute>?,
     count n: Int, index: Int, threads: Int
   ) {
-    let labelValue = labels[index]
-    if labelValue == ignoreIndex {
-      losses[index] = 0
-      out?.update(repeating: 0, count: n)
-      return
-    }
-    let label = Int(labelValue)
+    guard let label = labels.label(ofRow: index, losses: losses, gradient: out, count: n)
+    else { return }
     let xl = Double(a[label])
     let classes = Double(n)
     var loss = 0.0

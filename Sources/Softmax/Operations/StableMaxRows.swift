@@ -23,8 +23,7 @@ private func stable(_ x: Double) -> (value: Double, slope: Double) {
 /// s'(x_i) / S − t_i s'(x_i) / s(x_i) with t = (1 − ε) one-hot + ε / C, times `weight`.
 /// Sums in Double, scalar loops: about 1-3 ns per element.
 struct StableMaxCrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
-  let labels: UnsafePointer<Int32>
-  let ignoreIndex: Int32?
+  let labels: RowLabels
   let smoothing: Double
   let weight: Double
   let losses: UnsafeMutablePointer<Double>
@@ -36,13 +35,8 @@ struct StableMaxCrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     _ out: UnsafeMutablePointer<Compute>?,
     count n: Int, index: Int, threads: Int
   ) {
-    let labelValue = labels[index]
-    if labelValue == ignoreIndex {
-      losses[index] = 0
-      out?.update(repeating: 0, count: n)
-      return
-    }
-    let label = Int(labelValue)
+    guard let label = labels.label(ofRow: index, losses: losses, gradient: out, count: n)
+    else { return }
     let xl = Double(a[label])
     var total = 0.0
     var logs = 0.0

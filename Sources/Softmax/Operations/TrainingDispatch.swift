@@ -57,8 +57,9 @@ extension _TrainingCall {
     _: Compute.Type, call: AxisCall, weight: Double, losses: UnsafeMutablePointer<Double>,
     logSums: UnsafeMutablePointer<Double>?
   ) {
-    let labelPointer = labels?.baseAddress
-    let ignore = options.ignoreIndex
+    let rowLabels = labels?.baseAddress.map {
+      RowLabels(labels: $0, ignoreIndex: options.ignoreIndex)
+    }
     switch operation {
     case .logSumExp:
       execute(LogSumExpRow<Compute>(logSums: logSums!), call)
@@ -70,11 +71,11 @@ extension _TrainingCall {
     case .crossEntropy where options.probabilities == .stableMax:
       execute(
         StableMaxCrossEntropyRow<Compute>(
-          labels: labelPointer!, ignoreIndex: ignore, smoothing: options.labelSmoothing,
+          labels: rowLabels!, smoothing: options.labelSmoothing,
           weight: weight, losses: losses), call)
     case .crossEntropy:
       let targets: CrossEntropyTargets =
-        labelPointer.map { .labels($0, ignoreIndex: ignore) } ?? .probabilities
+        rowLabels.map { .labels($0) } ?? .probabilities
       execute(
         CrossEntropyRow<Compute>(
           targets: targets, smoothing: options.labelSmoothing, zLoss: options.zLossWeight,
@@ -83,7 +84,7 @@ extension _TrainingCall {
     case .hinge(let margin, let squared):
       execute(
         HingeRow<Compute>(
-          labels: labelPointer!, ignoreIndex: ignore, margin: margin, squared: squared,
+          labels: rowLabels!, margin: margin, squared: squared,
           weight: weight, losses: losses), call)
     }
   }
