@@ -2,17 +2,24 @@
 // values that the softmax normalizes. The shaped entry points write them block by block into
 // the output and run pass 1 on each block while it is in L1 (see `ChunkPass` in Softmax).
 
-/// y_i = x_i / divisor + bias_i, or −inf where keep_i is false; divisor 1 skips the division
-/// and nil masks skip their step. The quotient is a true division, so each one is correctly
-/// rounded (equal to the scalar x_i / divisor); a quotient beyond ±Float.greatestFiniteMagnitude
-/// is ±inf. `y` may be `x`.
+/// y_i = (x_i − shift) / divisor + (bias_i − offset), or −inf where keep_i is false; nil masks
+/// skip their step. With a divisor, a shift or an offset, the value is computed in Double,
+/// (x_i − shift) · (1 / divisor) + (bias_i − offset), and rounded once: exact to the last
+/// rounding for any magnitude of the quotient, which a Float quotient of a large logit is not;
+/// beyond ±Float.greatestFiniteMagnitude it is ±inf. Divisor 1, shift and offset 0: x_i + bias_i
+/// in Float.
+/// Every kernel set computes the same operations, so their results are bitwise equal. `y` may
+/// be `x`.
 package func effectiveLogits_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, divisor: Float,
-  keep: UnsafePointer<Bool>?, bias: UnsafePointer<Float>?
+  shift: Float, offset: Float, keep: UnsafePointer<Bool>?, bias: UnsafePointer<Float>?
 ) {
   var source = x
-  if divisor != 1 || bias != nil {
-    dividedAndShifted(x, y, count: count, divisor: divisor, bias: bias)
+  if divisor != 1 || shift != 0 || offset != 0 {
+    tempered(x, y, count: count, divisor: divisor, shift: shift, offset: offset, bias: bias)
+    source = UnsafePointer(y)
+  } else if let bias {
+    biased(x, y, count: count, bias: bias)
     source = UnsafePointer(y)
   }
   if let keep {
@@ -63,26 +70,33 @@ private func dropped(_ value: Float, _ flag: UInt8) -> Float {
   return Float(bitPattern: (value.bitPattern & ~drop) | ((-Float.infinity).bitPattern & drop))
 }
 
-/// y = x / divisor (divisor 1: x) + bias (nil: 0), 16 lanes at a time.
+/// y = Float((Double(x) − shift) · (1 / divisor) + (bias − offset)) (nil bias: 0).
 @inline(__always)
-private func dividedAndShifted(
+private func tempered(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, divisor: Float,
-  bias: UnsafePointer<Float>?
+  shift: Float, offset: Float, bias: UnsafePointer<Float>?
 ) {
-  let divide = divisor != 1
+  let reciprocal = 1 / Double(divisor)
+  let (shift, offset) = (Double(shift), Double(offset))
+  for i in 0..<count {
+    let quotient = (Double(x[i]) - shift) * reciprocal
+    y[i] = Float(bias.map { quotient + (Double($0[i]) - offset) } ?? quotient - offset)
+  }
+}
+
+/// y = x + bias, 16 lanes at a time.
+@inline(__always)
+private func biased(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+  bias: UnsafePointer<Float>
+) {
   var i = 0
   while i + 16 <= count {
-    var v = x.loadVector(at: i)
-    if divide { v = v / divisor }
-    if let bias { v = v + bias.loadVector(at: i) }
-    y.storeVector(v, at: i)
+    y.storeVector(x.loadVector(at: i) + bias.loadVector(at: i), at: i)
     i += 16
   }
   while i < count {
-    var v = x[i]
-    if divide { v = v / divisor }
-    if let bias { v = v + bias[i] }
-    y[i] = v
+    y[i] = x[i] + bias[i]
     i += 1
   }
 }

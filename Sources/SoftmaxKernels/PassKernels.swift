@@ -49,13 +49,14 @@ package final class PassKernels: Sendable {
   /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
   /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
   package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
-  /// The effective logits of a masked, tempered row: y = x / divisor + bias, −inf where keep is
-  /// false, with divisor 1 and nil masks skipped; correctly rounded quotients, y may be x:
-  /// (x, y, count, divisor, keep, bias).
+  /// The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias −
+  /// offset), −inf where keep is false, nil masks skipped; with a divisor, shift or offset
+  /// computed in Double and rounded once (`effectiveLogits_simd16`), bitwise the same in every
+  /// set; y may be x: (x, y, count, divisor, shift, offset, keep, bias).
   package let effectiveLogits:
     @Sendable (
-      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
-      UnsafePointer<Float>?
+      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float,
+      UnsafePointer<Bool>?, UnsafePointer<Float>?
     ) -> Void
   /// The output pass of log-softmax: y = ((x − shift) − high) − low, where log Σ e^x =
   /// shift + high + low: (x, y, count, shift, high, low). Memory-bound, so every set runs the
@@ -97,7 +98,8 @@ package final class PassKernels: Sendable {
     onlineSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> OnlineSum,
     effectiveLogits:
       @escaping @Sendable (
-        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, UnsafePointer<Bool>?,
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float,
+        UnsafePointer<Bool>?,
         UnsafePointer<Float>?
       ) -> Void,
     logSoftmaxOutput:
@@ -193,8 +195,9 @@ extension PassKernels {
       scaleInPlace_simd16(y, count: n, scale: scale, threshold: threshold)
     },
     onlineSum: { onlineSum_simd16_acc2($0, count: $1) },
-    effectiveLogits: { x, y, n, divisor, keep, bias in
-      effectiveLogits_simd16(x, y, count: n, divisor: divisor, keep: keep, bias: bias)
+    effectiveLogits: { x, y, n, divisor, shift, offset, keep, bias in
+      effectiveLogits_simd16(
+        x, y, count: n, divisor: divisor, shift: shift, offset: offset, keep: keep, bias: bias)
     },
     hasStreamingStores: false)
 
@@ -261,7 +264,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
-      effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5) },
+      effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
 
@@ -276,7 +279,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
-      effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5) },
+      effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       training: .avx512,
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })

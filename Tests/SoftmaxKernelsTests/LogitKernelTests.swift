@@ -3,8 +3,10 @@ import Testing
 import _SoftmaxTestSupport
 
 /// The effective-logits kernel of every kernel set against its scalar definition, bit for bit:
-/// a division and an addition are correctly rounded in IEEE arithmetic, so vector lanes must
-/// give exactly the scalar quotient and sum.
+/// the Double difference, product and sum and the final rounding are each correctly rounded in
+/// IEEE arithmetic (with no fused multiply-add), so vector lanes must give exactly the scalar
+/// value. How close that value is to the exact quotient is the softmax tests' business
+/// (`TemperatureTests`).
 @Suite("Effective logits (temperature and masks) of every kernel set")
 struct LogitKernelTests {
   static let lengths = Array(0...70) + [127, 4095, 4097]
@@ -17,11 +19,21 @@ struct LogitKernelTests {
     return x
   }
 
-  /// The definition: x / divisor (skipped for 1), + bias, −inf where keep is false.
-  static func expected(_ x: [Float], divisor: Float, keep: [Bool]?, bias: [Float]?) -> [Float] {
+  /// The definition: (x − shift) · (1 / divisor) + (bias − offset) in Double, rounded once
+  /// (divisor 1, shift and offset 0: x + bias in Float), −inf where keep is false.
+  static func expected(
+    _ x: [Float], divisor: Float, shift: Float, offset: Float, keep: [Bool]?, bias: [Float]?
+  ) -> [Float] {
     x.indices.map { i in
-      var v = divisor == 1 ? x[i] : x[i] / divisor
-      if let bias { v += bias[i] }
+      var v: Float
+      if divisor == 1 && shift == 0 && offset == 0 {
+        v = x[i]
+        if let bias { v += bias[i] }
+      } else {
+        let quotient = (Double(x[i]) - Double(shift)) * (1 / Double(divisor))
+        let b = bias.map { Double($0[i]) } ?? 0
+        v = Float(bias == nil ? quotient - Double(offset) : quotient + (b - Double(offset)))
+      }
       if let keep, !keep[i] { v = -.infinity }
       return v
     }
@@ -32,7 +44,7 @@ struct LogitKernelTests {
   }
 
   @Test(
-    "x / T + bias, or −inf where dropped, bit for bit, any length and alignment, in place too",
+    "(x − s) / T + bias, or −inf where dropped, bit for bit, any length and alignment, in place",
     arguments: KernelISA.allCases)
   func againstDefinition(isa: KernelISA) {
     guard let kernels = PassKernels.table(for: isa) else { return }
@@ -43,10 +55,16 @@ struct LogitKernelTests {
       let bias = (0..<count).map { i -> Float in
         i % 6 == 0 ? -.infinity : Float.random(in: -5...5, using: &generator)
       }
-      for divisor: Float in [1, 0.7, 3, 1e-3, 1e-30, 7e30] {
+      let settings: [(divisor: Float, shift: Float, offset: Float)] = [
+        (1, 0, 0), (0.7, 0, 0), (3, 0, 0), (1e-3, 0, 0), (1e-30, 0, 0), (7e30, 0, 0),
+        (.leastNonzeroMagnitude, 0, 0), (0.01, 14.5, 0), (1, -3, 0), (2e-38, 3e38, 0),
+        (1, 0, 2.5), (0.5, 1, -1e30),
+      ]
+      for (divisor, shift, subtracted) in settings {
         for (keepMask, biasMask) in [(nil, nil), (keep, nil), (nil, bias)] as [([Bool]?, [Float]?)]
         {
-          let expected = Self.expected(x, divisor: divisor, keep: keepMask, bias: biasMask)
+          let expected = Self.expected(
+            x, divisor: divisor, shift: shift, offset: subtracted, keep: keepMask, bias: biasMask)
           for inPlace in [false, true] {
             let offset = (count + divisor.exponent) & 15
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * count + 40)
@@ -57,10 +75,10 @@ struct LogitKernelTests {
             let output = inPlace ? input : buffer + count + 20 + (offset + 3) % 16
             keepMask.withOptionalBuffer { k in
               biasMask.withOptionalBuffer { b in
-                kernels.effectiveLogits(input, output, count, divisor, k, b)
+                kernels.effectiveLogits(input, output, count, divisor, shift, subtracted, k, b)
               }
             }
-            let context = "\(isa) n=\(count) T=\(divisor) keep=\(keepMask != nil) "
+            let context = "\(isa) n=\(count) T=\(divisor) s=\(shift) o=\(subtracted) keep=\(keepMask != nil) "
             let mismatch = (0..<count).first { !Self.identical(output[$0], expected[$0]) }
             #expect(
               mismatch == nil,

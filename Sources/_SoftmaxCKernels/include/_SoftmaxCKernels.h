@@ -84,10 +84,11 @@ void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift
                                  float threshold, int stream);
 void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
-// The effective logits of a masked, tempered row: y = x / divisor + bias, −inf where keep is
-// false (divisor 1 and null masks skip their step). y may be x.
-void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor, const bool *keep,
-                           const float *bias);
+// The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias − offset)
+// computed in Double and rounded once (divisor 1, shift and offset 0: x + bias in Float), −inf
+// where keep is false; null masks skip their step. y may be x.
+void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor, float shift,
+                               float offset, const bool *keep, const float *bias);
 
 // AVX2 + FMA (8 lanes), the same operations.
 float softmax_max_avx2_u32_acc4(const float *x, size_t n);
@@ -100,8 +101,8 @@ void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, 
                                float threshold, int stream);
 void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
-void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, const bool *keep,
-                         const float *bias);
+void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
+                            float offset, const bool *keep, const float *bias);
 
 // Training kernels (x86/avx512_training_kernels.c): sums and dot products in Double lanes, the
 // output passes of the softmax and log-softmax backward (non-temporal stores when `stream`;

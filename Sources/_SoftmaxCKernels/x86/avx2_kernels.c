@@ -357,18 +357,39 @@ KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n
   return result;
 }
 
+// (x − shift) / divisor + (bias − offset) in Double lanes, rounded once, as tempered_logits in
+// avx512_kernels.c.
+INLINE __m256 tempered_logits(__m256 v, const float *bias, __m256d shift, __m256d reciprocal,
+                              __m256d offset) {
+  __m256d low = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  __m256d high = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  low = _mm256_mul_pd(_mm256_sub_pd(low, shift), reciprocal);
+  high = _mm256_mul_pd(_mm256_sub_pd(high, shift), reciprocal);
+  if (bias) {
+    low = _mm256_add_pd(low, _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(bias)), offset));
+    high = _mm256_add_pd(high, _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(bias + 4)), offset));
+  } else {
+    low = _mm256_sub_pd(low, offset);
+    high = _mm256_sub_pd(high, offset);
+  }
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(low)), _mm256_cvtpd_ps(high), 1);
+}
+
 // The full vectors of softmax_logits_avx2_u8 with the options as compile-time constants, so
 // that each call site gets a loop without per-vector tests (see logits_body in
 // avx512_kernels.c).
-INLINE size_t logits_body(const float *x, float *y, size_t n, __m256 d, const bool *keep,
-                          const float *bias, const int divide, const int has_keep,
-                          const int has_bias) {
+INLINE size_t logits_body(const float *x, float *y, size_t n, __m256d shift, __m256d reciprocal,
+                          __m256d offset, const bool *keep, const float *bias, const int temper,
+                          const int has_keep, const int has_bias) {
   const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(x + i);
-    if (divide) v = _mm256_div_ps(v, d);
-    if (has_bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    if (temper) {
+      v = tempered_logits(v, has_bias ? bias + i : NULL, shift, reciprocal, offset);
+    } else if (has_bias) {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    }
     if (has_keep) {
       const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + i)));
       const __m256 dropped = _mm256_castsi256_ps(_mm256_cmpeq_epi32(k, _mm256_setzero_si256()));
@@ -380,25 +401,34 @@ INLINE size_t logits_body(const float *x, float *y, size_t n, __m256 d, const bo
 }
 
 // The effective logits of a masked, tempered row, as softmax_logits_avx512_u16. y may be x.
-KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor,
-                                const bool *keep, const float *bias) {
-  const __m256 d = _mm256_set1_ps(divisor);
-  const int divide = divisor != 1.0f;
+KERNEL void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
+                                float offset, const bool *keep, const float *bias) {
+  const double reciprocal = 1.0 / (double)divisor;
+  const __m256d s = _mm256_set1_pd((double)shift);
+  const __m256d r = _mm256_set1_pd(reciprocal);
+  const __m256d o = _mm256_set1_pd((double)offset);
+  const int temper = divisor != 1.0f || shift != 0.0f || offset != 0.0f;
   size_t i;
-  switch ((divide ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
-  case 0: i = logits_body(x, y, n, d, keep, bias, 0, 0, 0); break;
-  case 1: i = logits_body(x, y, n, d, keep, bias, 0, 0, 1); break;
-  case 2: i = logits_body(x, y, n, d, keep, bias, 0, 1, 0); break;
-  case 3: i = logits_body(x, y, n, d, keep, bias, 0, 1, 1); break;
-  case 4: i = logits_body(x, y, n, d, keep, bias, 1, 0, 0); break;
-  case 5: i = logits_body(x, y, n, d, keep, bias, 1, 0, 1); break;
-  case 6: i = logits_body(x, y, n, d, keep, bias, 1, 1, 0); break;
-  default: i = logits_body(x, y, n, d, keep, bias, 1, 1, 1); break;
+  switch ((temper ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
+  case 0: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 0, 0); break;
+  case 1: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 0, 1); break;
+  case 2: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 1, 0); break;
+  case 3: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 1, 1); break;
+  case 4: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 0, 0); break;
+  case 5: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 0, 1); break;
+  case 6: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 1, 0); break;
+  default: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 1, 1); break;
   }
   for (; i < n; i++) {
-    float v = x[i];
-    if (divide) v = v / divisor;
-    if (bias) v = v + bias[i];
+    float v;
+    if (temper) {
+      // The vectors' operations on one lane; separate statements, so clang does not contract
+      // the product and the bias into an FMA (the lanes must round the same way).
+      const double quotient = ((double)x[i] - (double)shift) * reciprocal;
+      v = (float)(bias ? quotient + ((double)bias[i] - (double)offset) : quotient - (double)offset);
+    } else {
+      v = bias ? x[i] + bias[i] : x[i];
+    }
     y[i] = keep && !keep[i] ? -INFINITY : v;
   }
 }

@@ -261,10 +261,34 @@ KERNEL softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t
 // The effective logits of a masked, tempered row: y = x / divisor + bias, or −inf where keep
 // is false. The quotient is a true division (correctly rounded, as the scalar x / divisor);
 // divisor 1 skips it and null masks skip theirs. y may be x.
-INLINE __m512 effective_logits(__m512 v, const float *bias, __m128i keep_bytes, int divide,
-                               __m512 divisor, int has_keep) {
-  if (divide) v = _mm512_div_ps(v, divisor);
-  if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+// (x − shift) / divisor + (bias − offset) in Double lanes, rounded once to Float: a temperature's
+// quotient exact to within the last rounding for any magnitude of x / divisor (a Float quotient
+// of a large logit has lost its low digits before the softmax subtracts anything; see
+// Operations/ShiftedRows.swift). `reciprocal` is 1 / divisor in Double.
+INLINE __m512 tempered_logits(__m512 v, const float *bias, __m512d shift, __m512d reciprocal,
+                              __m512d offset) {
+  __m512d low = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+  __m512d high = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+  low = _mm512_mul_pd(_mm512_sub_pd(low, shift), reciprocal);
+  high = _mm512_mul_pd(_mm512_sub_pd(high, shift), reciprocal);
+  // The bias minus the offset first: a bias as large as the offset cancels exactly.
+  if (bias) {
+    low = _mm512_add_pd(low, _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(bias)), offset));
+    high = _mm512_add_pd(high, _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(bias + 8)), offset));
+  } else {
+    low = _mm512_sub_pd(low, offset);
+    high = _mm512_sub_pd(high, offset);
+  }
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(low)), _mm512_cvtpd_ps(high), 1);
+}
+
+INLINE __m512 effective_logits(__m512 v, const float *bias, __m128i keep_bytes, int temper,
+                               __m512d shift, __m512d reciprocal, __m512d offset, int has_keep) {
+  if (temper) {
+    v = tempered_logits(v, bias, shift, reciprocal, offset);
+  } else if (bias) {
+    v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+  }
   if (has_keep) {
     const __mmask16 kept = _mm512_test_epi32_mask(_mm512_cvtepu8_epi32(keep_bytes), _mm512_set1_epi32(0xFF));
     v = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), kept, v);
@@ -275,32 +299,35 @@ INLINE __m512 effective_logits(__m512 v, const float *bias, __m128i keep_bytes, 
 // The full vectors of softmax_logits_avx512_u16 with the options as compile-time constants:
 // each call site below gets its own loop without per-vector tests of the options (with them,
 // clang kept five branches in the loop, which made a plain copy as slow as the exponentials).
-INLINE size_t logits_body(const float *x, float *y, size_t n, __m512 d, const bool *keep,
-                          const float *bias, const int divide, const int has_keep,
-                          const int has_bias) {
+INLINE size_t logits_body(const float *x, float *y, size_t n, __m512d shift, __m512d reciprocal,
+                          __m512d offset, const bool *keep, const float *bias, const int temper,
+                          const int has_keep, const int has_bias) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m128i bytes = has_keep ? _mm_loadu_si128((const __m128i *)(keep + i)) : _mm_setzero_si128();
     _mm512_storeu_ps(y + i, effective_logits(_mm512_loadu_ps(x + i), has_bias ? bias + i : NULL,
-                                             bytes, divide, d, has_keep));
+                                             bytes, temper, shift, reciprocal, offset, has_keep));
   }
   return i;
 }
 
 KERNEL void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float divisor,
-                                      const bool *keep, const float *bias) {
-  const __m512 d = _mm512_set1_ps(divisor);
-  const int divide = divisor != 1.0f;
+                                      float shift, float offset, const bool *keep,
+                                      const float *bias) {
+  const __m512d s = _mm512_set1_pd((double)shift);
+  const __m512d r = _mm512_set1_pd(1.0 / (double)divisor);
+  const __m512d o = _mm512_set1_pd((double)offset);
+  const int temper = divisor != 1.0f || shift != 0.0f || offset != 0.0f;
   size_t i;
-  switch ((divide ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
-  case 0: i = logits_body(x, y, n, d, keep, bias, 0, 0, 0); break;
-  case 1: i = logits_body(x, y, n, d, keep, bias, 0, 0, 1); break;
-  case 2: i = logits_body(x, y, n, d, keep, bias, 0, 1, 0); break;
-  case 3: i = logits_body(x, y, n, d, keep, bias, 0, 1, 1); break;
-  case 4: i = logits_body(x, y, n, d, keep, bias, 1, 0, 0); break;
-  case 5: i = logits_body(x, y, n, d, keep, bias, 1, 0, 1); break;
-  case 6: i = logits_body(x, y, n, d, keep, bias, 1, 1, 0); break;
-  default: i = logits_body(x, y, n, d, keep, bias, 1, 1, 1); break;
+  switch ((temper ? 4 : 0) | (keep ? 2 : 0) | (bias ? 1 : 0)) {
+  case 0: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 0, 0); break;
+  case 1: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 0, 1); break;
+  case 2: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 1, 0); break;
+  case 3: i = logits_body(x, y, n, s, r, o, keep, bias, 0, 1, 1); break;
+  case 4: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 0, 0); break;
+  case 5: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 0, 1); break;
+  case 6: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 1, 0); break;
+  default: i = logits_body(x, y, n, s, r, o, keep, bias, 1, 1, 1); break;
   }
   if (i < n) {
     // Byte loads with a lane mask need AVX512BW, and the bias must not be read past the end:
@@ -316,7 +343,7 @@ KERNEL void softmax_logits_avx512_u16(const float *x, float *y, size_t n, float 
     const __m128i bytes = _mm_loadu_si128((const __m128i *)keep_tail);
     _mm512_mask_storeu_ps(y + i, lanes,
                           effective_logits(_mm512_maskz_loadu_ps(lanes, x + i), bias ? bias_tail : NULL,
-                                           bytes, divide, d, keep != NULL));
+                                           bytes, temper, s, r, o, keep != NULL));
   }
 }
 
