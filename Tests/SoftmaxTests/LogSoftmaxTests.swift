@@ -106,3 +106,50 @@ struct LogSoftmaxTests {
     }
   }
 }
+
+/// Issue 17, defect 11: log Σ is taken after the maximum, whose own term is exactly 1.
+@Suite("Log-softmax: never positive, exactly 0 for a lone element")
+struct LoneElementLogSoftmaxTests {
+  static let values: [Float] = [
+    0, 1, -1, 0.3, 1e-8, 3e38, -3e38, 88.7, -103, 12345.678, 0x1p-140, 2800.5, -2900,
+  ]
+
+  @Test("one element, or one kept, gives 0 on every path and element type")
+  func loneElement() {
+    for v in Self.values {
+      #expect(logSoftmax([v]) == [0], "\(v)")
+      #expect(logSoftmax([v, v, v], shape: [3, 1]) == [0, 0, 0], "rows of one: \(v)")
+      #expect(logSoftmax([v, v], shape: [1, 2], axis: 0) == [0, 0], "columns of one: \(v)")
+      #expect(logSoftmax([v, 5], shape: [1, 2], mask: .keep([true, false])) == [0, -.infinity])
+      #expect(logSoftmax([v, 5], shape: [1, 2], mask: .causal()) == [0, -.infinity], "\(v)")
+      #expect(logSoftmax([v], shape: [1, 1], temperature: 0.7) == [0], "T = 0.7: \(v)")
+      #expect(logSoftmax([Double(v)]) == [0], "Double \(v)")
+      #expect(logSoftmax([Double(v)], shape: [1, 1], temperature: 3) == [0], "Double \(v)")
+    }
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      for v: Float16 in [0, 1, -1, 0.3, 60000, -60000] {
+        #expect(logSoftmax([v]) == [0], "Float16 \(v)")
+        #expect(logSoftmax([v], shape: [1, 1]) == [0], "Float16 \(v)")
+      }
+    #endif
+  }
+
+  @Test("rows dominated by one element: no positive output, the largest within 1e-7 of exact")
+  func dominated() {
+    for seed: UInt64 in 1...40 {
+      let count = Int(seed % 9) + 2
+      var x = randomInputs(count: count, distribution: .standardNormal, scale: 3, seed: seed)
+      let top = Int(seed) % count
+      x[top] = Float(seed) * 37 - 700
+      for j in x.indices where j != top { x[j] = x[top] - 18 - abs(x[j]) }
+      let exact = ReferenceSoftmax.logSoftmax(x)
+      for (name, y) in [
+        ("1-D", logSoftmax(x)), ("shaped", logSoftmax(x, shape: [1, count])),
+        ("masked", logSoftmax(x, shape: [1, count], mask: .additive(x.map { _ in 0 }))),
+      ] {
+        #expect(y.allSatisfy { $0 <= 0 }, "\(name) seed \(seed): \(y)")
+        #expect(abs(Double(y[top]) - exact[top]) <= 1e-7, "\(name): \(y[top]) vs \(exact[top])")
+      }
+    }
+  }
+}

@@ -37,6 +37,22 @@ public enum ReferenceSoftmax {
     return x.map { (Double($0) - shift) - logSum }
   }
 
+  /// Softmax of logits given in Double (the exact quotients of a temperature, say), finite
+  /// or −inf, with at least one finite.
+  public static func softmax(ofLogits q: [Double]) -> [Double] {
+    let maximum = q.max()!
+    let exponentials = q.map { Foundation.exp($0 - maximum) }
+    let total = compensatedSum(exponentials)
+    return exponentials.map { $0 / total }
+  }
+
+  /// Log-softmax of logits given in Double, finite or −inf, with at least one finite.
+  public static func logSoftmax(ofLogits q: [Double]) -> [Double] {
+    let maximum = q.max()!
+    let logSum = Foundation.log(compensatedSum(q.map { Foundation.exp($0 - maximum) }))
+    return q.map { ($0 - maximum) - logSum }
+  }
+
   /// log Σ e^x in Double (−inf for an empty or all −inf row).
   public static func logSumExp(_ x: [Float]) -> Double {
     guard let maximum = x.max(), maximum > -.infinity else { return -.infinity }

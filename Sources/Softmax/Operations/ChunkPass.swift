@@ -24,6 +24,8 @@ struct ChunkPass: ChunkPassing {
     case scaleChunks  // y ·= e^(chunk maximum − shift) · inverseSum, from maximumAndStoreExp
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
     case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
+    case shiftedFirstPass  // a ChunkFirstPass: the chunk's sum after its own shift
+    case shiftedOutput  // the output of a shifted row, from the shiftedFirstPass slots
   }
 
   var kind: Kind
@@ -39,6 +41,11 @@ struct ChunkPass: ChunkPassing {
   /// For `.firstPass`: the effective logits it writes, and what it computes from them.
   var transform = LogitTransform()
   var parts: FirstPassParts = []
+  /// For the shifted passes (`ShiftedRows.swift`): one shift per chunk (a logit, in Double), and for
+  /// `.shiftedOutput` the row's normalizer and whether to write logarithms.
+  var shifts: UnsafeMutablePointer<Double>? = nil
+  var total = SoftmaxNormalizer()
+  var logarithm = false
   /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double,
   /// OnlineSum or ChunkFirstPass). 64 slots of at most 16 bytes stay on the stack.
   var results: UnsafeMutableRawPointer? = nil
@@ -79,6 +86,8 @@ struct ChunkPass: ChunkPassing {
     case .logSoftmaxOutput:
       k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow)
     case .firstPass: firstPass(row, range, chunk: chunk)
+    case .shiftedFirstPass: shiftedFirstPass(row, range, chunk: chunk)
+    case .shiftedOutput: shiftedOutput(row, range, chunk: chunk)
     }
   }
 
@@ -90,7 +99,8 @@ struct ChunkPass: ChunkPassing {
   /// depend on the order.
   func chunk(forTask task: Int, of count: Int) -> Int {
     switch kind {
-    case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks, .logSoftmaxOutput:
+    case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks, .logSoftmaxOutput,
+      .shiftedOutput:
       count - 1 - task
     default: task
     }
@@ -100,6 +110,7 @@ struct ChunkPass: ChunkPassing {
   func streams(_ row: RowPlan<Float>) -> Bool {
     switch kind {
     case .twoPassOutput, .expScaledOutput: row.streamComputedOutput
+    case .shiftedOutput: !logarithm && row.streamComputedOutput
     case .scaleInPlace, .scaleChunks: row.stream
     default: false
     }

@@ -40,27 +40,31 @@ extension Double: RowElement {
     let settings = rows.settings
     let kernels = rows.kernels
     let temperature = settings.temperature
-    var x = x
     let start = index * settings.maskStride
+    // With a temperature, the largest kept logit m is subtracted first (the softmax of
+    // (x − m) / T is that of x / T): the quotients can then not overflow, so a tiny T tends
+    // to the argmax, and they are exact where the probabilities are not negligible.
+    let shift = temperature == 1 ? 0 : largestKept(x, kept: kept, mask: settings.mask, at: start)
+    var x = x
     switch settings.mask {
     case .keep(let keep):
       keep.withUnsafeBufferPointer { k in
-        for i in 0..<kept { y[i] = k[start + i] ? x[i] / temperature : -.infinity }
+        for i in 0..<kept { y[i] = k[start + i] ? (x[i] - shift) / temperature : -.infinity }
       }
       x = UnsafePointer(y)
     case .additive(let bias):
       bias.withUnsafeBufferPointer { a in
-        for i in 0..<kept { y[i] = x[i] / temperature + Double(a[start + i]) }
+        for i in 0..<kept { y[i] = (x[i] - shift) / temperature + Double(a[start + i]) }
       }
       x = UnsafePointer(y)
     case .none, .causal:
       if temperature != 1 {
         // A division, not a multiplication by 1/T: every quotient is correctly rounded.
-        for i in 0..<kept { y[i] = x[i] / temperature }
+        for i in 0..<kept { y[i] = (x[i] - shift) / temperature }
         x = UnsafePointer(y)
       }
     }
-    let sink = settings.temperedSink
+    let sink = settings.sink.map { temperature == 1 ? $0 : ($0 - shift) / temperature }
     if settings.nanIfEmpty
       && (kept == 0
         || RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels).maximum
@@ -71,6 +75,23 @@ extension Double: RowElement {
     guard kept > 0 else { return }
     RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
       .softmax(sink: sink, output: settings.output)
+  }
+
+  /// The largest of the first `kept` logits that a keep mask keeps, or 0 when it is not
+  /// finite (NaN is skipped: it makes the sum NaN anyway; +inf entries take the contract's
+  /// shares, which the unshifted quotients give).
+  private static func largestKept(
+    _ x: UnsafePointer<Double>, kept: Int, mask: SoftmaxMask, at start: Int
+  ) -> Double {
+    var largest = -Double.infinity
+    if case .keep(let keep) = mask {
+      keep.withUnsafeBufferPointer { k in
+        for i in 0..<kept where k[start + i] && x[i] > largest { largest = x[i] }
+      }
+    } else {
+      for i in 0..<kept where x[i] > largest { largest = x[i] }
+    }
+    return largest.isFinite ? largest : 0
   }
 }
 

@@ -30,10 +30,20 @@ extension Float: RowElement {
     guard output == .logProbabilities else {
       return RowAlgorithms.run(algorithm, x, y, count: count, threads: threads, kernels: kernels)
     }
-    // Log-softmax: the Two-Pass sum, then x − log Σ; no exponential of the outputs.
+    // Log-softmax: each chunk's maximum and Σ e^(x − maximum) (the chunk read once, the sum
+    // from L2), then x − log Σ, with no exponential of the outputs. The maximum's own term is
+    // exactly 1, so log Σ is at least the maximum: no log-probability is positive, and a
+    // one-element row gives exactly 0 (a Two-Pass sum gave ±1e-7 there).
     let row = RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
-    if let pass = SoftmaxNormalizer(accumulating: row).plan(row, output: .logProbabilities) {
-      row.perform(pass)
+    withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
+      var first = ChunkPass(.maximumAndSumExp)
+      first.results = UnsafeMutableRawPointer(parts.baseAddress!)
+      row.perform(first)
+      if let pass = SoftmaxNormalizer(reloadParts: parts, of: row).plan(
+        row, output: .logProbabilities)
+      {
+        row.perform(pass)
+      }
     }
   }
 
@@ -76,6 +86,11 @@ extension SoftmaxRows where Element == Float {
     let nanIfEmpty = settings.nanIfEmpty
     guard kept > 0 else {
       if nanIfEmpty { y.update(repeating: .nan, count: length) }
+      return
+    }
+    if transform.divisor != 1 || settings.output == .logProbabilities,
+      shiftedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
+    {
       return
     }
     let normalizer = settings.output == .logProbabilities || sink != nil

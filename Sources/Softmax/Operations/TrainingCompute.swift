@@ -336,7 +336,8 @@ extension SoftmaxNormalizer {
         mantissa = .nan
         return
       }
-      if part.maximum == .infinity {
+      // +inf, or −inf where the maximum kernel may have skipped NaN: count them.
+      if part.maximum == .infinity || part.maximum == -.infinity {
         let range = row.chunks.range(chunk)
         let census = SpecialValues.census(row.x + range.lowerBound, count: range.count)
         if census.hasNaN {
