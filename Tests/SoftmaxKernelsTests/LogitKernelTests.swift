@@ -78,7 +78,8 @@ struct LogitKernelTests {
                 kernels.effectiveLogits(input, output, count, divisor, shift, subtracted, k, b)
               }
             }
-            let context = "\(isa) n=\(count) T=\(divisor) s=\(shift) o=\(subtracted) keep=\(keepMask != nil) "
+            let context =
+              "\(isa) n=\(count) T=\(divisor) s=\(shift) o=\(subtracted) keep=\(keepMask != nil) "
             let mismatch = (0..<count).first { !Self.identical(output[$0], expected[$0]) }
             #expect(
               mismatch == nil,

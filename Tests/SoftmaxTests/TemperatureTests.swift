@@ -115,7 +115,8 @@ struct ExactQuotientTests {
     let one = softmax(x, shape: [1, count], threads: 1, temperature: t)
     let two = softmax(x, shape: [1, count], threads: 2, temperature: t)
     #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
-    Self.check(one, logSoftmax(x, shape: [1, count], threads: 2, temperature: t), against: q, "long")
+    Self.check(
+      one, logSoftmax(x, shape: [1, count], threads: 2, temperature: t), against: q, "long")
 
     let n = 500
     let (short, shortQ) = Self.logits(count: n, t: t, seed: 8)
@@ -178,7 +179,8 @@ struct ExactQuotientTests {
     let y = softmax(long, shape: [1, long.count], threads: 2, temperature: 1e-38)
     #expect(y.last == 1 && y.dropLast().allSatisfy { $0 == 0 })
     // Double: quotients beyond 1.8e308.
-    #expect(softmax([1e300, 2e300, -1e300] as [Double], shape: [1, 3], temperature: 1e-10) == [0, 1, 0])
+    #expect(
+      softmax([1e300, 2e300, -1e300] as [Double], shape: [1, 3], temperature: 1e-10) == [0, 1, 0])
     #expect(
       logSoftmax([1e300, 2e300] as [Double], shape: [1, 2], temperature: 1e-10) == [-.infinity, 0])
   }
@@ -200,7 +202,8 @@ struct ExactQuotientTests {
     #expect(
       softmax(x, shape: [1, 4], mask: .additive([0, .infinity, 0, .infinity]), temperature: 0.5)
         == [0, 0.5, 0, 0.5])
-    #expect(softmax([1, .nan, 2] as [Float], shape: [1, 3], temperature: 0.5).allSatisfy { $0.isNaN })
+    #expect(
+      softmax([1, .nan, 2] as [Float], shape: [1, 3], temperature: 0.5).allSatisfy { $0.isNaN })
     #expect(softmax([1, .infinity, 2] as [Float], shape: [1, 3], temperature: 0.5) == [0, 1, 0])
   }
 }
