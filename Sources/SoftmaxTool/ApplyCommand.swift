@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SoftmaxApply
 
 struct Apply: ParsableCommand {
@@ -20,7 +19,7 @@ struct Apply: ParsableCommand {
     do {
       try ApplyRunner(arguments: arguments).run()
     } catch {
-      FileHandle.standardError.write(Data("softmax apply: \(error.description)\n".utf8))
+      StandardError.writeLine("softmax apply: \(error.description)")
       throw ExitCode(error.status.rawValue)
     }
   }
