@@ -57,9 +57,10 @@ public struct ApplyRunner {
       if loaded { return }
       // Not enough memory to hold the array: a vector can still stream.
       guard streamable && plan.stream == .auto else {
-        let bytes = source.count * (useDouble ? 8 : 4)
+        let (bytes, overflow) = source.count.multipliedReportingOverflow(by: useDouble ? 8 : 4)
+        let size = overflow ? "more than \(Int.max)" : "\(bytes)"
         throw ToolError(
-          "\(file.name): not enough memory to load the array (\(bytes) bytes)"
+          "\(file.name): not enough memory to load the array (\(size) bytes)"
             + (streamable ? "; --stream always processes it in chunks" : ""))
       }
     }
@@ -115,8 +116,10 @@ public struct ApplyRunner {
         "text output needs a 1-D or 2-D array, not shape \(NPYHeader.describe(header.shape)); "
           + "use --output-format npy")
     }
+    let (byteCount, overflow) = max(source.count, 1).multipliedReportingOverflow(
+      by: MemoryLayout<T>.stride)
     // malloc, unlike an Array, reports a failure instead of trapping.
-    guard let memory = malloc(max(source.count, 1) * MemoryLayout<T>.stride) else { return false }
+    guard !overflow, let memory = malloc(byteCount) else { return false }
     defer { free(memory) }
     let buffer = UnsafeMutableBufferPointer(
       start: memory.bindMemory(to: T.self, capacity: source.count), count: source.count)
@@ -138,13 +141,27 @@ public struct ApplyRunner {
       if header.fortranOrder && rank == 2 {
         values = transposed(values, rows: layoutShape[0], columns: layoutShape[1])
       }
+      let rows = rank == 2 ? header.shape[0] : values.count
       let columns = rank == 2 ? header.shape[1] : 1
-      let table = TextTable(values: [], rows: values.count / max(columns, 1), columns: columns)
+      try checkTextSize(rows: rows, columns: columns, shape: header.shape)
+      let table = TextTable(values: [], rows: rows, columns: columns)
       try write(
         table.formatted(values, separator: format.separator!, format: printer(type)), output)
     }
     try commit(output)
     return true
+  }
+
+  /// The most empty lines a text output of an array without columns may have: its rows are
+  /// kept (a (3, 0) array is three empty lines), but a 128-byte `.npy` of shape (2^40, 0) must
+  /// not become a terabyte of newlines.
+  static let maximumEmptyTextRows = 1 << 20
+
+  private func checkTextSize(rows: Int, columns: Int, shape: [Int]) throws(ToolError) {
+    guard columns == 0, rows > Self.maximumEmptyTextRows else { return }
+    throw .usage(
+      "text output of shape \(NPYHeader.describe(shape)) would be \(rows) empty lines (at most "
+        + "\(Self.maximumEmptyTextRows)); use --output-format npy")
   }
 
   // MARK: - Text input

@@ -147,7 +147,8 @@ package struct TextTable: Equatable, Sendable {
   }
 
   /// The text of `values` laid out as this table: its header lines, then `columns` values per
-  /// line, each printed by `format`, every line ending with `\n`.
+  /// line, each printed by `format`, every line ending with `\n`. A table without columns is
+  /// `rows` empty lines, so that a (3, 0) array keeps its three rows.
   package func formatted<T>(
     _ values: some Collection<T>, separator: TextSeparator, format: (T) -> String
   ) -> [UInt8] {
@@ -157,6 +158,7 @@ package struct TextTable: Equatable, Sendable {
       text += line
       text += "\n"
     }
+    if columns == 0 { text += String(repeating: "\n", count: rows) }
     var column = 0
     for value in values {
       if column > 0 { text += separator.written }
