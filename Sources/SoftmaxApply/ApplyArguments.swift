@@ -1,12 +1,18 @@
 import ArgumentParser
 
 /// The command line of `softmax apply`, as typed; ``ApplyPlan`` checks and resolves it.
+///
+/// Every option is collected as an array, though each may be given once: ArgumentParser keeps
+/// the last of a repeated single-valued option, so `-o a.npy -o b.npy` silently wrote only
+/// b.npy. ``ApplyPlan`` refuses a repeated option instead. Options that take numbers parse
+/// their value unconditionally, so that `--threads -1` is a negative number to refuse, not a
+/// missing value.
 public struct ApplyArguments: ParsableArguments {
   public init() {}
 
   @Argument(
     help: ArgumentHelp(
-      "The input: a .npy file, a .csv/.tsv/.txt text file, or - for text on standard input.",
+      "The input: a .npy file, a .csv/.tsv/.txt text file, or - for standard input.",
       valueName: "input"))
   public var input: String
 
@@ -15,12 +21,14 @@ public struct ApplyArguments: ParsableArguments {
     help: ArgumentHelp(
       "Where to write the result (- for standard output, the default for text).",
       valueName: "file"))
-  public var output: String?
+  public var output: [String] = []
 
   @Option(
-    parsing: .unconditional,
-    help: "The axis to normalize over; negative counts from the end (-1 is the last).")
-  public var axis: Int = -1
+    parsing: .unconditionalSingleValue,
+    help: ArgumentHelp(
+      "The axis to normalize over; negative counts from the end (default: -1, the last).",
+      valueName: "axis"))
+  public var axis: [Int] = []
 
   @Flag(help: "Write log-softmax (x − log Σ e^x) instead of softmax.")
   public var log = false
@@ -29,39 +37,43 @@ public struct ApplyArguments: ParsableArguments {
     help: ArgumentHelp(
       "auto, two-pass, three-pass-recompute, three-pass-reload or online (Float rows only).",
       valueName: "name"))
-  public var algorithm: String?
+  public var algorithm: [String] = []
 
   @Option(
-    parsing: .unconditional,
+    parsing: .unconditionalSingleValue,
     help: ArgumentHelp(
       "Divide the logits by T > 0; 0 gives the argmax (last axis only).", valueName: "T"))
-  public var temperature: String?
+  public var temperature: [String] = []
 
-  @Option(help: "The most threads to use (default: decided by the size).")
-  public var threads: Int?
+  @Option(
+    parsing: .unconditionalSingleValue,
+    help: ArgumentHelp(
+      "The most threads to use, at least 1 (default: decided by the size).", valueName: "n"))
+  public var threads: [Int] = []
 
   @Option(
     name: .customLong("mask-policy"),
     help: ArgumentHelp(
-      "What a row of only -inf becomes: zeros (log: -inf) or nan.", valueName: "zeros|nan"))
-  public var maskPolicy: String = "zeros"
+      "What a row of only -inf becomes: zeros (log: -inf; the default) or nan.",
+      valueName: "zeros|nan"))
+  public var maskPolicy: [String] = []
 
   @Option(
     help: ArgumentHelp(
       "The input format, instead of guessing from the extension.", valueName: "npy|csv|tsv|text")
   )
-  public var format: String?
+  public var format: [String] = []
 
   @Option(
     name: .customLong("output-format"),
     help: ArgumentHelp("The output format (default: the input's).", valueName: "npy|csv|tsv|text"))
-  public var outputFormat: String?
+  public var outputFormat: [String] = []
 
   @Option(
     help: ArgumentHelp(
       "The output element type (default: the input's; float32 for text).",
       valueName: "float16|float32|float64"))
-  public var dtype: String?
+  public var dtype: [String] = []
 
   @Flag(help: "The first line of a text input is a header; it is copied to a text output.")
   public var header = false
@@ -74,12 +86,22 @@ public struct ApplyArguments: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Stream a 1-D .npy in chunks (two reads of the file, memory bounded by the chunk size): "
-        + "auto (above 256 MiB), always or never.", valueName: "auto|always|never"))
-  public var stream: String = "auto"
+      "Stream a 1-D .npy file in chunks (two reads of the file, memory bounded by the chunk "
+        + "size): auto (above 256 MiB; the default), always or never.",
+      valueName: "auto|always|never"))
+  public var stream: [String] = []
+
+  @Option(
+    name: .customLong("pipe-limit"),
+    parsing: .unconditionalSingleValue,
+    help: ArgumentHelp(
+      "The most bytes read from standard input, a pipe or a device, which are held in memory "
+        + "(.npy: of data); K, M or G for KiB, MiB, GiB (default: 1G).", valueName: "bytes"))
+  public var pipeLimit: [String] = []
 
   @Option(
     name: .customLong("chunk-elements"),
+    parsing: .unconditionalSingleValue,
     help: ArgumentHelp("Elements per chunk when streaming.", visibility: .hidden))
-  public var chunkElements: Int = 1 << 22
+  public var chunkElements: [Int] = []
 }

@@ -77,16 +77,23 @@ struct ApplyPlan {
   var stream: StreamMode
   var chunkElements: Int
 
+  /// The most bytes read from a pipe or device (``ApplyArguments/pipeLimit``).
+  var pipeLimit: Int
+
+  /// The default of `--pipe-limit`: input that cannot be read twice is held in memory whole.
+  static let defaultPipeLimit = 1 << 30
+
   init(_ arguments: ApplyArguments) throws(ToolError) {
     input = arguments.input
-    output = arguments.output ?? "-"
-    axis = arguments.axis
+    let outputPath = try once(arguments.output, "-o/--output")
+    output = outputPath ?? "-"
+    axis = try once(arguments.axis, "--axis") ?? -1
     logarithm = arguments.log
     headerLines = arguments.header ? 1 : 0
     force = arguments.force
     forceProgress = arguments.progress
 
-    if let name = arguments.format {
+    if let name = try once(arguments.format, "--format") {
       guard let format = FileFormat(rawValue: name.lowercased()) else {
         throw .usage("--format: unknown format '\(name)' (known: \(FileFormat.names))")
       }
@@ -94,21 +101,24 @@ struct ApplyPlan {
     } else {
       inputFormat = FileFormat(extensionOf: input)
     }
-    if let name = arguments.outputFormat {
+    if inputFormat == .npy && arguments.header {
+      throw .usage("--header applies to text input, not .npy (its header is not a text line)")
+    }
+    if let name = try once(arguments.outputFormat, "--output-format") {
       guard let format = FileFormat(rawValue: name.lowercased()) else {
         throw .usage("--output-format: unknown format '\(name)' (known: \(FileFormat.names))")
       }
       outputFormat = format
-    } else if arguments.output != nil, output != "-" {
-      outputFormat = FileFormat(extensionOf: output)
+    } else if let outputPath, outputPath != "-" {
+      outputFormat = FileFormat(extensionOf: outputPath)
     }
-    if let name = arguments.dtype {
+    if let name = try once(arguments.dtype, "--dtype") {
       guard let type = ElementType(rawValue: name.lowercased()) else {
         throw .usage("--dtype: unknown type '\(name)' (known: float16|float32|float64)")
       }
       dtype = type
     }
-    if let name = arguments.algorithm {
+    if let name = try once(arguments.algorithm, "--algorithm") {
       guard let algorithm = SoftmaxAlgorithm(name: name) else {
         let known = SoftmaxAlgorithm.allCases.map(\.description).joined(separator: "|")
         throw .usage("--algorithm: unknown algorithm '\(name)' (known: \(known))")
@@ -119,7 +129,7 @@ struct ApplyPlan {
       self.algorithm = algorithm
     }
     temperature = 1
-    if let text = arguments.temperature {
+    if let text = try once(arguments.temperature, "--temperature") {
       guard let value = Double(text) else {
         throw .usage("--temperature: '\(text)' is not a number")
       }
@@ -129,24 +139,48 @@ struct ApplyPlan {
       }
       temperature = value
     }
-    if let threads = arguments.threads, threads < 1 {
+    threads = try once(arguments.threads, "--threads")
+    if let threads, threads < 1 {
       throw .usage("--threads must be at least 1, not \(threads)")
     }
-    threads = arguments.threads
-    switch arguments.maskPolicy.lowercased() {
+    let policy = try once(arguments.maskPolicy, "--mask-policy") ?? "zeros"
+    switch policy.lowercased() {
     case "zeros": fullyMaskedRows = .zeros
     case "nan": fullyMaskedRows = .nan
     default:
-      throw .usage("--mask-policy: unknown policy '\(arguments.maskPolicy)' (known: zeros|nan)")
+      throw .usage("--mask-policy: unknown policy '\(policy)' (known: zeros|nan)")
     }
-    guard let mode = StreamMode(rawValue: arguments.stream.lowercased()) else {
-      throw .usage("--stream: unknown mode '\(arguments.stream)' (known: auto|always|never)")
+    let mode = try once(arguments.stream, "--stream") ?? "auto"
+    guard let stream = StreamMode(rawValue: mode.lowercased()) else {
+      throw .usage("--stream: unknown mode '\(mode)' (known: auto|always|never)")
     }
-    stream = mode
-    guard arguments.chunkElements >= 1 else {
-      throw .usage("--chunk-elements must be at least 1")
+    self.stream = stream
+    chunkElements = try once(arguments.chunkElements, "--chunk-elements") ?? 1 << 22
+    guard chunkElements >= 1 else {
+      throw .usage("--chunk-elements must be at least 1, not \(chunkElements)")
     }
-    chunkElements = arguments.chunkElements
+    pipeLimit = Self.defaultPipeLimit
+    if let text = try once(arguments.pipeLimit, "--pipe-limit") {
+      guard let bytes = Self.byteCount(text), bytes >= 0 else {
+        throw .usage(
+          "--pipe-limit must be a number of bytes ≥ 0, optionally with K, M or G, not '\(text)'")
+      }
+      pipeLimit = bytes
+    }
+  }
+
+  /// `text` as a byte count: digits with an optional K, M or G (powers of 1024); nil if it is
+  /// not one or overflows.
+  static func byteCount(_ text: String) -> Int? {
+    var digits = Substring(text)
+    var scale = 1
+    if let last = digits.last, let shift = ["k": 10, "m": 20, "g": 30][last.lowercased()] {
+      scale = 1 << shift
+      digits = digits.dropLast()
+    }
+    guard let value = Int(digits) else { return nil }
+    let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
+    return overflow ? nil : bytes
   }
 
   /// The axis as an index into `shape`.
@@ -161,4 +195,14 @@ struct ApplyPlan {
     }
     return axis < 0 ? axis + rank : axis
   }
+}
+
+/// The one value of an option that may be given at most once (ArgumentParser collects every
+/// occurrence; it would keep only the last).
+private func once<Value>(_ values: [Value], _ name: String) throws(ToolError) -> Value? {
+  guard values.count <= 1 else {
+    let given = values.map { "'\($0)'" }.joined(separator: ", ")
+    throw .usage("\(name) may be given once, not \(values.count) times (\(given))")
+  }
+  return values.first
 }

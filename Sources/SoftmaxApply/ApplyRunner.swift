@@ -38,15 +38,17 @@ public struct ApplyRunner {
   // MARK: - .npy input
 
   private func applyToNPY(_ file: InputFile) throws(ToolError) {
-    let source = try NPYSource(file: file)
+    let source = try NPYSource(file: file, pipeLimit: plan.pipeLimit)
     let header = source.header
     let axis = try plan.resolvedAxis(for: header.shape)
     let format = plan.outputFormat ?? .npy
     let type = plan.dtype ?? header.elementType
     let useDouble = header.elementType == .float64 || type == .float64
-    let streamable = header.shape.count <= 1 && format == .npy
+    let streamable = header.shape.count <= 1 && format == .npy && source.isRereadable
     if plan.stream == .always && !streamable {
-      throw .usage("--stream always needs a 1-D .npy input and a .npy output")
+      throw .usage(
+        "--stream always needs a 1-D .npy input in a regular file (it is read twice) and a "
+          + ".npy output")
     }
     let large = header.dataByteCount! > StreamMode.automaticThreshold
     if plan.stream == .never || !streamable || (plan.stream == .auto && !large) {
@@ -57,9 +59,10 @@ public struct ApplyRunner {
       if loaded { return }
       // Not enough memory to hold the array: a vector can still stream.
       guard streamable && plan.stream == .auto else {
-        let bytes = source.count * (useDouble ? 8 : 4)
+        let (bytes, overflow) = source.count.multipliedReportingOverflow(by: useDouble ? 8 : 4)
+        let size = overflow ? "more than \(Int.max)" : "\(bytes)"
         throw ToolError(
-          "\(file.name): not enough memory to load the array (\(bytes) bytes)"
+          "\(file.name): not enough memory to load the array (\(size) bytes)"
             + (streamable ? "; --stream always processes it in chunks" : ""))
       }
     }
@@ -115,14 +118,17 @@ public struct ApplyRunner {
         "text output needs a 1-D or 2-D array, not shape \(NPYHeader.describe(header.shape)); "
           + "use --output-format npy")
     }
+    let (byteCount, overflow) = max(source.count, 1).multipliedReportingOverflow(
+      by: MemoryLayout<T>.stride)
     // malloc, unlike an Array, reports a failure instead of trapping.
-    guard let memory = malloc(max(source.count, 1) * MemoryLayout<T>.stride) else { return false }
+    guard !overflow, let memory = malloc(byteCount) else { return false }
     defer { free(memory) }
     let buffer = UnsafeMutableBufferPointer(
       start: memory.bindMemory(to: T.self, capacity: source.count), count: source.count)
     let progress = ProgressBar(
       total: header.dataByteCount!, label: "softmax apply", forced: plan.forceProgress)
     try source.read(from: 0, into: buffer)
+    try source.checkEnd()
     progress.advance(by: header.dataByteCount!)
     try computeInPlace(buffer, shape: layoutShape, axis: layoutAxis, options: computeOptions)
     progress.finish()
@@ -138,8 +144,10 @@ public struct ApplyRunner {
       if header.fortranOrder && rank == 2 {
         values = transposed(values, rows: layoutShape[0], columns: layoutShape[1])
       }
+      let rows = rank == 2 ? header.shape[0] : values.count
       let columns = rank == 2 ? header.shape[1] : 1
-      let table = TextTable(values: [], rows: values.count / max(columns, 1), columns: columns)
+      try checkTextSize(rows: rows, columns: columns, shape: header.shape)
+      let table = TextTable(values: [], rows: rows, columns: columns)
       try write(
         table.formatted(values, separator: format.separator!, format: printer(type)), output)
     }
@@ -147,37 +155,77 @@ public struct ApplyRunner {
     return true
   }
 
+  /// The most empty lines a text output of an array without columns may have: its rows are
+  /// kept (a (3, 0) array is three empty lines), but a 128-byte `.npy` of shape (2^40, 0) must
+  /// not become a terabyte of newlines.
+  static let maximumEmptyTextRows = 1 << 20
+
+  private func checkTextSize(rows: Int, columns: Int, shape: [Int]) throws(ToolError) {
+    guard columns == 0, rows > Self.maximumEmptyTextRows else { return }
+    throw .usage(
+      "text output of shape \(NPYHeader.describe(shape)) would be \(rows) empty lines (at most "
+        + "\(Self.maximumEmptyTextRows)); use --output-format npy")
+  }
+
   // MARK: - Text input
 
   private func applyToText(_ file: InputFile, separator: TextSeparator?) throws(ToolError) {
-    let bytes: [UInt8]
-    do { bytes = try file.readAll() } catch { throw ToolError(error.description) }
-    let separator = separator ?? Self.sniffSeparator(bytes, headerLines: plan.headerLines)
-    let table: TextTable
-    do {
-      table = try TextTable(parsing: bytes, separator: separator, headerLines: plan.headerLines)
-    } catch {
-      throw ToolError(error.message(in: file.name))
-    }
+    let (table, separator) = try readTable(file, separator: separator)
     let axis = try plan.resolvedAxis(for: table.shape)
     let format = plan.outputFormat ?? FileFormat(separator)
-    let type = plan.dtype ?? .float32
-    if type == .float64 {
-      try computeWrite(table.values, table, axis, format, type, file)
-    } else {
-      try computeWrite(table.values.map { Float($0) }, table, axis, format, type, file)
+    // Text is computed in Double, whatever --dtype says: its values are decimal numerals, and
+    // rounding them to Float first turned 1e39 and 1e40 into two infinities that tied
+    // (0.5, 0.5 instead of 0, 1). The output is then rounded to the element type.
+    try computeWrite(table.values, table, axis, format, plan.dtype ?? .float32, file)
+  }
+
+  /// The table of a text input, read piece by piece as it arrives, so that garbage (a NUL, a
+  /// value that is not a number) is refused at the first line that shows it; at most
+  /// `--pipe-limit` bytes from a pipe or device.
+  private func readTable(_ file: InputFile, separator: TextSeparator?) throws(ToolError)
+    -> (table: TextTable, separator: TextSeparator)
+  {
+    var reader = TextTableReader(separator: separator, headerLines: plan.headerLines)
+    let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { piece.deallocate() }
+    var total = 0
+    do {
+      while true {
+        let count = try file.readAvailable(into: piece)
+        if count == 0 { break }
+        total += count
+        if !file.isRegularFile && total > plan.pipeLimit {
+          throw ToolError(overPipeLimit(file.name))
+        }
+        try reader.consume(UnsafeRawBufferPointer(rebasing: piece[0..<count]))
+      }
+      let table = try reader.finish()
+      return (table, reader.separator ?? .whitespace)
+    } catch let error as FormatError {
+      throw ToolError(error.message(in: file.name))
+    } catch let error as FileError {
+      throw ToolError(error.description)
+    } catch let error as ToolError {
+      throw error
+    } catch {
+      throw ToolError("\(file.name): \(error)")
     }
+  }
+
+  private func overPipeLimit(_ name: String) -> String {
+    "\(name): more than \(plan.pipeLimit) bytes from a pipe or device, which must be held in "
+      + "memory (--pipe-limit); save the input to a file or raise the limit"
   }
 
   private func computeWrite<T: ShapedSoftmax>(
     _ values: [T], _ table: TextTable, _ axis: Int, _ format: FileFormat, _ type: ElementType,
     _ input: InputFile
   ) throws(ToolError) {
-    let output = try openOutput(binary: format == .npy, input: input)
     var values = values
     try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
       try computeInPlace(buffer, shape: table.shape, axis: axis, options: computeOptions)
     }
+    let output = try openOutput(binary: format == .npy, input: input)
     if format == .npy {
       let sink = try NPYSink(file: output, header: NPYHeader(elementType: type, shape: table.shape))
       try values.withUnsafeBufferPointer { buffer throws(ToolError) in try sink.write(buffer) }
@@ -186,18 +234,6 @@ public struct ApplyRunner {
         table.formatted(values, separator: format.separator!, format: printer(type)), output)
     }
     try commit(output)
-  }
-
-  /// The separator of text read without `--format`: that of its first data line.
-  static func sniffSeparator(_ bytes: [UInt8], headerLines: Int) -> TextSeparator {
-    var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-      .dropFirst(headerLines)
-    while let line = lines.first,
-      line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") })
-    {
-      lines = lines.dropFirst()
-    }
-    return TextSeparator.sniff(lines.first ?? [])
   }
 
   // MARK: - Shared steps

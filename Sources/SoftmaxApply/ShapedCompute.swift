@@ -22,12 +22,16 @@ func computeInPlace<T: ShapedSoftmax>(
   _ values: UnsafeMutableBufferPointer<T>, shape: [Int], axis: Int, options: ComputeOptions
 ) throws(ToolError) {
   let shape = shape.isEmpty ? [1] : shape
-  let inner = shape[(axis + 1)...].reduce(1, *)
-  guard options.temperature != 0 || inner == 1 else {
+  // Whether the axis is contiguous, without multiplying the dimensions after it: their
+  // product may overflow when another dimension is 0 (a (0, 2^40, 2^40) array is empty).
+  let contiguous = shape[(axis + 1)...].allSatisfy { $0 == 1 }
+  guard options.temperature != 0 || contiguous else {
     throw .usage(
       "--temperature 0 (argmax) needs the axis to be contiguous in memory: the last axis of a "
         + "C-order array, the first of a Fortran-order one")
   }
+  // Nothing to compute, whatever the other dimensions are.
+  if values.isEmpty { return }
   let input = UnsafeBufferPointer(values)
   let temperature = T(options.temperature)
   if options.logarithm {

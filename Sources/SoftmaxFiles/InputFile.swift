@@ -106,27 +106,41 @@ package final class InputFile {
     return done
   }
 
-  /// Everything from the current position to the end (streams) or the whole file.
-  package func readAll() throws(FileError) -> [UInt8] {
-    if isRegularFile {
-      var bytes = [UInt8](repeating: 0, count: size)
-      let count = try bytes.withUnsafeMutableBytes { buffer in
-        Result { () throws(FileError) in try read(at: 0, into: buffer) }
-      }.get()
-      bytes.removeLast(bytes.count - count)
-      return bytes
-    }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+  /// Reads what the input has ready from the current position, at most `buffer.count` bytes
+  /// and at least one unless it has ended (one read(2)); returns how many, 0 at the end.
+  package func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(FileError) -> Int {
     while true {
-      let result = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0) }
+      let result = systemRead(descriptor, buffer)
+      if result >= 0 { return result }
+      if errno != EINTR { throw FileError.system(name) }
+    }
+  }
+
+  /// Reads the next bytes from the current position (where the last call stopped; the start
+  /// of a file this opened) until `buffer` is full or the input ends; returns how many.
+  package func readNext(into buffer: UnsafeMutableRawBufferPointer) throws(FileError) -> Int {
+    var done = 0
+    while done < buffer.count {
+      let result = systemRead(
+        descriptor, UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
       if result < 0 {
         if errno == EINTR { continue }
         throw FileError.system(name)
       }
-      if result == 0 { return bytes }
-      bytes += chunk[0..<result]
+      if result == 0 { break }
+      done += result
     }
+    return done
+  }
+
+  /// The next `count` bytes or fewer at the end, read by ``readNext(into:)``.
+  package func readNext(_ count: Int) throws(FileError) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    let got = try bytes.withUnsafeMutableBytes { buffer in
+      Result { () throws(FileError) in try readNext(into: buffer) }
+    }.get()
+    bytes.removeLast(count - got)
+    return bytes
   }
 }
 

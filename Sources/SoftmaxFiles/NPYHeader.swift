@@ -37,8 +37,10 @@ package struct NPYHeader: Equatable, Sendable {
     self.dataOffset = encoded().count
   }
 
-  /// The number of elements, or nil if the product of the dimensions overflows.
+  /// The number of elements, or nil if the product of the dimensions overflows. A zero
+  /// dimension makes it 0 whatever the others are, even if their product would overflow.
   package var elementCount: Int? {
+    if shape.contains(0) { return 0 }
     var count = 1
     for dimension in shape {
       let (product, overflow) = count.multipliedReportingOverflow(by: dimension)

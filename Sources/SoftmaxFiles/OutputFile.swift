@@ -8,10 +8,13 @@
 
 /// Where results go, so that a file appears only when it is complete.
 ///
-/// A path to a regular file (new, or existing with `force`) is written as a temporary file in
-/// the same folder (`.NAME.tmp-XXXXXX`), flushed to disk, then renamed over the path: readers see
-/// either the old file or the whole new one, and a failure (disk full, a signal) removes the
-/// temporary file and leaves the path as it was. `-` is standard output, and an existing
+/// A path to a regular file (new, or existing with `force`) is written as a file without a
+/// name (Linux `O_TMPFILE`) in the destination's folder, flushed to disk, then linked into
+/// place through `/proc/self/fd`: until then nothing is visible, and a process killed by any
+/// signal, even SIGKILL, leaves nothing behind (the kernel frees the unnamed file). Where
+/// `O_TMPFILE` or `/proc` is missing, it is a temporary file (`.NAME.tmp-XXXXXX`), removed on
+/// a failure or SIGINT/SIGTERM/SIGHUP. Either way readers see the old file or the whole new
+/// one, and a replaced file keeps its permission bits. `-` is standard output, and an existing
 /// non-regular file (a FIFO, a device such as /dev/null) is written directly: neither can be
 /// replaced atomically, nor needs to be.
 package final class OutputFile {
@@ -19,7 +22,10 @@ package final class OutputFile {
   package let name: String
   private let descriptor: Int32
   private let finalPath: String?
+  /// The temporary file's name; nil for an unnamed (`O_TMPFILE`) file and for direct writes.
   private let temporaryPath: String?
+  /// The folder of `finalPath`, with its slash (empty for the current folder).
+  private let folder: String
   private var finished = false
 
   /// Opens the output.
@@ -31,6 +37,8 @@ package final class OutputFile {
   /// - Throws: ``FileError`` if the path exists and `force` is false, is a directory, or its
   ///   folder does not allow creating the temporary file.
   package init(path: String, force: Bool, input: FileIdentity?) throws(FileError) {
+    TemporaryFileRegistry.installHandlers()
+    folder = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
     if path == "-" {
       name = "<stdout>"
       descriptor = STDOUT_FILENO
@@ -40,6 +48,9 @@ package final class OutputFile {
     }
     name = path
     var status = stat()
+    // A new file gets the mode open(2) gives (0666 less the umask); a replaced one keeps its
+    // permission bits, so that --force does not turn a private 0600 file into a 0644 one.
+    var mode: mode_t?
     if stat(path, &status) == 0 {
       let type = status.st_mode & S_IFMT
       if type == S_IFDIR { throw FileError("\(path): is a directory") }
@@ -57,10 +68,48 @@ package final class OutputFile {
         }
         throw FileError("\(path): already exists (use --force to replace it)")
       }
+      mode = status.st_mode & 0o777
     }
-    let slash = path.lastIndex(of: "/")
-    let folder = slash.map { String(path[...$0]) } ?? ""
-    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    finalPath = path
+    if let unnamed = Self.openUnnamed(in: folder) {
+      descriptor = unnamed
+      temporaryPath = nil
+    } else {
+      let base = String(path.dropFirst(folder.count))
+      let (opened, temporary) = try Self.openTemporary(in: folder, base: base)
+      descriptor = opened
+      temporaryPath = temporary
+      TemporaryFileRegistry.register(temporary)
+    }
+    if let mode {
+      fchmod(descriptor, mode)
+    } else if temporaryPath != nil {
+      // mkstemp makes the file private (0600); give it the mode a new file normally gets.
+      let mask = umask(0)
+      umask(mask)
+      fchmod(descriptor, 0o666 & ~mask)
+    }
+  }
+
+  /// An unnamed file in `folder`, nil where the system cannot make one (not Linux, a kernel
+  /// or file system without `O_TMPFILE`) or could not name it later (no `/proc`).
+  private static func openUnnamed(in folder: String) -> Int32? {
+    #if os(Linux)
+      guard access("/proc/self/fd", X_OK) == 0 else { return nil }
+      // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; Glibc's macro does not reach Swift.
+      let temporaryFileFlag: Int32 = 0o20_000_000 | O_DIRECTORY
+      let opened = open(
+        folder.isEmpty ? "." : folder, temporaryFileFlag | O_WRONLY | O_CLOEXEC, 0o666)
+      return opened >= 0 ? opened : nil
+    #else
+      return nil
+    #endif
+  }
+
+  /// A new file `.BASE.tmp-XXXXXX` in `folder`.
+  private static func openTemporary(in folder: String, base: String) throws(FileError)
+    -> (Int32, String)
+  {
     var template = Array("\(folder).\(base).tmp-XXXXXX".utf8CString)
     let opened = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard opened >= 0 else {
@@ -68,16 +117,9 @@ package final class OutputFile {
         "cannot create a file in '\(folder.isEmpty ? "." : folder)': "
           + String(cString: strerror(errno)))
     }
-    let temporary = String(
+    let path = String(
       decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // mkstemp makes the file private (0600); give it the mode a new file normally gets.
-    let mask = umask(0)
-    umask(mask)
-    fchmod(opened, 0o666 & ~mask)
-    descriptor = opened
-    finalPath = path
-    temporaryPath = temporary
-    TemporaryFileRegistry.register(temporary)
+    return (opened, path)
   }
 
   deinit {
@@ -104,10 +146,10 @@ package final class OutputFile {
     }.get()
   }
 
-  /// Makes the output visible: flushes it to disk and renames it into place.
+  /// Makes the output visible: flushes it to disk and moves or links it into place.
   package func commit() throws(FileError) {
     precondition(!finished, "OutputFile.commit: already finished")
-    guard let temporaryPath, let finalPath else {
+    guard let finalPath else {
       finished = true
       if descriptor != STDOUT_FILENO { close(descriptor) }
       return
@@ -117,21 +159,58 @@ package final class OutputFile {
       discard()
       throw error
     }
+    var named = temporaryPath
+    if named == nil {
+      // Name the unnamed file: straight at the destination if it is still free (atomic: link
+      // fails rather than replace), else under a temporary name to rename over it.
+      named = try linkUnnamed(to: finalPath)
+      if named == nil {
+        finished = true
+        close(descriptor)
+        return
+      }
+    }
+    finished = true
+    let temporary = named!
     if close(descriptor) != 0 {
       let error = FileError("cannot write \(name): \(String(cString: strerror(errno)))")
-      finished = true
-      unlink(temporaryPath)
+      unlink(temporary)
       TemporaryFileRegistry.unregister()
       throw error
     }
-    finished = true
-    if rename(temporaryPath, finalPath) != 0 {
+    if rename(temporary, finalPath) != 0 {
       let error = FileError("cannot create \(finalPath): \(String(cString: strerror(errno)))")
-      unlink(temporaryPath)
+      unlink(temporary)
       TemporaryFileRegistry.unregister()
       throw error
     }
     TemporaryFileRegistry.unregister()
+  }
+
+  /// Links the unnamed file at `finalPath` if nothing is there (returns nil), else at a new
+  /// temporary name beside it (returned, registered for removal on a signal) for `rename`.
+  private func linkUnnamed(to finalPath: String) throws(FileError) -> String? {
+    let source = "/proc/self/fd/\(descriptor)"
+    if linkat(AT_FDCWD, source, AT_FDCWD, finalPath, AT_SYMLINK_FOLLOW) == 0 { return nil }
+    guard errno == EEXIST else {
+      let error = FileError("cannot create \(finalPath): \(String(cString: strerror(errno)))")
+      discard()
+      throw error
+    }
+    let base = String(finalPath.dropFirst(folder.count))
+    for attempt in 0..<100 {
+      let candidate = "\(folder).\(base).tmp-\(getpid())-\(attempt)"
+      // Registered first: a signal between the link and the rename still removes it.
+      TemporaryFileRegistry.register(candidate)
+      if linkat(AT_FDCWD, source, AT_FDCWD, candidate, AT_SYMLINK_FOLLOW) == 0 {
+        return candidate
+      }
+      TemporaryFileRegistry.unregister()
+      guard errno == EEXIST else { break }
+    }
+    let error = FileError("cannot create \(finalPath): \(String(cString: strerror(errno)))")
+    discard()
+    throw error
   }
 
   /// Abandons the output: removes the temporary file (the destination is untouched).

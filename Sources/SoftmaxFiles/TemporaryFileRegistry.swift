@@ -6,9 +6,11 @@
   import Darwin
 #endif
 
-/// Removes the output's temporary file when the process is interrupted (SIGINT, SIGTERM,
-/// SIGHUP), so that Ctrl-C leaves no `.NAME.tmp-XXXXXX` behind, and makes a write past the
-/// file-size limit (`ulimit -f`) fail with EFBIG instead of killing the process (SIGXFSZ).
+/// Removes the output's named temporary file, where there is one (see ``OutputFile``), when the
+/// process is interrupted (SIGINT, SIGTERM, SIGHUP), so that Ctrl-C leaves no
+/// `.NAME.tmp-XXXXXX` behind (SIGKILL cannot be caught: that is why outputs are unnamed files
+/// where the system allows), and makes a write past the file-size limit (`ulimit -f`) fail
+/// with EFBIG instead of killing the process (SIGXFSZ).
 ///
 /// A signal handler may only call async-signal-safe functions, so the path is kept as a
 /// C string in a fixed buffer, written before the handler can need it. The tool has at most
@@ -25,7 +27,6 @@ enum TemporaryFileRegistry {
   static func register(_ temporary: String) {
     let bytes = Array(temporary.utf8CString)
     guard bytes.count <= capacity else { return }
-    installHandlers()
     path.update(repeating: 0, count: capacity)
     for (i, byte) in bytes.enumerated() { path[i] = byte }
   }
@@ -34,7 +35,9 @@ enum TemporaryFileRegistry {
     path[0] = 0
   }
 
-  private static func installHandlers() {
+  /// Installs the signal handlers (once): before any output is opened, so that SIGXFSZ is
+  /// ignored for every output and a temporary file registered later is removed on a signal.
+  static func installHandlers() {
     guard !installed else { return }
     installed = true
     signal(SIGXFSZ, SIG_IGN)

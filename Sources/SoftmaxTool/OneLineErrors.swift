@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SoftmaxApply
 
 extension SoftmaxCommand {
   /// ArgumentParser's `main()`, except that a user error is one line on stderr, "softmax
@@ -8,6 +9,7 @@ extension SoftmaxCommand {
   /// rather than 64. `--help` and `--version` print their screens as usual; errors the
   /// subcommands already reported (thrown as `ExitCode`) only set the exit status.
   static func main() {
+    StandardError.reserveStandardDescriptors()
     do {
       var command = try parseAsRoot()
       try command.run()
@@ -17,7 +19,7 @@ extension SoftmaxCommand {
       let message = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
       if !message.isEmpty {
         let name = invokedName
-        FileHandle.standardError.write(Data("\(name): \(message) (see \(name) --help)\n".utf8))
+        StandardError.writeLine("\(name): \(message) (see \(name) --help)")
       }
       Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
     }

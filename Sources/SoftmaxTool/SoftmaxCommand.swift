@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SoftmaxApply
 import SoftmaxBench
 
 /// `softmax`: the package's command-line tool: `bench` times the algorithms, `apply` runs them
@@ -43,7 +44,7 @@ struct Bench: ParsableCommand {
     do {
       try BenchRunner(arguments: arguments, build: .current).run()
     } catch let error as BenchError {
-      FileHandle.standardError.write(Data("softmax bench: \(error.description)\n".utf8))
+      StandardError.writeLine("softmax bench: \(error.description)")
       throw ExitCode(2)
     }
   }

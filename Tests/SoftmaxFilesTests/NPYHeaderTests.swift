@@ -186,3 +186,22 @@ import SoftmaxFiles
     }
   }
 }
+
+/// An empty array has no elements whatever its other dimensions are, even when their product
+/// overflows: (2^40, 2^40, 0) is a valid, empty shape, (2^32, 2^32) is not a shape at all.
+@Suite struct NPYZeroSizeTests {
+  @Test(arguments: [[1 << 40, 1 << 40, 0], [0, 1 << 62, 1 << 62], [0, 1 << 40], [1 << 62, 0]])
+  func aZeroDimensionMakesAnyShapeEmpty(shape: [Int]) throws {
+    let dims = "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    let header = try NPYHeader(
+      parsing: NPYHeaderTests.numpyHeader(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': \(dims), }"))
+    #expect(header.shape == shape)
+    #expect(header.elementCount == 0 && header.dataByteCount == 0)
+  }
+
+  @Test func overflowingShapesWithoutAZeroAreRefused() {
+    #expect(NPYHeader(elementType: .float32, shape: [1 << 32, 1 << 32]).elementCount == nil)
+    #expect(NPYHeader(elementType: .float64, shape: [1 << 61]).dataByteCount == nil)
+  }
+}

@@ -62,10 +62,73 @@ import SoftmaxFiles
   }
 
   @Test func emptyInputsAreErrors() {
-    for text in ["", "\n\n  \n"] {
-      #expect(throws: FormatError.self) { try parse(text, .comma) }
+    #expect(throws: FormatError("the input is empty")) { try parse("", .comma) }
+    #expect(
+      throws: FormatError(
+        "the input has no values, only 3 blank lines (text cannot hold an array of empty rows; "
+          + "use .npy)")
+    ) { try parse("\n\n  \n", .comma) }
+    #expect(throws: FormatError("the input has no data lines")) {
+      try parse("a,b\n", .comma, header: 1)
     }
-    #expect(throws: FormatError.self) { try parse("a,b\n", .comma, header: 1) }
+  }
+
+  /// A (3, 0) array is written as three empty lines (its rows are kept); read back, they are
+  /// blank lines, refused above.
+  @Test func aTableWithoutColumnsIsEmptyLines() {
+    let table = TextTable(header: ["h"], values: [], rows: 3, columns: 0)
+    let text = table.formatted([] as [Double], separator: .comma) { "\($0)" }
+    #expect(text == Array("h\n\n\n\n".utf8))
+  }
+
+  /// Pieces split anywhere, even inside a `\r\n`, read as the whole text does.
+  @Test func readsTextInPiecesOfAnySize() throws {
+    let text = Array("\u{FEFF}1,2\r\n3,4\r5,6\n\r\n7,8".utf8)
+    for size in 1...6 {
+      var reader = TextTableReader(separator: nil, headerLines: 0)
+      for start in stride(from: 0, to: text.count, by: size) {
+        try text[start..<min(start + size, text.count)].withUnsafeBytes { try reader.consume($0) }
+      }
+      let table = try reader.finish()
+      #expect(table.values == [1, 2, 3, 4, 5, 6, 7, 8] && table.shape == [4, 2], "\(size)")
+      #expect(reader.separator == .comma)
+    }
+  }
+
+  @Test func lineEndsOfEveryKind() throws {
+    #expect(try parse("1 2\r3 4\r", .whitespace).shape == [2, 2])
+    #expect(try parse("1 2\r\n3 4\n", .whitespace).shape == [2, 2])
+    // A lone CR ends a header line too; it is never copied into it.
+    #expect(try parse("a b\r1 2\r", .whitespace, header: 1).header == ["a b"])
+  }
+
+  @Test func skipsALeadingByteOrderMarkOnly() throws {
+    #expect(try parse("\u{FEFF}1,2\n", .comma).values == [1, 2])
+    #expect(try parse("\u{FEFF}id,x\n1,2\n", .comma, header: 1).header == ["id,x"])
+    #expect(throws: FormatError("'\u{FEFF}2' is not a number", line: 1, column: 2)) {
+      try parse("1,\u{FEFF}2\n", .comma)
+    }
+  }
+
+  @Test func refusesNULBytesWhereverTheyAre() {
+    let cases: [(String, Int, Int)] = [("1,2\0,3\n", 1, 4), ("1\n\0", 2, 1), ("h\0\n1\n", 1, 2)]
+    for (text, line, byte) in cases {
+      #expect(
+        throws: FormatError(
+          "a NUL byte at byte \(byte) of the line: the input is binary, not text", line: line)
+      ) { try parse(text, .comma, header: text.hasPrefix("h") ? 1 : 0) }
+    }
+  }
+
+  @Test func refusesNumeralsBeyondDoubleButKeepsInfinities() throws {
+    for numeral in ["1e400", "-1e999", "0x1p2000"] {
+      #expect(
+        throws: FormatError(
+          "'\(numeral)' is beyond the range of float64 (about ±1.8e308)", line: 1, column: 2)
+      ) { try parse("1,\(numeral)\n", .comma) }
+    }
+    let infinities = try parse("inf,-INF,+Infinity,1.7e308", .comma).values
+    #expect(infinities == [.infinity, -.infinity, .infinity, 1.7e308])
   }
 
   @Test func sniffsTheSeparator() {
