@@ -1,4 +1,5 @@
 import ArgumentParser
+import SoftmaxApply
 import SoftmaxCheck
 
 struct Check: ParsableCommand {
@@ -17,7 +18,8 @@ struct Check: ParsableCommand {
   func run() throws {
     let runner = CheckRunner(
       arguments: arguments,
-      source: .childProcesses(executable: CheckRunner.currentExecutable, subcommand: ["check"]))
+      source: .childProcesses(executable: CheckRunner.currentExecutable, subcommand: ["check"]),
+      standardError: StandardError.writeLine)
     let status = runner.run()
     if status != 0 { throw ExitCode(status) }
   }

@@ -42,7 +42,10 @@ struct Bench: ParsableCommand {
 
   func run() throws {
     do {
-      try BenchRunner(arguments: arguments, build: .current).run()
+      // Progress lines by write(2): FileHandle traps on a closed or full stderr.
+      try BenchRunner(
+        arguments: arguments, build: .current, standardError: StandardError.writeLine
+      ).run()
     } catch let error as BenchError {
       StandardError.writeLine("softmax bench: \(error.description)")
       throw ExitCode(2)
