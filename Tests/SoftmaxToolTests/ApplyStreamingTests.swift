@@ -46,7 +46,12 @@ import Testing
           maxRelativeError(significant.map(\.0), significant.map(\.1), floor: floor) <= tolerance,
           "\(extra)")
       }
-      #expect(maxRelativeError(streamed, loaded, floor: 1e-30) <= 2 * tolerance, "\(extra)")
+      // Log-probabilities near 0 agree to the reference's absolute bound: the loaded path
+      // takes log Σ after the maximum (exactly 0 for a dominant entry), the streamed one merges
+      // Two-Pass normalizers (within 1e-7 of it).
+      #expect(
+        maxRelativeError(streamed, loaded, floor: logarithm ? 1 : 1e-30) <= 2 * tolerance,
+        "\(extra)")
     }
   }
 
