@@ -155,6 +155,31 @@ struct ExactQuotientTests {
     #endif
   }
 
+  @Test("inner axes: each column as exact as the softmax of its exact quotients")
+  func innerAxes() {
+    let (rows, columns) = (300, 5)
+    let (x, q) = Self.logits(count: rows * columns, t: 0.01, seed: 9)
+    for axis in [0, 1] {
+      let y = softmax(x, shape: [rows, columns], axis: axis, temperature: 0.01)
+      let logY = logSoftmax(x, shape: [rows, columns], axis: axis, temperature: 0.01)
+      let lines = axis == 0 ? columns : rows
+      for line in 0..<lines {
+        let indices = (0..<(axis == 0 ? rows : columns)).map {
+          axis == 0 ? $0 * columns + line : line * columns + $0
+        }
+        Self.check(
+          indices.map { y[$0] }, indices.map { logY[$0] }, against: indices.map { q[$0] },
+          "axis \(axis) line \(line)")
+      }
+    }
+    let tiny = softmax(
+      [1, 5, 3e38, 2, 5, -3e38] as [Float], shape: [3, 2], axis: 0, temperature: 1e-30)
+    #expect(tiny == [0, 1, 1, 0, 0, 0])
+    #expect(
+      softmax([1e300, 1, 2e300, 2] as [Double], shape: [2, 2], axis: 0, temperature: 1e-20)
+        == [0, 0, 1, 1])
+  }
+
   @Test("as T shrinks past the overflow of x / T, the softmax tends to the argmax")
   func argmaxLimit() {
     let x: [Float] = [1, 2, 3, 2.5, -4]

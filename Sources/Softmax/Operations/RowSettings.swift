@@ -128,8 +128,8 @@ struct RowSettings {
   /// `width` adjacent columns of an inner axis (`length` steps, `stride` apart) with the
   /// temperature and the fully-masked-row policy (inner axes take no masks or sinks), around
   /// `plain`, the operation's strided kernel at T = 1, which reads its first argument and
-  /// writes its second (the same memory when the quotients x / T were written to `y` first:
-  /// an extra pass, as inner axes are not the hot path). T = 0 is the argmax limit, column by
+  /// writes its second (the same memory when the quotients (x − max) / T were written to `y`
+  /// first: an extra pass, as inner axes are not the hot path). T = 0 is the argmax limit, column by
   /// column. A column with nothing kept (only −inf) becomes NaN under `.nan`, found on the
   /// input before the output may overwrite it.
   func columns<Scalar: BinaryFloatingPoint & Sendable>(
@@ -151,9 +151,15 @@ struct RowSettings {
         limit.write(x + c, y + c, count: length, stride: stride, output: output)
       }
     } else if temperature != 1 {
-      let t = Scalar(temperature)
-      for k in 0..<length {
-        for c in 0..<width { y[k * stride + c] = x[k * stride + c] / t }
+      // (x − m) / T in Double after the column's largest finite m, rounded once: exact where
+      // the probabilities are not negligible, and no quotient overflows (ShiftedRows.swift).
+      for c in 0..<width {
+        var largest = -Double.infinity
+        for k in 0..<length { largest = Swift.max(largest, Double(x[k * stride + c])) }
+        let shift = largest.isFinite ? largest : 0
+        for k in 0..<length {
+          y[k * stride + c] = Scalar((Double(x[k * stride + c]) - shift) / temperature)
+        }
       }
       plain(UnsafePointer(y), y)
     } else {
