@@ -33,12 +33,13 @@
 ///   - fullyMaskedRows: What a row with nothing kept becomes (zeros by default).
 ///   - temperature: T in softmax(x / T), finite and ≥ 0 (the sink is a logit and is divided
 ///     too). T = 0 is the limit: the largest entries share the mass equally (argmax, one-hot
-///     without ties). T ≠ 1 costs one division per element but, for Float rows, no extra pass
-///     over the row: pass 1 writes the quotients (each correctly rounded) to the output one
-///     4096-element block at a time and reads them back from L1, and the later passes run
-///     there; results equal the softmax of the quotients bit for bit. Quotients beyond the
-///     type's greatest finite magnitude count as ±inf. Float16 quotients are computed in
-///     Float.
+///     without ties). T ≠ 1 normalizes (x − m) / T, where m is the largest kept logit of each
+///     chunk of the row (of each column on inner axes), computed in Double and rounded once:
+///     as accurate as the softmax of the exact quotients (1e-5 relative, tested) however large
+///     x / T is, and tending to the argmax as T shrinks, past the overflow of x / T too. Float
+///     rows take no extra pass over the memory: a chunk's maximum is read before pass 1 writes
+///     its blocks to the output and sums them from L1; their sums are Two-Pass pairs whatever
+///     `algorithm` says. Float16 rows are computed as Float rows.
 /// - Precondition: the shape's element count equals both buffers' counts, every dimension is
 ///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,
 ///   sinks, temperatures and `.nan` apply to the last axis, causal masks to shapes of
