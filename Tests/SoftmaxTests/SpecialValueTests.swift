@@ -146,3 +146,22 @@ struct SpecialValueTests {
     }
   }
 }
+
+/// A chunk of NaN and −inf beside finite chunks (here the last chunk, one NaN): the maximum
+/// kernel may skip NaN and report −inf, which must not read as an empty chunk.
+@Suite("A chunk of NaN in a long row")
+struct NaNChunkTests {
+  @Test(
+    "every algorithm and log-softmax give NaN everywhere", arguments: SoftmaxAlgorithm.allCases)
+  func nanChunk(algorithm: SoftmaxAlgorithm) {
+    for tail in [[Float.nan], [-.infinity, .nan, -.infinity]] {
+      let x =
+        randomInputs(count: 2 << 16, distribution: .standardNormal, scale: 3, seed: 5) + tail
+      let y = softmax(x, algorithm: algorithm, threads: 2)
+      #expect(y.allSatisfy { $0.isNaN }, "\(algorithm): \(y.filter { !$0.isNaN }.count) not NaN")
+      #expect(logSoftmax(x, threads: 2).allSatisfy { $0.isNaN })
+      #expect(logSoftmax(x, shape: [1, x.count], temperature: 2).allSatisfy { $0.isNaN })
+      #expect(logSumExp(x).isNaN)
+    }
+  }
+}

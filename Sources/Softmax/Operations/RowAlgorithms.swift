@@ -73,11 +73,18 @@ package enum RowAlgorithms {
       row.perform(first)
       var maximum = -Float.infinity
       var finiteParts = true
-      for part in parts {
+      for (chunk, part) in parts.enumerated() {
         if part.maximum.isFinite && !part.sum.isNaN {
           maximum = Swift.max(maximum, part.maximum)
         } else if part.maximum != -.infinity || part.sum.isNaN {
           finiteParts = false
+        } else {
+          // −inf: nothing but −inf, or NaN that the maximum kernel skipped (a chunk of NaN
+          // alone otherwise became zeros beside finite chunks).
+          let range = row.chunks.range(chunk)
+          if SpecialValues.census(row.x + range.lowerBound, count: range.count).hasNaN {
+            finiteParts = false
+          }
         }
       }
       guard finiteParts, maximum > -.infinity else {
