@@ -19,7 +19,8 @@ sanitizers=${1:-address thread}
 # More arguments go to the test executables (e.g. --filter ConcurrencyStress).
 test_options=("${@:2}")
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A failed run stops the ThreadSanitizer build it started beside the others.
+trap 'kill "${thread_build:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 # The Swift runtime's crash backtracer fights the sanitizers for the signal handlers.
 export SWIFT_BACKTRACE=enable=no
 # shellcheck source=scripts/swiftc-library.sh
@@ -37,6 +38,14 @@ if "$work/ub-canary" >"$work/ub-canary.log" 2>&1; then
 fi
 echo "UBSan traps: $(grep -m 1 -o 'runtime error: .*' "$work/ub-canary.log")"
 
+thread_library() { swiftc_library "${SANITIZER_BUILD:-$work}/thread" "-O1 -fsanitize=thread" -O -sanitize=thread; }
+# The ThreadSanitizer build runs beside the AddressSanitizer build and tests: a whole-module
+# compile keeps one core busy, and CI has two.
+if [[ " $sanitizers " == *" thread "* ]]; then
+  thread_library >"$work/thread-build.log" 2>&1 &
+  thread_build=$!
+fi
+
 for sanitizer in $sanitizers; do
   started=$SECONDS
   case $sanitizer in
@@ -52,8 +61,12 @@ for sanitizer in $sanitizers; do
       skip='ThreadingTests/deterministic|OnlineKernelTests/(ramps|sortedAndShifted)'
       ;;
     thread)
+      wait "$thread_build" || {
+        cat "$work/thread-build.log"
+        exit 1
+      }
+      thread_library # sets swiftc_module_flags; the build is done
       out="${SANITIZER_BUILD:-$work}/thread"
-      swiftc_library "$out" "-O1 -fsanitize=thread" -O -sanitize=thread
       kernel_tests=()
       softmax_tests=(ThreadingTests ConcurrencyStressTests)
       # Thread-count determinism on rows up to 2^20 takes minutes under TSan; the pool's
