@@ -4,11 +4,13 @@
 # for SECONDS each (default 30), starting from the committed seeds in Fuzz/corpus (copied: new
 # inputs stay in a temporary folder); `fuzz.sh SECONDS kernels` runs one target. The drivers
 # and the sources they test are compiled by swiftc directly, because SwiftPM cannot link an
-# executable target built with -sanitize=fuzzer; the C kernels also under UBSan, which traps. A crash or a failed property
-# stops with libFuzzer's report and a non-zero exit, and the input that caused it is copied to
-# FUZZ_ARTIFACTS (default $TMPDIR/swift-softmax-fuzz, or /tmp/swift-softmax-fuzz): outside the
-# source tree, so that it is never committed by accident. Make it a seed in Fuzz/corpus with a
-# descriptive name, and a unit case in Tests/SoftmaxFilesTests, instead.
+# executable target built with -sanitize=fuzzer; the C kernels also under UBSan, which traps
+# (the library build is shared with scripts/sanitize.sh through SANITIZER_BUILD). A crash or a
+# failed property stops with libFuzzer's report and a non-zero exit, and the input that caused
+# it is copied to FUZZ_ARTIFACTS (default $TMPDIR/swift-softmax-fuzz, or
+# /tmp/swift-softmax-fuzz): outside the source tree, so that it is never committed by
+# accident. Make it a seed in Fuzz/corpus with a descriptive name (scripts/make-kernel-seeds.py
+# for the kernels), and a unit case in Tests/, instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
