@@ -135,7 +135,13 @@ extension RowAlgorithms {
     switch algorithm {
     case .auto, .twoPass: twoPass(row, sum: first.sum)
     case .threePassRecompute: threePassRecompute(row, maximum: first.maximum)
-    case .threePassReload: threePassReload(row, maximum: first.maximum)
+    case .threePassReload:
+      // Rows of several chunks run the chunked method, as plain rows do (each chunk scaled by
+      // its own e^(m_c − M) / S), so that the result stays bitwise the softmax of the
+      // effective logits; the row maximum of pass 1 would give the classic method's rounding.
+      // A row of one chunk is the classic method either way.
+      if row.chunks.count > 1 { return threePassReload(row) }
+      threePassReload(row, maximum: first.maximum)
     case .online: online(row, total: first.online)
     }
   }
