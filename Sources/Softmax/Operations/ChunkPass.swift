@@ -25,7 +25,7 @@ struct ChunkPass: ChunkPassing {
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
     case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
     case shiftedFirstPass  // a ChunkFirstPass: the chunk's sum after its own shift
-    case shiftedOutput  // the output of a shifted row, from the shiftedFirstPass slots
+    case shiftedOutput, shiftedLogOutput  // a shifted row's output, from its first pass
   }
 
   var kind: Kind
@@ -41,11 +41,10 @@ struct ChunkPass: ChunkPassing {
   /// For `.firstPass`: the effective logits it writes, and what it computes from them.
   var transform = LogitTransform()
   var parts: FirstPassParts = []
-  /// For the shifted passes (`ShiftedRows.swift`): one shift per chunk (a logit, in Double), and for
-  /// `.shiftedOutput` the row's normalizer and whether to write logarithms.
+  /// For the shifted passes (`ShiftedRows.swift`): one shift per chunk (a logit, in Double),
+  /// then the total's shift and the rest of log Σ.
   var shifts: UnsafeMutablePointer<Double>? = nil
-  var total = SoftmaxNormalizer()
-  var logarithm = false
+
   /// One result slot per chunk, of the pass's result type (Float, ScaledExpSum, Double,
   /// OnlineSum or ChunkFirstPass). 64 slots of at most 16 bytes stay on the stack.
   var results: UnsafeMutableRawPointer? = nil
@@ -87,7 +86,7 @@ struct ChunkPass: ChunkPassing {
       k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow)
     case .firstPass: firstPass(row, range, chunk: chunk)
     case .shiftedFirstPass: shiftedFirstPass(row, range, chunk: chunk)
-    case .shiftedOutput: shiftedOutput(row, range, chunk: chunk)
+    case .shiftedOutput, .shiftedLogOutput: shiftedOutput(row, range, chunk: chunk)
     }
   }
 
@@ -100,7 +99,7 @@ struct ChunkPass: ChunkPassing {
   func chunk(forTask task: Int, of count: Int) -> Int {
     switch kind {
     case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks, .logSoftmaxOutput,
-      .shiftedOutput:
+      .shiftedOutput, .shiftedLogOutput:
       count - 1 - task
     default: task
     }
@@ -110,7 +109,7 @@ struct ChunkPass: ChunkPassing {
   func streams(_ row: RowPlan<Float>) -> Bool {
     switch kind {
     case .twoPassOutput, .expScaledOutput: row.streamComputedOutput
-    case .shiftedOutput: !logarithm && row.streamComputedOutput
+    case .shiftedOutput: row.stream
     case .scaleInPlace, .scaleChunks: row.stream
     default: false
     }

@@ -16,13 +16,16 @@ internal import SoftmaxKernels
 struct LogitTransform {
   /// The temperature; 1 divides nothing.
   var divisor: Float = 1
-  /// Subtracted before the division (`ShiftedRows.swift`); 0 with divisor 1.
+  /// Subtracted before the division, and `offset` after the bias (`ShiftedRows.swift`).
   var shift: Float = 0
+  var offset: Float = 0
   var keep: UnsafePointer<Bool>? = nil
   var bias: UnsafePointer<Float>? = nil
 
   /// Whether the effective logits are the logits themselves.
-  var isIdentity: Bool { divisor == 1 && shift == 0 && keep == nil && bias == nil }
+  var isIdentity: Bool {
+    divisor == 1 && shift == 0 && offset == 0 && keep == nil && bias == nil
+  }
 }
 
 /// What pass 1 computes over the effective logits.
@@ -90,7 +93,7 @@ extension ChunkPass {
       var block = row.x + start
       if !transform.isIdentity {
         k.effectiveLogits(
-          block, row.y + start, n, transform.divisor, transform.shift, 0,
+          block, row.y + start, n, transform.divisor, transform.shift, transform.offset,
           transform.keep.map { $0 + start }, transform.bias.map { $0 + start })
         block = UnsafePointer(row.y + start)
       }

@@ -1,4 +1,5 @@
 package import SoftmaxKernels
+internal import _SoftmaxCKernels
 
 #if canImport(Glibc)
   import Glibc
@@ -81,20 +82,40 @@ extension SoftmaxRows where Element == Float {
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, kept: Int, length: Int,
     transform: LogitTransform, threads: Int
   ) {
-    // s / T rounded to Float: the Float quotient (a Double quotient of Floats rounds to it).
-    let sink = settings.temperedSink.map { Float($0) }
     let nanIfEmpty = settings.nanIfEmpty
     guard kept > 0 else {
       if nanIfEmpty { y.update(repeating: .nan, count: length) }
       return
     }
-    if transform.divisor != 1 || settings.output == .logProbabilities,
-      shiftedRow(x, y, kept: kept, length: length, transform: transform, threads: threads)
-    {
-      return
-    }
-    let normalizer = settings.output == .logProbabilities || sink != nil
+    let normalizer = settings.output == .logProbabilities || settings.sink != nil
     let resolved = normalizer ? .twoPass : settings.algorithm.resolved(forCount: kept)
+    var transform = transform
+    if transform.divisor != 1 || settings.output == .logProbabilities {
+      // Effective logits after the row's largest (ShiftedRows.swift). Rows that `.auto` keeps
+      // in the caches take one shift, read before pass 1 reads the row again from L1 or L2,
+      // then the passes below, so `algorithm` applies (Two-Pass's two exponentials per
+      // element instead of reload's one cost 20–45% on rows of 1024 and 128256); rows of
+      // several chunks that run Two-Pass shift chunk by chunk, without another read.
+      let chunked = RowChunks(rowLength: kept).count > 1
+      if chunked && resolved == .twoPass
+        && SoftmaxAlgorithm.auto.resolved(forCount: kept) == .twoPass
+      {
+        if shiftedRow(x, y, kept: kept, length: length, transform: transform, threads: threads) {
+          return
+        }
+      } else {
+        let source = RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
+        transform = transform.shifted(over: source, 0..<kept)
+        // That read waits for memory with nothing to compute: the row after this one (rows of
+        // a shaped array follow each other) is asked for now, to arrive while this one is
+        // computed. Measured: 4096 × 1024 at T = 0.7 went from 1.2–1.5× to 0.94–1.06× the
+        // time before the shift (alternating runs of `softmax bench`).
+        if !chunked { softmax_prefetch(x + length, length * MemoryLayout<Float>.stride) }
+      }
+    }
+    // (s / T) − the shift, rounded to Float once.
+    let shiftLogit = transform.logitShift
+    let sink = settings.temperedSink.map { Float($0 - shiftLogit) }
     if transform.isIdentity && !nanIfEmpty && !normalizer {
       return RowAlgorithms.run(resolved, x, y, count: kept, threads: threads, kernels: kernels)
     }

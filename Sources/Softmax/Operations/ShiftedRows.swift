@@ -35,9 +35,10 @@ extension SoftmaxRows where Element == Float {
     if let sink = settings.sink, !(sink < .infinity) { return false }
     let row = RowPlan(x: x, y: y, count: kept, threads: threads, kernels: kernels)
     let chunks = row.chunks.count
-    // Per chunk: its Two-Pass sum (a `ChunkFirstPass`) and its shift as a logit, in Double.
+    // Per chunk: its Two-Pass sum (a `ChunkFirstPass`) and its shift as a logit, in Double;
+    // after them, the total's shift and the rest of its logarithm, for the output pass.
     return withUnsafeTemporaryAllocation(of: ChunkFirstPass.self, capacity: chunks) { sums in
-      withUnsafeTemporaryAllocation(of: Double.self, capacity: chunks) { shifts in
+      withUnsafeTemporaryAllocation(of: Double.self, capacity: chunks + 2) { shifts in
         var first = ChunkPass(.shiftedFirstPass)
         first.transform = transform
         first.results = UnsafeMutableRawPointer(sums.baseAddress!)
@@ -57,7 +58,7 @@ extension SoftmaxRows where Element == Float {
   ) {
     let effective = RowPlan(x: y, y: y, count: kept, threads: threads, kernels: kernels)
     var total = SoftmaxNormalizer()
-    for (part, shift) in zip(sums, shifts) {
+    for (part, shift) in zip(sums, shifts.prefix(sums.count)) {
       if part.sum.mantissa.isNaN {
         return SpecialValues.writeNaN(y, count: kept)
       }
@@ -88,9 +89,11 @@ extension SoftmaxRows where Element == Float {
       _ = total.plan(effective, output: settings.output)
       return
     }
-    var output = ChunkPass(.shiftedOutput)
-    output.total = total
-    output.logarithm = settings.output == .logProbabilities
+    // Kept out of the ChunkPass, which grew past what Swift copies without memmove.
+    shifts[sums.count] = total.shift
+    shifts[sums.count + 1] = total.exponent * ln2 + log(total.mantissa)
+    var output = ChunkPass(
+      settings.output == .logProbabilities ? .shiftedLogOutput : .shiftedOutput)
     output.results = UnsafeMutableRawPointer(sums.baseAddress!)
     output.shifts = shifts.baseAddress!
     effective.perform(output)
@@ -103,38 +106,85 @@ extension ChunkPass {
   /// into y and its Two-Pass sum. Stores the sum, and the shift s / T + o.
   func shiftedFirstPass(_ row: RowPlan<Float>, _ range: Range<Int>, chunk: Int) {
     let k = row.kernels
-    let divisor = transform.divisor
-    // The largest kept logit (T > 0 keeps the order)...
-    var shift = largestEffective(row, range, divisor: 1, shift: 0, bias: nil)
-    // ...unless NaN (the sum will be NaN), +inf (counted later) or nothing kept.
-    if !shift.isFinite { shift = 0 }
-    var offset: Float = 0
-    if let bias = transform.bias {
-      // The mask may lift any entry: the largest effective logit after the shift too.
-      let largest = largestEffective(row, range, divisor: divisor, shift: shift, bias: bias)
-      if largest.isFinite { offset = largest }
-    }
+    let shifted = transform.shifted(over: row, range)
     var sum = ScaledExpSum.zero
     forEachBlock(range) { start, n in
       k.effectiveLogits(
-        row.x + start, row.y + start, n, divisor, shift, offset,
-        transform.keep.map { $0 + start }, transform.bias.map { $0 + start })
+        row.x + start, row.y + start, n, shifted.divisor, shifted.shift, shifted.offset,
+        shifted.keep.map { $0 + start }, shifted.bias.map { $0 + start })
       sum = sum.merged(with: k.twoPassSum(row.y + start, n))
     }
-    store(ChunkFirstPass(sum: sum, maximum: shift), chunk)
-    shifts![chunk] = Double(shift) / Double(divisor) + Double(offset)
+    store(ChunkFirstPass(sum: sum, maximum: shifted.shift), chunk)
+    shifts![chunk] = shifted.logitShift
   }
 
-  /// The largest effective logit (x − shift) / divisor + bias of the chunk that the keep mask
-  /// keeps, or the maximum kernel's value for NaN, −inf when nothing is kept. Without a mask or
-  /// a bias, the maximum of x itself at divisor 1; else through a stack block of 256, as the
-  /// output may be the input.
+  /// `body(start, count)` for the summation blocks of `range`, in order.
+  private func forEachBlock(_ range: Range<Int>, _ body: (Int, Int) -> Void) {
+    var start = range.lowerBound
+    while start < range.upperBound {
+      let n = Swift.min(sumBlockSize, range.upperBound - start)
+      body(start, n)
+      start += n
+    }
+  }
+
+  /// `.shiftedOutput` over one chunk of the effective logits (`row.x`): the softmax or
+  /// log-softmax within the row's total (after the chunks' shifts), relative to the chunk's.
+  func shiftedOutput(_ row: RowPlan<Float>, _ range: Range<Int>, chunk: Int) {
+    let part = results!.assumingMemoryBound(to: ChunkFirstPass.self)[chunk]
+    let x = row.x + range.lowerBound
+    let y = row.y + range.lowerBound
+    let n = range.count
+    // log Σ over the row − the chunk's shift, shifts first, so that huge ones cancel exactly.
+    let chunks = row.chunks.count
+    let relative = (shifts![chunks] - shifts![chunk]) + shifts![chunks + 1]
+    if kind == .shiftedLogOutput {
+      let high = Float(relative)
+      row.kernels.logSoftmaxOutput(x, y, n, 0, high, Float(relative - Double(high)))
+      return
+    }
+    guard part.sum.mantissa > 0 else { return y.update(repeating: 0, count: n) }
+    // The total as a pair on the chunk's own exponent (its largest term's), with a mantissa at
+    // least the chunk's: the output kernel's exponents then stay ≤ 0, as after pass 1.
+    let own = Double(part.sum.exponent) * ln2 + log(part.sum.mantissa)
+    let ratio = Swift.max(0, relative - own)
+    // Every output below the smallest subnormal.
+    guard ratio < 110 else { return y.update(repeating: 0, count: n) }
+    let pair = ScaledExpSum(mantissa: part.sum.mantissa * exp(ratio), exponent: part.sum.exponent)
+    let (inverseMantissa, exponentBias) = pair.outputParameters
+    // In place over what pass 1 wrote, still in the caches for all but huge rows: streaming
+    // stores only from the cut of reload's in-place rescaling (`RowPlan.stream`). With them
+    // from 2^15, 8 × 128256 at T = 0.7 took 1.6–2.1 ms against 1.0–1.2 before this path.
+    row.kernels.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.stream)
+  }
+}
+
+extension LogitTransform {
+  /// The transform with the shift of `range` of `row.x`: its largest kept logit s (T > 0
+  /// keeps the order; 0 when that is NaN, +inf or nothing is kept), and with an additive mask
+  /// the largest (x − s) / T + bias as the offset. Reads the range (through a stack block of
+  /// 256 where a mask must be applied, since the output may be the input).
+  func shifted(over row: RowPlan<Float>, _ range: Range<Int>) -> LogitTransform {
+    var shifted = self
+    let largest = largestEffective(row, range, divisor: 1, shift: 0, bias: nil)
+    shifted.shift = largest.isFinite ? largest : 0
+    if let bias {
+      let lifted = largestEffective(row, range, divisor: divisor, shift: shifted.shift, bias: bias)
+      if lifted.isFinite { shifted.offset = lifted }
+    }
+    return shifted
+  }
+
+  /// The logit that the shift and offset subtract: shift / T + offset, in Double.
+  var logitShift: Double { Double(shift) / Double(divisor) + Double(offset) }
+
+  /// The largest (x − shift) / divisor + bias of `range` that the keep mask keeps: the maximum
+  /// kernel's value (NaN, or skipping it), −inf when nothing is kept.
   private func largestEffective(
     _ row: RowPlan<Float>, _ range: Range<Int>, divisor: Float, shift: Float,
     bias: UnsafePointer<Float>?
   ) -> Float {
     let k = row.kernels
-    let keep = transform.keep
     if keep == nil && bias == nil && divisor == 1 && shift == 0 {
       return k.max(row.x + range.lowerBound, range.count)
     }
@@ -152,42 +202,5 @@ extension ChunkPass {
       }
       return largest
     }
-  }
-
-  /// `body(start, count)` for the summation blocks of `range`, in order.
-  private func forEachBlock(_ range: Range<Int>, _ body: (Int, Int) -> Void) {
-    var start = range.lowerBound
-    while start < range.upperBound {
-      let n = Swift.min(sumBlockSize, range.upperBound - start)
-      body(start, n)
-      start += n
-    }
-  }
-
-  /// `.shiftedOutput` over one chunk of the effective logits (`row.x`): the softmax or
-  /// log-softmax within `total`, taken relative to the chunk's shift.
-  func shiftedOutput(_ row: RowPlan<Float>, _ range: Range<Int>, chunk: Int) {
-    let part = results!.assumingMemoryBound(to: ChunkFirstPass.self)[chunk]
-    let x = row.x + range.lowerBound
-    let y = row.y + range.lowerBound
-    let n = range.count
-    // log Σ over the row − the chunk's shift, shifts first, so that huge ones cancel exactly.
-    let relative =
-      (total.shift - shifts![chunk]) + total.exponent * ln2 + log(total.mantissa)
-    if logarithm {
-      let high = Float(relative)
-      row.kernels.logSoftmaxOutput(x, y, n, 0, high, Float(relative - Double(high)))
-      return
-    }
-    guard part.sum.mantissa > 0 else { return y.update(repeating: 0, count: n) }
-    // The total as a pair on the chunk's own exponent (its largest term's), with a mantissa at
-    // least the chunk's: the output kernel's exponents then stay ≤ 0, as after pass 1.
-    let own = Double(part.sum.exponent) * ln2 + log(part.sum.mantissa)
-    let ratio = Swift.max(0, relative - own)
-    // Every output below the smallest subnormal.
-    guard ratio < 110 else { return y.update(repeating: 0, count: n) }
-    let pair = ScaledExpSum(mantissa: part.sum.mantissa * exp(ratio), exponent: part.sum.exponent)
-    let (inverseMantissa, exponentBias) = pair.outputParameters
-    row.kernels.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.streamComputedOutput)
   }
 }
