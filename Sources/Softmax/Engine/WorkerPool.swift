@@ -24,7 +24,8 @@ internal import _SoftmaxCKernels
 /// results never depend on who ran which chunk.
 final class WorkerPool: @unchecked Sendable {
   /// The shared pool, sized to the machine.
-  static let shared = WorkerPool(workers: Swift.max(0, processorCount() - 1))
+  /// At most 65535 workers: the wanted count shares a word with the job counter.
+  static let shared = WorkerPool(workers: Swift.min(0xFFFF, Swift.max(0, processorCount() - 1)))
 
   /// How long an idle worker, or a caller waiting for its helpers, spins before sleeping.
   static let spinNanoseconds: UInt64 = 100_000
@@ -38,7 +39,12 @@ final class WorkerPool: @unchecked Sendable {
   private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private let busy = Atomic<Bool>(false)
   private let nextTask = Atomic<Int>(0)
-  /// Bumped once per job; the job's fields below are published by this store (release).
+  /// Per job: a counter bumped once per job above the low 16 bits, which hold how many
+  /// helpers the job wants. The job's fields below are published by this store (release).
+  /// The wanted count travels in the same word so that a worker decides whether it takes
+  /// part from that word alone: it used to read a plain `helpersWanted` after seeing the
+  /// word, and a worker not wanted, descheduled in between, could read the next job's count
+  /// (with 3 or more CPUs), join that job uncounted and let its caller return early.
   private let generation = Atomic<Int>(0)
   private let helpersDone = Atomic<Int>(0)
   private let sleepers = Atomic<Int>(0)
@@ -50,7 +56,6 @@ final class WorkerPool: @unchecked Sendable {
   private var context: UnsafeMutableRawPointer?
   private var invoke: Invoke?
   private var taskCount = 0
-  private var helpersWanted = 0
 
   private init(workers: Int) {
     self.workers = workers
@@ -74,10 +79,15 @@ final class WorkerPool: @unchecked Sendable {
     self.context = context
     self.invoke = invoke
     taskCount = tasks
-    helpersWanted = helpers
     helpersDone.store(0, ordering: .relaxed)
     nextTask.store(0, ordering: .relaxed)
-    generation.wrappingAdd(1, ordering: .releasing)
+    // Only the caller holding `busy` writes the word. Sequentially consistent, like the
+    // sleepers count and the sleeping worker's load of the word: either this caller sees the
+    // worker counted as a sleeper, or the worker sees this job (a release store alone may
+    // pass the load of `sleepers`, and the worker would sleep through the job it is wanted
+    // for; the atomic add this replaces was a full barrier on x86 only).
+    let counter = (generation.load(ordering: .relaxed) >> 16) &+ 1
+    generation.store((counter << 16) | helpers, ordering: .sequentiallyConsistent)
     if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
       pthread_mutex_lock(mutex)
       pthread_cond_broadcast(wake)
@@ -124,12 +134,16 @@ final class WorkerPool: @unchecked Sendable {
       if !spin(until: { self.generation.load(ordering: .acquiring) != seen }) {
         pthread_mutex_lock(mutex)
         sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(wake, mutex) }
+        while generation.load(ordering: .sequentiallyConsistent) == seen {
+          pthread_cond_wait(wake, mutex)
+        }
         sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(mutex)
       }
       seen = generation.load(ordering: .acquiring)
-      guard index < helpersWanted, let context, let invoke else { continue }
+      // Not wanted: touch nothing of the job. Wanted: its caller waits for this worker, so
+      // the fields stay those of this job until `helpersDone` counts it.
+      guard index < seen & 0xFFFF, let context, let invoke else { continue }
       drain(context, invoke, tasks: taskCount)
       helpersDone.wrappingAdd(1, ordering: .releasing)
       // The caller may have stopped spinning and gone to sleep.
