@@ -37,10 +37,10 @@
 ///     chunk of the row (of each column on inner axes), computed in Double and rounded once:
 ///     as accurate as the softmax of the exact quotients (1e-5 relative, tested) however large
 ///     x / T is, and tending to the argmax as T shrinks, past the overflow of x / T too. Float
-///     rows take no extra pass over the memory: the maximum is read (for rows out of cache,
-///     chunk by chunk, whose sums are then Two-Pass pairs whatever `algorithm` says) before
-///     pass 1 writes the row's blocks to the output and works on them in L1. Float16 rows are
-///     computed as Float rows.
+///     rows take no extra pass over the memory: the maximum is read (for rows over 2^17
+///     elements chunk by chunk, whose sums are then Two-Pass pairs whatever `algorithm` says)
+///     before pass 1 writes the row's blocks to the output and works on them in L1. Float16
+///     rows are computed as Float rows.
 /// - Precondition: the shape's element count equals both buffers' counts, every dimension is
 ///   at least 0, `axis` is in `-rank..<rank`, and the buffers are identical or disjoint; masks,
 ///   sinks, temperatures and `.nan` apply to the last axis, causal masks to shapes of

@@ -91,15 +91,14 @@ extension SoftmaxRows where Element == Float {
     let resolved = normalizer ? .twoPass : settings.algorithm.resolved(forCount: kept)
     var transform = transform
     if transform.divisor != 1 || settings.output == .logProbabilities {
-      // Effective logits after the row's largest (ShiftedRows.swift). Rows that `.auto` keeps
-      // in the caches take one shift, read before pass 1 reads the row again from L1 or L2,
-      // then the passes below, so `algorithm` applies (Two-Pass's two exponentials per
-      // element instead of reload's one cost 20–45% on rows of 1024 and 128256); rows of
-      // several chunks that run Two-Pass shift chunk by chunk, without another read.
+      // Effective logits after the row's largest (ShiftedRows.swift). Rows of up to 2^17
+      // elements (L2) take one shift, read before pass 1 reads the row again from L1 or L2,
+      // then the passes below, so `algorithm` applies (Two-Pass's two exponentials per element
+      // instead of reload's one cost 20–45% on rows of 1024 and 128256 at T = 0.7); longer
+      // rows shift chunk by chunk and run Two-Pass sums, since a second read of them comes
+      // from L3 or memory (one shift was 13–30% slower on 2^22, alternating runs).
       let chunked = RowChunks(rowLength: kept).count > 1
-      if chunked && resolved == .twoPass
-        && SoftmaxAlgorithm.auto.resolved(forCount: kept) == .twoPass
-      {
+      if kept > 1 << 17 {
         if shiftedRow(x, y, kept: kept, length: length, transform: transform, threads: threads) {
           return
         }

@@ -19,9 +19,9 @@ internal import SoftmaxKernels
 // maximum's own term is then exactly 1, so log Σ is at least the maximum: no log-probability
 // is positive, and a row with one element kept gives exactly 0.
 //
-// Rows that `.auto` keeps in the caches take one shift for the whole row and then the usual
-// fused passes (`FloatSoftmax.fusedRow`), so `algorithm` applies. Longer rows of several chunks
-// that run Two-Pass come here: each chunk's sum is a pair relative to its own shift; they merge
+// Rows of up to 2^17 elements take one shift for the whole row and then the usual fused
+// passes (`FloatSoftmax.fusedRow`), so `algorithm` applies. Longer rows come here, whatever
+// the algorithm: each chunk's sum is a pair relative to its own shift; they merge
 // as `SoftmaxNormalizer`s whose shifts are s / T in Double, and the output pass gives each
 // chunk the total relative to its shift. No pass is added: a chunk's maximum reads it (at most
 // 2^16 elements, or 1/64 of the row) before its blocks read it again from L2.
