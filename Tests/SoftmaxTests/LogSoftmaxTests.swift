@@ -134,6 +134,21 @@ struct LoneElementLogSoftmaxTests {
     #endif
   }
 
+  @Test("softmax of one element is exactly 1 for every algorithm (0 for −inf, NaN for NaN)")
+  func loneProbability() {
+    for algorithm in SoftmaxAlgorithm.allCases {
+      for v in Self.values + [.infinity] {
+        #expect(softmax([v], algorithm: algorithm) == [1], "\(algorithm) \(v)")
+        #expect(softmax([v, v], shape: [2, 1], algorithm: algorithm) == [1, 1], "\(v)")
+      }
+      #expect(softmax([-Float.infinity], algorithm: algorithm) == [0])
+      #expect(softmax([Float.nan], algorithm: algorithm)[0].isNaN)
+    }
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      #expect(softmax([Float16(3)]) == [1])
+    #endif
+  }
+
   @Test("rows dominated by one element: no positive output, the largest within 1e-7 of exact")
   func dominated() {
     for seed: UInt64 in 1...40 {

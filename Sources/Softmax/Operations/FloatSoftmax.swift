@@ -28,6 +28,12 @@ extension Float: RowElement {
     algorithm: SoftmaxAlgorithm, output: RowOutput, threads: Int, kernels: PassKernels
   ) {
     guard count > 0 else { return }
+    if count == 1 && output == .probabilities {
+      // A lone element's probability is exactly 1 (Two-Pass's m · (1/m) in Float is 1 ± 1
+      // ulp); alone, −inf gives 0 by the contract, and NaN stays NaN.
+      y[0] = x[0].isNaN ? .nan : (x[0] == -.infinity ? 0 : 1)
+      return
+    }
     guard output == .logProbabilities else {
       return RowAlgorithms.run(algorithm, x, y, count: count, threads: threads, kernels: kernels)
     }
