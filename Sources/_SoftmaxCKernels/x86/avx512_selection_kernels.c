@@ -1,0 +1,90 @@
+// AVX-512 kernels of token selection (sampling): the mass and count of a row above eight cut
+// points in one read, and the compaction of the entries inside a band of values. NaN entries
+// fail every comparison, so they are never counted or gathered.
+#include "_SoftmaxCKernels.h"
+
+#if defined(__x86_64__)
+#include <stdint.h>
+
+#include "avx512_exp.h"
+
+// Float lanes hold at most this many terms of at most 1 each before they are added in Double,
+// so a block's lane sums stay exact to a few ulp.
+#define BAND_BLOCK 1024
+
+// For each cut c_j: Σ e_i and the number of entries over x_i ≥ c_j. One compare, one masked
+// add and one masked count per cut and vector; the two inputs are read once.
+KERNEL void softmax_band_masses_avx512_u16(const float *x, const float *e, size_t n,
+                                           const float *cuts, double *mass, int64_t *count) {
+  __m512 c[8];
+  __m512 acc[8];
+  __m512i cnt[8];
+  __m512d total[8];
+  for (int j = 0; j < 8; j++) {
+    c[j] = _mm512_set1_ps(cuts[j]);
+    total[j] = _mm512_setzero_pd();
+    cnt[j] = _mm512_setzero_si512();
+  }
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    for (int j = 0; j < 8; j++) acc[j] = _mm512_setzero_ps();
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 xv = _mm512_mask_loadu_ps(nan, lanes, x + i);
+      const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+      for (int j = 0; j < 8; j++) {
+        const __mmask16 k = _mm512_cmp_ps_mask(xv, c[j], _CMP_GE_OQ);
+        acc[j] = _mm512_mask_add_ps(acc[j], k, acc[j], ev);
+        cnt[j] = _mm512_mask_add_epi32(cnt[j], k, cnt[j], one);
+      }
+    }
+    for (int j = 0; j < 8; j++) {
+      total[j] = _mm512_add_pd(total[j], _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j])));
+      total[j] = _mm512_add_pd(
+          total[j], _mm512_cvtps_pd(_mm256_castpd_ps(
+                        _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1))));
+    }
+  }
+  for (int j = 0; j < 8; j++) {
+    mass[j] = _mm512_reduce_add_pd(total[j]);
+    // 32-bit lanes cannot overflow: n < 2^31 (the caller's precondition).
+    count[j] = (int64_t)_mm512_reduce_add_epi32(cnt[j]);
+  }
+}
+
+// Writes, in order, the entries with lo ≤ x_i < hi: their values to out_x, their indices
+// (index[i] when index is not null, else i) to out_index, and e_i to out_e when both e and
+// out_e are not null. Returns how many. Each output needs room for the count plus 16: whole
+// vectors are stored and the next store overwrites the unused lanes.
+KERNEL size_t softmax_gather_band_avx512_u16(const float *x, const float *e,
+                                             const int32_t *index, size_t n, float lo, float hi,
+                                             float *out_x, float *out_e, int32_t *out_index) {
+  const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const int with_e = e != 0 && out_e != 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+    const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) &
+                        _mm512_cmp_ps_mask(xv, high, _CMP_LT_OQ);
+    if (k) {
+      const __m512i iv = index ? _mm512_maskz_loadu_epi32(lanes, index + i) : iota;
+      // The register form of compress: the memory form is microcoded on Zen 4.
+      _mm512_storeu_ps(out_x + kept, _mm512_maskz_compress_ps(k, xv));
+      _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iv));
+      if (with_e) {
+        const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+        _mm512_storeu_ps(out_e + kept, _mm512_maskz_compress_ps(k, ev));
+      }
+      kept += (size_t)__builtin_popcount((unsigned)k);
+    }
+    iota = _mm512_add_epi32(iota, step);
+  }
+  return kept;
+}
+
+#endif
