@@ -24,19 +24,55 @@ package struct SelectionKernels: Sendable {
       UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Int32>
     ) -> Int
 
+  /// Σ e_i and the count over the entries with x_i ≥ cut: (x, e, count, cut).
+  package let massAbove:
+    @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Float) -> (mass: Double, count: Int)
+
+  /// One read of a row for a first bracket: gathers lo ≤ x < hi like `gatherBand` (row
+  /// indices, values and e) and returns the count with Σ e and the count over x ≥ hi and Σ e
+  /// over the band: (x, e, count, lo, hi, outX, outE, outIndex) → (count, above mass, above
+  /// count, band mass).
+  package let bracketBand:
+    @Sendable (
+      UnsafePointer<Float>, UnsafePointer<Float>, Int, Float, Float, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>
+    ) -> (count: Int, aboveMass: Double, aboveCount: Int, bandMass: Double)
+
   /// The portable Swift `SIMD16<Float>` kernels.
   package static let portable = SelectionKernels(
     bandMasses: { bandMasses_simd16($0, $1, count: $2, cuts: $3, masses: $4, counts: $5) },
     gatherBand: {
       gatherBand_scalar(
         $0, $1, $2, count: $3, low: $4, high: $5, outX: $6, outE: $7, outIndex: $8)
+    },
+    massAbove: { massAbove_simd16($0, $1, count: $2, cut: $3) },
+    bracketBand: { x, e, n, low, high, outX, outE, outIndex in
+      let kept = gatherBand_scalar(
+        x, e, nil, count: n, low: low, high: high, outX: outX, outE: outE, outIndex: outIndex)
+      var bandMass = 0.0
+      for i in 0..<kept { bandMass += Double(outE[i]) }
+      let above = massAbove_simd16(x, e, count: n, cut: high)
+      return (kept, above.mass, above.count, bandMass)
     })
 
   #if arch(x86_64)
     /// The AVX-512 C kernels (`avx512_selection_kernels.c`).
     package static let avx512 = SelectionKernels(
       bandMasses: { softmax_band_masses_avx512_u16($0, $1, $2, $3, $4, $5) },
-      gatherBand: { softmax_gather_band_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7, $8) })
+      gatherBand: { softmax_gather_band_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+      massAbove: { x, e, n, cut in
+        var count: Int64 = 0
+        let mass = softmax_mass_above_avx512_u32(x, e, n, cut, &count)
+        return (mass, Int(count))
+      },
+      bracketBand: { x, e, n, low, high, outX, outE, outIndex in
+        var aboveMass = 0.0
+        var aboveCount: Int64 = 0
+        var bandMass = 0.0
+        let kept = softmax_bracket_band_avx512_u16(
+          x, e, n, low, high, outX, outE, outIndex, &aboveMass, &aboveCount, &bandMass)
+        return (kept, aboveMass, Int(aboveCount), bandMass)
+      })
   #endif
 }
 
@@ -81,6 +117,40 @@ package func bandMasses_simd16(
     masses[j] = total[j]
     counts[j] = tally[j]
   }
+}
+
+/// Σ e and the count over x ≥ cut, 16 lanes at a time, Float lane sums per 1024 entries
+/// added in Double.
+package func massAbove_simd16(
+  _ x: UnsafePointer<Float>, _ e: UnsafePointer<Float>, count n: Int, cut: Float
+) -> (mass: Double, count: Int) {
+  let c = SIMD16<Float>(repeating: cut)
+  var total = 0.0
+  var number = 0
+  var start = 0
+  while start < n {
+    let end = Swift.min(n, start + 1024)
+    var sum = SIMD16<Float>(repeating: 0)
+    var counts = SIMD16<Int32>(repeating: 0)
+    var i = start
+    while i + 16 <= end {
+      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+      let ev = UnsafeRawPointer(e + i).loadUnaligned(as: SIMD16<Float>.self)
+      let mask = xv .>= c
+      sum += SIMD16(repeating: 0).replacing(with: ev, where: mask)
+      counts &+= SIMD16(repeating: 0).replacing(with: 1, where: mask)
+      i += 16
+    }
+    var mass = Double(sum.sum())
+    number += Int(counts.wrappedSum())
+    for k in i..<end where x[k] >= cut {
+      mass += Double(e[k])
+      number += 1
+    }
+    total += mass
+    start = end
+  }
+  return (total, number)
 }
 
 /// The band's entries one at a time, in order.

@@ -35,6 +35,7 @@ enum SamplingRows {
     SamplingOptions(temperature: 0.5, topP: 0.97, minP: 0.01),
     SamplingOptions(topK: 5, minP: 0.2),
     SamplingOptions(temperature: 0.01, topP: 0.999),
+    SamplingOptions(temperature: 0.9, topK: 700),
   ]
 }
 
@@ -155,6 +156,7 @@ struct SamplingTests {
     #expect(Self.chiSquareHolds(small, SamplingOptions(), draws: draws))
     let ties = SamplingRows.logits("ties", count: 2000, seed: 6)
     #expect(Self.chiSquareHolds(ties, SamplingOptions(topK: 1200), draws: draws))
+    #expect(Self.chiSquareHolds(ties, SamplingOptions(topP: 0.6), draws: draws))
   }
 
   @Test("special values: NaN never drawn, +inf shares, all −inf or NaN rows are defined")

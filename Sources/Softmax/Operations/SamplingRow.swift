@@ -48,14 +48,19 @@ extension TokenSelection {
     if topK > 0 && topK <= Self.filteredTopK {
       return listed(topK: topK, topP: topP, minimum: minimum, maximum: m)
     }
+    if topK == 0 && topP == 1 && minP > 0 && fewAtLeast(minimum),
+      let selection = listed(atLeast: minimum, maximum: m)
+    {
+      return selection
+    }
     let (e, total) = exponentials(maximum: m)
     var kept: SelectionCut?
     if topK > 0 {
-      kept = cut(reachingMass: .infinity, orCount: topK, e: e)
+      kept = cut(reachingMass: .infinity, orCount: topK, e: e, total: total)
     }
     if topP < 1 {
       let mass = Double(topP) * (kept?.mass ?? total)
-      let byMass = cut(reachingMass: mass, orCount: kept?.count ?? .max, e: e)
+      let byMass = cut(reachingMass: mass, orCount: kept?.count ?? .max, e: e, total: total)
       if kept == nil || byMass.isShorter(than: kept!) { kept = byMass }
     }
     if minP > 0 {
@@ -77,17 +82,41 @@ extension TokenSelection {
 
   /// The entries at or above `minimum`, as a cut with their mass and count.
   private func valueCut(_ minimum: Float, e: UnsafePointer<Float>) -> SelectionCut {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { cuts in
-      withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { masses in
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 8) { counts in
-          cuts.initialize(repeating: minimum)
-          kernels.selection.bandMasses(
-            x, e, count, cuts.baseAddress!, masses.baseAddress!, counts.baseAddress!)
-          return SelectionCut(
-            value: minimum.nextDown, ties: 0, mass: masses[0], count: Int(counts[0]))
-        }
-      }
+    let (mass, number) = kernels.selection.massAbove(x, e, count, minimum)
+    return SelectionCut(value: minimum.nextDown, ties: 0, mass: mass, count: number)
+  }
+
+  /// Whether a sample of 512 entries says that about 1024 or fewer are at or above `minimum`.
+  private func fewAtLeast(_ minimum: Float) -> Bool {
+    let samples = Swift.min(count, 512)
+    let step = count / samples
+    var above = 0
+    for k in 0..<samples where x[k * step] >= minimum { above += 1 }
+    return above * count <= Self.filteredTopK * samples
+  }
+
+  /// Min-p alone: the entries at or above `minimum` listed when there are at most 4096, found
+  /// by one read that compares only (no exponentials); nil when there are more.
+  private func listed(atLeast minimum: Float, maximum m: Float) -> SamplingSelection? {
+    let values = scratch.floats(SelectionScratch.bandValues, count + 16)
+    let index = scratch.indices(0, count + 16)
+    let found = kernels.selection.gatherBand(
+      x, nil, nil, count, minimum, .infinity, values, nil, index)
+    guard found <= 4 * Self.filteredTopK else { return nil }
+    let keys = scratch.keys(found)
+    for i in 0..<found { keys[i] = selectionKey(values[i], index[i]) }
+    sortKeys(keys, found)
+    let cumulative = scratch.weights(found)
+    var sum = 0.0
+    var number = 0
+    for i in 0..<found {
+      let w = weight(selectionKeyValue(keys[i]), maximum: m)
+      if w == 0 { break }
+      sum += w
+      cumulative[i] = sum
+      number += 1
     }
+    return .listed(keys: keys, cumulative: cumulative, count: number)
   }
 
   /// Small top-k: the k candidates listed, then top-p and min-p on them.
@@ -137,6 +166,7 @@ extension TokenSelection {
       return selectionKeyIndex(keys[i])
     case .cut(let kept, let e, let total):
       guard let kept else { return walk(e, nil, count, u * total) }
+      if let threshold = kept.threshold { return walk(above: threshold, e, u * kept.mass) }
       let (_, exps, index, n) = gatherKept(kept, e)
       return walk(UnsafePointer(exps), index, n, u * kept.mass)
     }
@@ -201,6 +231,35 @@ extension TokenSelection {
     return index.map { Int($0[lastPositive]) } ?? lastPositive
   }
 
+  /// The entry with x ≥ threshold at which the running sum of e first exceeds v, walking
+  /// blocks of 1024 by their kept mass first (the row is not gathered); the last kept entry
+  /// with e > 0 if rounding leaves v beyond the total.
+  private func walk(above threshold: Float, _ e: UnsafePointer<Float>, _ v: Double) -> Int {
+    var sum = 0.0
+    var start = 0
+    var lastPositive = 0
+    while start < count {
+      let length = Swift.min(1024, count - start)
+      let block = kernels.selection.massAbove(x + start, e + start, length, threshold).mass
+      if sum + block > v {
+        for i in start..<(start + length) where x[i] >= threshold && e[i] > 0 {
+          sum += Double(e[i])
+          lastPositive = i
+          if sum > v { return i }
+        }
+      } else {
+        sum += block
+        if block > 0 {
+          var i = start + length - 1
+          while !(x[i] >= threshold && e[i] > 0) { i -= 1 }
+          lastPositive = i
+        }
+      }
+      start += length
+    }
+    return lastPositive
+  }
+
   // MARK: The kept distribution
 
   /// The kept tokens with their probabilities renormalized over the kept set (in Double,
@@ -217,12 +276,12 @@ extension TokenSelection {
       }
       return result
     case .listed(let keys, let cumulative, let number):
+      // Each weight again rather than differences of the running sums, which lose the
+      // small ones' digits.
       let total = cumulative[number - 1]
-      var previous = 0.0
+      let m = selectionKeyValue(keys[0])
       return (0..<number).map { i in
-        let p = (cumulative[i] - previous) / total
-        previous = cumulative[i]
-        return (selectionKeyIndex(keys[i]), Float(p))
+        (selectionKeyIndex(keys[i]), Float(weight(selectionKeyValue(keys[i]), maximum: m) / total))
       }
     case .cut(let kept, let e, _):
       let cut =
@@ -273,7 +332,7 @@ extension TokenSelection {
       (keys, found) = topCandidates(n)
     } else {
       let e = scratch.floats(SelectionScratch.exps, count)
-      let kept = cut(reachingMass: .infinity, orCount: n, e: e)
+      let kept = cut(reachingMass: .infinity, orCount: n, e: e, total: total)
       let (values, _, index, gathered) = gatherKept(kept, e)
       keys = scratch.keys(gathered)
       for i in 0..<gathered { keys[i] = selectionKey(values[i], index[i]) }

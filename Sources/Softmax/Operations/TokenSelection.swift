@@ -22,12 +22,19 @@ internal import SoftmaxKernels
 #endif
 
 /// A prefix of the selection order: every entry above `value`, then the first `ties` entries
-/// (by index) equal to it. `mass` is Σ e^((x − max)/T) over it, `count` its size.
+/// (by index) equal to it. `mass` is Σ e^((x − max)/T) over it, `count` its size; `allTies`
+/// says that no entry equal to `value` is left out, so the prefix is every x ≥ ``threshold``.
 struct SelectionCut {
   var value: Float
   var ties: Int
   var mass: Double
   var count: Int
+  var allTies = true
+
+  /// The prefix as x ≥ threshold, when it keeps every entry equal to `value` or none.
+  var threshold: Float? {
+    allTies ? (ties > 0 ? value : value.nextUp) : nil
+  }
 
   /// Whether `self` keeps no more than `other`.
   func isShorter(than other: SelectionCut) -> Bool {
@@ -49,6 +56,49 @@ func selectionKey(_ x: Float, _ index: Int32) -> UInt64 {
 func sortKeys(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int) {
   var buffer = UnsafeMutableBufferPointer(start: keys, count: n)
   buffer.sort()
+}
+
+/// Reorders n keys so that the k smallest come first (in no order): quickselect, median of
+/// three, linear on average.
+func selectSmallest(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int, _ k: Int) {
+  var low = 0
+  var high = n - 1
+  while low < high {
+    let middle = low + (high - low) / 2
+    // Median of three as the pivot.
+    if keys[middle] < keys[low] { keys.swapAt(middle, low) }
+    if keys[high] < keys[low] { keys.swapAt(high, low) }
+    if keys[high] < keys[middle] { keys.swapAt(high, middle) }
+    let pivot = keys[middle]
+    var i = low
+    var j = high
+    while i <= j {
+      while keys[i] < pivot { i += 1 }
+      while keys[j] > pivot { j -= 1 }
+      if i <= j {
+        keys.swapAt(i, j)
+        i += 1
+        j -= 1
+      }
+    }
+    // Keys are distinct: [low, j] < pivot region ≤ [i, high].
+    if k - 1 <= j {
+      high = j
+    } else if k - 1 >= i {
+      low = i
+    } else {
+      return
+    }
+  }
+}
+
+extension UnsafeMutablePointer where Pointee == UInt64 {
+  @inline(__always)
+  fileprivate func swapAt(_ a: Int, _ b: Int) {
+    let t = self[a]
+    self[a] = self[b]
+    self[b] = t
+  }
 }
 
 @inline(__always)
@@ -199,39 +249,42 @@ struct TokenSelection {
   /// scratch; returns them and how many (fewer when the row has fewer finite entries).
   func topCandidates(_ k: Int) -> (UnsafeMutablePointer<UInt64>, Int) {
     let block = 4096
-    // Room for what a trim keeps (k + 256), a block (at most 4096, or 4k first) and the 16
+    // Room for what a trim keeps (k + slack), a block (at most 4096, or 4k first) and the 16
     // lanes a gather may store past its count.
-    let capacity = 5 * k + block + 512
+    let slack = Swift.max(k, 256)
+    let first = Swift.min(count, Swift.max(4 * k, 256))
+    let capacity = k + slack + Swift.max(block, first) + 16
     let values = scratch.floats(SelectionScratch.bandValues, capacity)
     let index = scratch.indices(0, capacity)
     let keys = scratch.keys(capacity)
     var kept = 0
     var low = -Float.greatestFiniteMagnitude
-    // A short first block sets the threshold cheaply: trimming sorts what was kept.
+    // A short first block sets the threshold; later blocks add only entries above it, and a
+    // trim (a selection, not a sort) raises it when they pile up.
     var start = 0
-    var length = Swift.min(count, Swift.max(4 * k, 256))
+    var length = first
     while start < count {
       let found = kernels.selection.gatherBand(
         x + start, nil, nil, length, low, .infinity, values + kept, nil, index + kept)
-      if start > 0 {
-        for i in kept..<(kept + found) { index[i] += Int32(truncatingIfNeeded: start) }
+      for i in kept..<(kept + found) {
+        keys[i] = selectionKey(values[i], index[i] + Int32(truncatingIfNeeded: start))
       }
       kept += found
       start += length
-      if kept > k + 256 || (start >= count && kept > k) {
-        for i in 0..<kept { keys[i] = selectionKey(values[i], index[i]) }
-        sortKeys(keys, kept)
-        kept = k
-        for i in 0..<kept {
-          values[i] = selectionKeyValue(keys[i])
-          index[i] = Int32(truncatingIfNeeded: selectionKeyIndex(keys[i]))
-        }
-        // Later entries equal to the k-th lose its tie: only larger ones can enter.
-        low = values[k - 1].nextUp
-      }
       length = Swift.min(block, count - start)
+      if kept > k && (start == first || kept > k + slack) {
+        selectSmallest(keys, kept, k)
+        kept = k
+        var largest: UInt64 = 0
+        for i in 0..<k { largest = Swift.max(largest, keys[i]) }
+        // Later entries equal to the k-th lose its tie: only larger ones can enter.
+        low = selectionKeyValue(largest).nextUp
+      }
     }
-    for i in 0..<kept { keys[i] = selectionKey(values[i], index[i]) }
+    if kept > k {
+      selectSmallest(keys, kept, k)
+      kept = k
+    }
     sortKeys(keys, kept)
     return (keys, kept)
   }
@@ -241,14 +294,16 @@ struct TokenSelection {
   /// The shortest prefix of the selection order whose mass (Σ e) reaches `target` or whose
   /// size reaches `countTarget`, over the finite entries (−inf and NaN are never kept); all
   /// of them when neither is reached. e is the row's exponentials.
-  func cut(reachingMass target: Double, orCount countTarget: Int, e: UnsafePointer<Float>)
-    -> SelectionCut
-  {
+  func cut(
+    reachingMass target: Double, orCount countTarget: Int, e: UnsafePointer<Float>,
+    total: Double
+  ) -> SelectionCut {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { cuts in
       withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { masses in
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 8) { counts in
           search(
-            target, countTarget, e: e, cuts: cuts.baseAddress!, masses: masses.baseAddress!,
+            target, countTarget, e: e, total: total, cuts: cuts.baseAddress!,
+            masses: masses.baseAddress!,
             counts: counts.baseAddress!)
         }
       }
@@ -260,7 +315,7 @@ struct TokenSelection {
   )
 
   private func search(
-    _ target: Double, _ countTarget: Int, e: UnsafePointer<Float>,
+    _ target: Double, _ countTarget: Int, e: UnsafePointer<Float>, total: Double,
     cuts: UnsafeMutablePointer<Float>, masses: UnsafeMutablePointer<Double>,
     counts: UnsafeMutablePointer<Int64>
   ) -> SelectionCut {
@@ -273,17 +328,19 @@ struct TokenSelection {
     var aboveCount = 0
     var band: Band = (x, e, nil, count)
     var side = 0
-    var first = true
-    let m = maximum()
+    if count > Self.sortedBand {
+      // One read brackets the target from a sample's estimate and gathers the bracket.
+      (band, high, low, aboveMass, aboveCount) = firstBracket(
+        target, countTarget, e: e, total: total)
+      side = 1
+    }
     while true {
-      if band.count <= Self.sortedBand || !first && isOneValue(band) {
+      if band.count <= Self.sortedBand || isOneValue(band) {
         return finish(band, high: high, aboveMass, aboveCount, target, countTarget)
       }
-      // Eight cuts, descending: below the maximum on a scale of T at first (a softmax's mass
-      // lives within a few T of its maximum), then evenly across the band.
-      if first {
-        let steps: [Float] = [0, 0.25, 0.75, 1.5, 3, 6, 12, 24]
-        for j in 0..<8 { cuts[j] = Swift.max(m - steps[j] * temperature, low) }
+      // Eight cuts, descending, evenly across the band.
+      if high.isFinite && low > -.greatestFiniteMagnitude {
+        for j in 0..<8 { cuts[j] = high - (high - low) * Float(j + 1) / 9 }
       } else {
         let (bottom, top) = range(band)
         let span = top - bottom
@@ -317,7 +374,88 @@ struct TokenSelection {
         band.x, band.e, band.index, band.count, low, high, outX, outE, outIndex)
       band = (UnsafePointer(outX), UnsafePointer(outE), UnsafePointer(outIndex), kept)
       side = 1 - side
-      first = false
+    }
+  }
+
+  /// The first band of a search, in one read of the row: a sample of 512 entries, spread
+  /// evenly over the row and sorted, stands for the row (each for count/512 entries); the
+  /// bracket runs from a few sample ranks above the one where the sample's estimate reaches
+  /// the target to a few more below (mass estimates err downwards), and `bracketBand`
+  /// gathers it while summing what lies above. A bracket that misses moves outward, four
+  /// times as far each time, until it reaches the maximum or the row's end.
+  ///
+  /// The mass the sample misses (the row's total minus the sample's estimate of it) sits
+  /// above the largest sample: a peaked row's few large entries are rarely sampled. When that
+  /// alone reaches the target, the bracket is everything above the largest sample.
+  private func firstBracket(
+    _ target: Double, _ countTarget: Int, e: UnsafePointer<Float>, total: Double
+  ) -> (Band, high: Float, low: Float, aboveMass: Double, aboveCount: Int) {
+    let samples = Swift.min(count, 512)
+    let step = count / samples
+    let weight = Double(count) / Double(samples)
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: samples) { keys in
+      var n = 0
+      for k in 0..<samples {
+        let i = k * step
+        if x[i] >= -.greatestFiniteMagnitude {
+          keys[n] = selectionKey(x[i], Int32(truncatingIfNeeded: i))
+          n += 1
+        }
+      }
+      sortKeys(keys.baseAddress!, n)
+      var estimate = 0.0
+      for k in 0..<n { estimate += Double(e[selectionKeyIndex(keys[k])]) * weight }
+      // A sample that overestimates the total is scaled down to it; one that falls short
+      // leaves the rest to the entries above its largest.
+      var mass = Swift.max(0, total - estimate)
+      let scale = estimate > total ? total / estimate * weight : weight
+      // Ranks of the bracket's ends in the sample; nil: +inf above, the row's end below.
+      var upper: Int?
+      var lower: Int?
+      var up = 8
+      var down = 16
+      if n == 0 || (mass >= target && Double(countTarget) > weight) {
+        lower = n > 0 ? 0 : nil
+      } else {
+        var r = 0
+        while r < n - 1 {
+          mass += Double(e[selectionKeyIndex(keys[r])]) * scale
+          if mass >= target || Double(r + 1) * weight >= Double(countTarget) { break }
+          r += 1
+        }
+        upper = r - up >= 0 ? r - up : nil
+        lower = r + down < n ? r + down : nil
+      }
+      let capacity = count + 16
+      let outX = scratch.floats(SelectionScratch.bandValues, capacity)
+      let outE = scratch.floats(SelectionScratch.bandExps, capacity)
+      let outIndex = scratch.indices(0, capacity)
+      while true {
+        let high = upper.map { selectionKeyValue(keys[$0]) } ?? .infinity
+        let low = lower.map { selectionKeyValue(keys[$0]) } ?? -.greatestFiniteMagnitude
+        let found = kernels.selection.bracketBand(x, e, count, low, high, outX, outE, outIndex)
+        if let u = upper, found.aboveMass >= target || found.aboveCount >= countTarget {
+          // The target lies above the bracket.
+          lower = u
+          up *= 4
+          upper = u - up >= 0 ? u - up : nil
+          continue
+        }
+        if let l = lower,
+          !(found.aboveMass + found.bandMass >= target
+            || found.aboveCount + found.count >= countTarget)
+        {
+          // The target lies below it.
+          upper = l
+          down *= 4
+          lower = l + down < n ? l + down : nil
+          continue
+        }
+        let band: Band = (
+          UnsafePointer(outX), UnsafePointer(outE), UnsafePointer(outIndex), found.count
+        )
+        return (band, high, low, found.aboveMass, found.aboveCount)
+      }
     }
   }
 
@@ -332,11 +470,20 @@ struct TokenSelection {
   private func range(_ band: Band) -> (Float, Float) {
     var low = Float.infinity
     var high = -Float.infinity
-    for i in 0..<band.count {
-      low = Swift.min(low, band.x[i])
-      high = Swift.max(high, band.x[i])
+    var lows = SIMD16<Float>(repeating: .infinity)
+    var highs = SIMD16<Float>(repeating: -.infinity)
+    var i = 0
+    while i + 16 <= band.count {
+      let v = UnsafeRawPointer(band.x + i).loadUnaligned(as: SIMD16<Float>.self)
+      lows = pointwiseMin(lows, v)
+      highs = pointwiseMax(highs, v)
+      i += 16
     }
-    return (low, high)
+    for k in i..<band.count {
+      low = Swift.min(low, band.x[k])
+      high = Swift.max(high, band.x[k])
+    }
+    return (Swift.min(low, lows.min()), Swift.max(high, highs.max()))
   }
 
   /// Sorts the band's finite entries and walks them in selection order until the prefix
@@ -363,6 +510,10 @@ struct TokenSelection {
       cut.count += 1
       if cut.mass >= target || cut.count >= countTarget { break }
     }
+    // Entries equal to the value that the walk did not reach are left out.
+    var equal = 0
+    for i in 0..<n where selectionKeyValue(keys[i]) == cut.value { equal += 1 }
+    cut.allTies = cut.ties == 0 || equal == cut.ties
     return cut
   }
 }

@@ -141,6 +141,12 @@ void softmax_band_masses_avx512_u16(const float *x, const float *e, size_t n, co
 size_t softmax_gather_band_avx512_u16(const float *x, const float *e, const int32_t *index,
                                       size_t n, float lo, float hi, float *out_x, float *out_e,
                                       int32_t *out_index);
+double softmax_mass_above_avx512_u32(const float *x, const float *e, size_t n, float cut,
+                                     int64_t *count);
+size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, size_t n, float lo,
+                                       float hi, float *out_x, float *out_e, int32_t *out_index,
+                                       double *above_mass, int64_t *above_count,
+                                       double *band_mass);
 
 #ifdef __cplusplus
 }
