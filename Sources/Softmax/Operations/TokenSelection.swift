@@ -475,8 +475,9 @@ struct TokenSelection {
     var i = 0
     while i + 16 <= band.count {
       let v = UnsafeRawPointer(band.x + i).loadUnaligned(as: SIMD16<Float>.self)
-      lows = pointwiseMin(lows, v)
-      highs = pointwiseMax(highs, v)
+      // Compare and blend: pointwiseMin/Max keep NaN semantics lane by lane, in scalar code.
+      lows.replace(with: v, where: v .< lows)
+      highs.replace(with: v, where: v .> highs)
       i += 16
     }
     for k in i..<band.count {
