@@ -38,6 +38,13 @@ package struct SelectionKernels: Sendable {
       UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>
     ) -> (count: Int, aboveMass: Double, aboveCount: Int, bandMass: Double)
 
+  /// Σ e^((x − shift)/T), storing each term into y (which may be x): (x, y, count, shift, T)
+  /// with 2^-126 ≤ T (1/T finite). The AVX-512 kernel carries the quotient to about 2^-45 in
+  /// one read; the portable one rounds it to Float once (the effective-logits kernel), then
+  /// takes the exponentials, in two.
+  package let temperedExps:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float) -> Double
+
   /// The portable Swift `SIMD16<Float>` kernels.
   package static let portable = SelectionKernels(
     bandMasses: { bandMasses_simd16($0, $1, count: $2, cuts: $3, masses: $4, counts: $5) },
@@ -53,6 +60,12 @@ package struct SelectionKernels: Sendable {
       for i in 0..<kept { bandMass += Double(outE[i]) }
       let above = massAbove_simd16(x, e, count: n, cut: high)
       return (kept, above.mass, above.count, bandMass)
+    },
+    temperedExps: { x, y, n, shift, temperature in
+      // The quotient in Double, rounded once, then the exponentials: two passes.
+      effectiveLogits_simd16(
+        x, y, count: n, divisor: temperature, shift: shift, offset: 0, keep: nil, bias: nil)
+      return sumAndStoreExp_simd16_acc2(UnsafePointer(y), y, count: n, shift: 0)
     })
 
   #if arch(x86_64)
@@ -72,6 +85,12 @@ package struct SelectionKernels: Sendable {
         let kept = softmax_bracket_band_avx512_u16(
           x, e, n, low, high, outX, outE, outIndex, &aboveMass, &aboveCount, &bandMass)
         return (kept, aboveMass, Int(aboveCount), bandMass)
+      },
+      temperedExps: { x, y, n, shift, temperature in
+        let inverse = 1 / Double(temperature)
+        let hi = Float(inverse)
+        let lo = Float(inverse - Double(hi))
+        return softmax_tempered_sumexp_store_avx512_u16(x, y, n, shift, hi, lo)
       })
   #endif
 }

@@ -91,4 +91,45 @@ struct SelectionSlotTests {
       }
     }
   }
+
+  @Test(
+    "tempered exponentials as exact as the quotient in Double, in place too",
+    arguments: KernelISA.allCases)
+  func temperedExponentials(isa: KernelISA) {
+    guard let k = PassKernels.table(for: isa)?.selection else { return }
+    for n in Self.lengths {
+      var x = randomInputs(count: n, distribution: .standardNormal, scale: 30, seed: UInt64(n))
+      for i in stride(from: 5, to: n, by: 11) { x[i] = i % 2 == 0 ? .nan : -.infinity }
+      let m = x.filter { !$0.isNaN }.max() ?? 0
+      for temperature: Float in [0.8, 0.37, 3, 1e-3, 1e5, 0x1p-126] {
+        var y = [Float](repeating: .nan, count: n)
+        let sum = k.temperedExps(x, &y, n, m, temperature)
+        var expected = 0.0
+        for i in 0..<n {
+          let e = x[i].isNaN ? Double.nan : exp((Double(x[i]) - Double(m)) / Double(temperature))
+          if e.isNaN {
+            #expect(y[i].isNaN, "\(isa) n \(n) T \(temperature) at \(i)")
+            continue
+          }
+          expected += e
+          // Flushed below the smallest normal; elsewhere within 4 ulp where the quotient is
+          // carried exactly (AVX-512), and within its rounding to Float, |z| · 2^-24, more
+          // where it is rounded once (the portable kernels, as the library's effective logits).
+          let z = abs((Double(x[i]) - Double(m)) / Double(temperature))
+          let rounding = isa == .avx512 ? 0 : z * 0x1p-24
+          let bound = e < 0x1p-125 ? 0x1p-125 : (4.8e-7 + rounding) * e
+          #expect(abs(Double(y[i]) - e) <= bound, "\(isa) n \(n) T \(temperature) at \(i)")
+        }
+        if !x.contains(where: \.isNaN) {
+          #expect(abs(sum - expected) <= 1e-6 * expected + 1e-30, "\(isa) n \(n) T \(temperature)")
+        }
+        // In place.
+        var z = x
+        _ = z.withUnsafeMutableBufferPointer { b in
+          k.temperedExps(UnsafePointer(b.baseAddress!), b.baseAddress!, n, m, temperature)
+        }
+        #expect(z.map(\.bitPattern) == y.map(\.bitPattern))
+      }
+    }
+  }
 }

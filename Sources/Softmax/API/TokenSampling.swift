@@ -73,7 +73,7 @@ public struct SamplingOptions: Sendable, Hashable, Codable {
 ///   are left to sort;
 /// - the draw walks the kept entries' exponentials in blocks, by their sums first.
 ///
-/// Results do not depend on the kernel set or the thread count. One draw consumes one
+/// Results do not depend on the thread count. One draw consumes one
 /// `UInt64` from the generator (greedy ones too), so a seeded generator reproduces a run.
 ///
 /// Special values: a NaN logit is never drawn; if any logit is +inf, the +inf tokens share the

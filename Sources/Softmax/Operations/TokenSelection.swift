@@ -224,6 +224,9 @@ struct TokenSelection {
     var sum: Double
     if temperature == 1 {
       sum = kernels.sumAndStoreExp(x, e, count, m)
+    } else if temperature >= 0x1p-126 && (1 / temperature).isFinite {
+      // (x − max)/T as exact as in Double, in one read.
+      sum = kernels.selection.temperedExps(x, e, count, m, temperature)
     } else {
       // (x − max)/T in Double, rounded once: the library's exact temperatures.
       kernels.effectiveLogits(x, e, count, temperature, m, 0, nil, nil)

@@ -172,4 +172,43 @@ KERNEL size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, si
   return kept;
 }
 
+// Σ e^((x − shift)/T), storing each term into y (y may be x), with (x − shift)/T carried to
+// about 2^-45 relative: x − shift as a rounded difference and its exact error (TwoSum), 1/T as
+// hi + lo, the product's error by FMA, and the exponential corrected by that error to first
+// order. As exact as computing the quotient in Double and rounding once, in one read. The
+// caller keeps 1/T finite in Float (T ≥ 2^-126).
+KERNEL double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y, size_t n,
+                                                       float shift, float inverse_hi,
+                                                       float inverse_lo) {
+  const __m512 vshift = _mm512_set1_ps(-shift), hi = _mm512_set1_ps(inverse_hi);
+  const __m512 lo = _mm512_set1_ps(inverse_lo), neg_inf = _mm512_set1_ps(-INFINITY);
+  double total = 0;
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    __m512 s0 = _mm512_setzero_ps();
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
+      // TwoSum: d + err = v − shift exactly.
+      const __m512 d = _mm512_add_ps(v, vshift);
+      const __m512 b = _mm512_sub_ps(d, v);
+      const __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)),
+                                       _mm512_sub_ps(vshift, b));
+      const __m512 z = _mm512_mul_ps(d, hi);
+      __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
+                                _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
+      // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
+      // correction: their errors are infinite or NaN, and their exponentials 0.
+      dz = _mm512_maskz_mov_ps(
+          _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
+      const __m512 e0 = exp_nonpositive(z);
+      const __m512 e = _mm512_fmadd_ps(e0, dz, e0);
+      _mm512_mask_storeu_ps(y + i, lanes, e);
+      s0 = _mm512_add_ps(s0, _mm512_maskz_mov_ps(lanes, e));
+    }
+    total += (double)_mm512_reduce_add_ps(s0);
+  }
+  return total;
+}
+
 #endif
