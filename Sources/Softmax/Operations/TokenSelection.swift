@@ -52,10 +52,58 @@ func selectionKey(_ x: Float, _ index: Int32) -> UInt64 {
   return UInt64(~ascending) << 32 | UInt64(UInt32(bitPattern: index))
 }
 
-/// Sorts n keys in place, ascending: selection order.
+/// Sorts n keys in place, ascending: selection order. A quicksort (median of three,
+/// insertion sort below 24 keys, the larger side pushed so the stack stays logarithmic):
+/// Swift's `sort` is a merge sort that allocates its buffer on every call.
 func sortKeys(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int) {
-  var buffer = UnsafeMutableBufferPointer(start: keys, count: n)
-  buffer.sort()
+  var low = 0
+  var high = n - 1
+  withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 64) { stack in
+    var depth = 0
+    while true {
+      while high - low >= 24 {
+        let middle = low + (high - low) / 2
+        if keys[middle] < keys[low] { keys.swapAt(middle, low) }
+        if keys[high] < keys[low] { keys.swapAt(high, low) }
+        if keys[high] < keys[middle] { keys.swapAt(high, middle) }
+        let pivot = keys[middle]
+        var i = low
+        var j = high
+        while i <= j {
+          while keys[i] < pivot { i += 1 }
+          while keys[j] > pivot { j -= 1 }
+          if i <= j {
+            keys.swapAt(i, j)
+            i += 1
+            j -= 1
+          }
+        }
+        // Push the larger side, go on with the smaller one.
+        if j - low < high - i {
+          stack[depth] = (i, high)
+          high = j
+        } else {
+          stack[depth] = (low, j)
+          low = i
+        }
+        depth += 1
+      }
+      if low < high {
+        for a in (low + 1)...high {
+          let key = keys[a]
+          var b = a - 1
+          while b >= low && keys[b] > key {
+            keys[b + 1] = keys[b]
+            b -= 1
+          }
+          keys[b + 1] = key
+        }
+      }
+      if depth == 0 { return }
+      depth -= 1
+      (low, high) = stack[depth]
+    }
+  }
 }
 
 /// Reorders n keys so that the k smallest come first (in no order): quickselect, median of
