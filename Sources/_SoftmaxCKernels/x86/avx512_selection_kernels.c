@@ -120,37 +120,52 @@ KERNEL double softmax_mass_above_avx512_u32(const float *x, const float *e, size
   return _mm512_reduce_add_pd(total);
 }
 
+// One step of the bracket: 16 entries at i (lanes of them), their masses added to a (above)
+// and b (band), the band's indices stored at out_index + *kept.
+INLINE void bracket_step(const float *x, const float *e, size_t i, __mmask16 lanes, __m512 low,
+                         __m512 high, __m512 *a, __m512 *b, int64_t *count, int32_t *out_index,
+                         size_t *kept) {
+  const __m512i iota = _mm512_add_epi32(
+      _mm512_set1_epi32((int)i),
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+  const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+  const __mmask16 over = lanes & _mm512_cmp_ps_mask(xv, high, _CMP_GE_OQ);
+  const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) & (__mmask16)~over;
+  *a = _mm512_mask_add_ps(*a, over, *a, ev);
+  *b = _mm512_mask_add_ps(*b, k, *b, ev);
+  *count += __builtin_popcount((unsigned)over);
+  // Only the indices here (one compress, no branch); the values are gathered after.
+  _mm512_storeu_si512((void *)(out_index + *kept), _mm512_maskz_compress_epi32(k, iota));
+  *kept += (size_t)__builtin_popcount((unsigned)k);
+}
+
 // One read of a whole row for the first bracket of a search: gathers the entries with
 // lo ≤ x_i < hi as softmax_gather_band_avx512_u16 does (values, exponentials, indices), and
 // returns through `above` Σ e_i and the count over x_i ≥ hi and through `band_mass` Σ e_i over
-// the band. Two compares per vector instead of a cut each.
+// the band. Two compares per vector instead of a cut each; two pairs of accumulators, so the
+// masked adds do not wait on each other.
 KERNEL size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, size_t n, float lo,
                                               float hi, float *out_x, float *out_e,
                                               int32_t *out_index, double *above_mass,
                                               int64_t *above_count, double *band_mass) {
   const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-  const __m512i step = _mm512_set1_epi32(16);
-  __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512d top = _mm512_setzero_pd(), inside = _mm512_setzero_pd();
   int64_t count = 0;
   size_t kept = 0;
   for (size_t start = 0; start < n; start += BAND_BLOCK) {
     const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
-    __m512 a = _mm512_setzero_ps(), b = a;
-    for (size_t i = start; i < end; i += 16) {
-      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
-      const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
-      const __mmask16 over = lanes & _mm512_cmp_ps_mask(xv, high, _CMP_GE_OQ);
-      const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) & (__mmask16)~over;
-      a = _mm512_mask_add_ps(a, over, a, ev);
-      b = _mm512_mask_add_ps(b, k, b, ev);
-      count += __builtin_popcount((unsigned)over);
-      // Only the indices here (one compress, no branch); the values are gathered after.
-      _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iota));
-      kept += (size_t)__builtin_popcount((unsigned)k);
-      iota = _mm512_add_epi32(iota, step);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      bracket_step(x, e, i, 0xFFFF, low, high, &a0, &b0, &count, out_index, &kept);
+      bracket_step(x, e, i + 16, 0xFFFF, low, high, &a1, &b1, &count, out_index, &kept);
     }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      bracket_step(x, e, i, lanes, low, high, &a0, &b0, &count, out_index, &kept);
+    }
+    const __m512 a = _mm512_add_ps(a0, a1), b = _mm512_add_ps(b0, b1);
     top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
     top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm256_castpd_ps(
                                  _mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
