@@ -3,9 +3,9 @@ import Softmax
 
 /// The documented order of `SamplingOptions`, written plainly: a full sort, every weight in
 /// Double. The independent reference of the sampling tests.
-public enum ReferenceSampling {
+enum ReferenceSampling {
   /// The kept tokens and their renormalized probabilities, most probable first.
-  public static func distribution(
+  static func distribution(
     _ logits: [Float], options: SamplingOptions, history: [Int] = []
   ) -> [(token: Int, probability: Double)] {
     var x = logits
@@ -58,7 +58,7 @@ public enum ReferenceSampling {
   }
 
   /// log p of every token under the whole softmax at `temperature`, in Double.
-  public static func logProbabilities(_ logits: [Float], temperature: Float) -> [Double] {
+  static func logProbabilities(_ logits: [Float], temperature: Float) -> [Double] {
     let finite = logits.filter { !$0.isNaN }
     let m = Double(finite.max() ?? 0)
     let t = Double(temperature)
