@@ -29,8 +29,11 @@ let package = Package(
         "SoftmaxMPI", .product(name: "Softmax", package: "swift-softmax"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // Depends on the tool so that SwiftPM builds softmax-mpi, which the tests run under mpirun.
     .testTarget(
       name: "SoftmaxMPITests",
-      dependencies: ["SoftmaxMPI", .product(name: "Softmax", package: "swift-softmax")]),
+      dependencies: [
+        "SoftmaxMPI", "SoftmaxMPITool", .product(name: "Softmax", package: "swift-softmax"),
+      ]),
   ]
 )

@@ -13,7 +13,8 @@ private func mergeOperation(
   var size: Int32 = 0
   MPI_Type_size(datatype.pointee, &size)
   mergeRecords(
-    input.assumingMemoryBound(to: UInt64.self), into: accumulated.assumingMemoryBound(to: UInt64.self),
+    input.assumingMemoryBound(to: UInt64.self),
+    into: accumulated.assumingMemoryBound(to: UInt64.self),
     count: Int(length.pointee), layout: RecordLayout(words: Int(size) / 8))
 }
 
@@ -29,7 +30,8 @@ extension Communicator {
       fail("a batch of \(records - 1) rows is beyond MPI's count limit of 2^31 - 2")
     }
     var type: MPI_Datatype? = nil
-    check(MPI_Type_contiguous(Int32(layout.bytes), softmax_mpi_byte(), &type), "MPI_Type_contiguous")
+    check(
+      MPI_Type_contiguous(Int32(layout.bytes), softmax_mpi_byte(), &type), "MPI_Type_contiguous")
     check(MPI_Type_commit(&type), "MPI_Type_commit")
     var op: MPI_Op? = nil
     check(MPI_Op_create(mergeOperation, 1, &op), "MPI_Op_create")

@@ -127,7 +127,8 @@ public struct ShardedSoftmax {
   ) {
     let g = geometry(shard, rows: rows, function)
     if output.count != shard.count {
-      communicator.fail("\(function): the output holds \(output.count) elements, not \(shard.count)")
+      communicator.fail(
+        "\(function): the output holds \(output.count) elements, not \(shard.count)")
     }
     let message = reduce(shard, g, .normalizers, labels: nil, function)
     message.withUnsafeBufferPointer { m in

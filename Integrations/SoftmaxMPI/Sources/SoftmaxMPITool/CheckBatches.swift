@@ -17,7 +17,8 @@ struct CheckBatch {
     var out = [Float]()
     out.reserveCapacity(rows * columns.count)
     for r in 0..<rows {
-      out.append(contentsOf: values[(r * classes + columns.lowerBound)..<(r * classes + columns.upperBound)])
+      out.append(
+        contentsOf: values[(r * classes + columns.lowerBound)..<(r * classes + columns.upperBound)])
     }
     return out
   }
@@ -63,7 +64,8 @@ func adversarialBatch(seed: UInt64) -> CheckBatch {
   func add(_ label: Int, _ make: (Int) -> Float) {
     let r = rows.count
     rows.append((0..<classes).map { c in make(c) })
-    labels.append(label < 0 ? seededLabel(seed: seed &+ 78, row: r, classes: classes) : Int32(label))
+    labels.append(
+      label < 0 ? seededLabel(seed: seed &+ 78, row: r, classes: classes) : Int32(label))
     _ = r
   }
   add(-1) { c in uniform(0, c, 1e30) }  // ±1e30

@@ -67,10 +67,12 @@ struct CheckCommand: ParsableCommand {
       || !sameOnEveryRank || collectiveProblems > 0
     if world.rank == 0 {
       let ranks = "\(world.size) rank\(world.size == 1 ? "" : "s")"
-      writeLine(to: 1, "softmax-mpi check: \(ranks), \(batches) batches of random and adversarial rows")
+      writeLine(
+        to: 1, "softmax-mpi check: \(ranks), \(batches) batches of random and adversarial rows")
       writeLine(
         to: 1,
-        "largest error     library (bound \(format(libraryBound)))    exact values (bound \(format(bound)))")
+        "largest error     library (bound \(format(libraryBound)))    exact values (bound \(format(bound)))"
+      )
       for name in CheckErrors.order {
         let l = largest["library \(name)"] ?? 0
         let e = largest["exact \(name)"] ?? 0
@@ -234,7 +236,9 @@ struct CheckCommand: ParsableCommand {
     let normalizers = counted {
       shard.withUnsafeBufferPointer { sharded.normalizers(of: $0, rows: rows) }
     }
-    let wholeRows = (0..<rows).map { Float(SoftmaxNormalizer(accumulating: Array(batch.row($0))).logSum) }
+    let wholeRows = (0..<rows).map {
+      Float(SoftmaxNormalizer(accumulating: Array(batch.row($0))).logSum)
+    }
     let exactLogSums = (0..<rows).map { exact.isFinite[$0] ? exact.logSum[$0] : nil }
     let merged = normalizers.map { Float($0.logSum) }
     errors.compare("normalizers", merged, wholeRows, batch.name, floor: { _ in 1 })
@@ -244,7 +248,8 @@ struct CheckCommand: ParsableCommand {
     // the data-parallel reduction: each rank accumulates its shard; all-reduce merges them
     var parts = (0..<rows).map { r in
       shard.withUnsafeBufferPointer { x in
-        SoftmaxNormalizer(accumulating: UnsafeBufferPointer(rebasing: x[(r * width)..<(r * width + width)]))
+        SoftmaxNormalizer(
+          accumulating: UnsafeBufferPointer(rebasing: x[(r * width)..<(r * width + width)]))
       }
     }
     counted { sharded.communicator.allReduce(&parts) }
@@ -271,7 +276,8 @@ struct CheckErrors {
   mutating func collectives(_ count: Int) {
     if count != 1 {
       collectiveProblems += 1
-      failures["collectives"] = failures["collectives"] ?? "a sharded call ran \(count) collectives, not 1"
+      failures["collectives"] =
+        failures["collectives"] ?? "a sharded call ran \(count) collectives, not 1"
     }
   }
 
