@@ -15,6 +15,9 @@
 #                            [--peers jax,onnxruntime] [--repetitions N] [--min-sample-ms MS]
 #                            [--seed N] [--distribution uniform|normal]
 #
+# The MPI peer (Megatron's vocabulary-parallel cross-entropy with mpi4py) has a script of its
+# own: scripts/compare-mpi.sh.
+#
 # The venv is deleted on exit; nothing is installed outside it. Pin to a core for steadier
 # numbers (taskset -c 1 scripts/compare-peers.sh ...).
 set -euo pipefail
