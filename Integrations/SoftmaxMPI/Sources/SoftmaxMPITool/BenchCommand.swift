@@ -29,6 +29,13 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Print the CSV header first.")
   var header = false
 
+  @Flag(
+    help: """
+      Time the single-process library's crossEntropy on the whole rows instead (one rank \
+      only): the reference for the sharded figures.
+      """)
+  var library = false
+
   func validate() throws {
     if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
     if warmup < 0 { throw ValidationError("--warmup must not be negative") }
@@ -39,6 +46,11 @@ struct BenchCommand: ParsableCommand {
     defer { MPIEnvironment.finalize() }
     let world = Communicator.world
     if header && world.rank == 0 { writeLine(to: 1, benchHeader) }
+    if library {
+      if world.size != 1 { world.fail("bench --library runs on one rank, not \(world.size)") }
+      for s in shape { timeLibrary(s) }
+      return
+    }
     for s in shape {
       let partition = ClassPartition.even(classes: s.classes, parts: world.size)
       let sharded = ShardedSoftmax(communicator: world, partition: partition)
@@ -83,6 +95,32 @@ struct BenchCommand: ParsableCommand {
         writeLine(to: 1, fields.joined(separator: ","))
       }
     }
+  }
+}
+
+extension BenchCommand {
+  /// The library's fused crossEntropy (loss and gradient, `.mean`) on the whole rows.
+  func timeLibrary(_ s: BatchShape) {
+    let logits = seededShard(
+      seed: seed, rows: s.rows, classes: s.classes, columns: 0..<s.classes, scale: scale)
+    let labels = (0..<s.rows).map { seededLabel(seed: seed, row: $0, classes: s.classes) }
+    var gradient = [Float](repeating: 0, count: logits.count)
+    var times = [Double]()
+    var loss: Float = 0
+    for run in 0..<(warmup + repetitions) {
+      let start = MPIEnvironment.time
+      loss = crossEntropy(
+        logits: logits, shape: [s.rows, s.classes], labels: labels, gradient: &gradient,
+        threads: 1)
+      let elapsed = MPIEnvironment.time - start
+      if run >= warmup { times.append(elapsed) }
+    }
+    let t = times.sorted()
+    let fields: [String] = [
+      "swift-softmax-library", "1", "\(s.rows)", "\(s.classes)", milliseconds(median(t)),
+      milliseconds(t.first!), milliseconds(t.last!), "\(t.count)", "0", "0", "0", "\(loss)",
+    ]
+    writeLine(to: 1, fields.joined(separator: ","))
   }
 }
 
