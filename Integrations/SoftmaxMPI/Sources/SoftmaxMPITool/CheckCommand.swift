@@ -44,13 +44,29 @@ struct CheckCommand: ParsableCommand {
     var errors = CheckErrors(bound: bound, libraryBound: libraryBound)
     var digest = Digest()
     var sharedDigest = Digest()
-    var batches = 0
-    for batch in checkBatches(seed: seed) {
+    let all = checkBatches(seed: seed)
+    for batch in all {
       let partition = ClassPartition.even(classes: batch.classes, parts: world.size)
       let sharded = ShardedSoftmax(communicator: world, partition: partition)
       checkBatch(batch, sharded, &errors, &digest, &sharedDigest)
-      batches += 1
     }
+    // Split: even and odd ranks form two groups (tensor-parallel groups), each sharding the
+    // first and the adversarial batch over its own ranks.
+    var sameInGroup = true
+    if let group = world.split(color: world.rank % 2, key: world.rank) {
+      var groupDigest = Digest()
+      var groupShared = Digest()
+      for batch in [all[0], all[all.count - 1]] {
+        let partition = ClassPartition.even(classes: batch.classes, parts: group.size)
+        let sharded = ShardedSoftmax(communicator: group, partition: partition)
+        checkBatch(batch, sharded, &errors, &groupDigest, &groupShared)
+      }
+      sameInGroup = group.allEqual(groupShared.value)
+      digest.add(groupDigest.value)
+      group.free()
+    }
+    let batches = all.count
+    let splitProblems = world.maximum(sameInGroup ? 0 : 1)
     // The values every rank computes from the reduced message must be the same bits.
     let sameOnEveryRank = world.allEqual(sharedDigest.value)
     let combined = world.exclusiveOr(digest.value ^ sharedDigest.value)
@@ -64,7 +80,7 @@ struct CheckCommand: ParsableCommand {
     let collectiveProblems = world.maximum(Double(errors.collectiveProblems))
     let failed =
       largest.contains { !($0.value <= ($0.key.hasPrefix("library") ? libraryBound : bound)) }
-      || !sameOnEveryRank || collectiveProblems > 0
+      || !sameOnEveryRank || collectiveProblems > 0 || splitProblems > 0
     if world.rank == 0 {
       let ranks = "\(world.size) rank\(world.size == 1 ? "" : "s")"
       writeLine(
@@ -85,6 +101,10 @@ struct CheckCommand: ParsableCommand {
           ? "collectives per sharded call: 1"
           : "collectives per sharded call: not 1 in \(Int(collectiveProblems)) calls   FAILED")
       writeLine(to: 1, "same bits on every rank: \(sameOnEveryRank ? "yes" : "no   FAILED")")
+      writeLine(
+        to: 1,
+        "split into even and odd ranks, two batches each: same bits within each group: "
+          + (splitProblems == 0 ? "yes" : "no   FAILED"))
       writeLine(to: 1, "digest: \(String(combined, radix: 16))")
       writeLine(to: 1, failed ? "FAILED" : "passed")
     }

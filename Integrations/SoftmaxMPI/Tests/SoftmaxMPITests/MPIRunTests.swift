@@ -58,6 +58,7 @@ struct MPIRunTests {
       #expect(result.status == 0, "\(ranks) ranks: \(result.stdout) \(result.stderr)")
       #expect(result.stdout.contains("collectives per sharded call: 1"))
       #expect(result.stdout.contains("same bits on every rank: yes"))
+      #expect(result.stdout.contains("same bits within each group: yes"))
       #expect(result.stdout.hasSuffix("passed\n"))
     }
   }
