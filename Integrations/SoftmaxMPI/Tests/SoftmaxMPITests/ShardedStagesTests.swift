@@ -219,3 +219,58 @@ struct ShardedStagesTests {
     }
   }
 }
+
+@Suite("Sharded stages on Double rows")
+struct DoubleStagesTests {
+  @Test("Double shards of logits to ±1e300 merge to log Σ e^x and the loss within 1e-12")
+  func doubleRows() {
+    let classes = 900
+    let rows: [[Double]] = (0..<3).map { r in
+      (0..<classes).map { c in
+        Double(seededLogit(seed: 11, row: r, column: c, classes: classes, scale: 1))
+          * [1e300, 1e4, 30][r]
+      }
+    }
+    let partition = ClassPartition.even(classes: classes, parts: 3)
+    let labels: [Int32] = [5, 450, 899]
+    labels.withUnsafeBufferPointer { l in
+      let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
+      var messages = [[UInt64]]()
+      for p in 0..<3 {
+        let columns = partition.columns(ofPart: p)
+        let shard = rows.flatMap { $0[columns] }
+        let geometry = ShardGeometry(rows: 3, columns: columns, partition: partition)
+        var m = [UInt64](repeating: 0, count: 4 * 4)
+        shard.withUnsafeBufferPointer { x in
+          m.withUnsafeMutableBufferPointer { mb in
+            fillMessage(
+              x, geometry, labels: shardLabels, fingerprint: 1, layout: .targets, threads: 1,
+              into: mb)
+          }
+        }
+        messages.append(m)
+      }
+      let m = merged(messages, order: [2, 0, 1], layout: .targets)
+      var losses = [Double](repeating: 0, count: 3)
+      let columns = partition.columns(ofPart: 0)
+      let shard = rows.flatMap { $0[columns] }
+      _ = shard.withUnsafeBufferPointer { x in
+        losses.withUnsafeMutableBufferPointer { ls in
+          m.withUnsafeBufferPointer { mb in
+            finishCrossEntropy(
+              x, ShardGeometry(rows: 3, columns: columns, partition: partition),
+              labels: shardLabels, message: mb, threads: 1, gradient: nil, losses: ls)
+          }
+        }
+      }
+      for r in 0..<3 {
+        let x = rows[r]
+        let maximum = x.max()!
+        let logOfSum = Foundation.log(x.map { Foundation.exp($0 - maximum) }.reduce(0, +))
+        let exact = (maximum - x[Int(labels[r])]) + logOfSum
+        #expect(
+          relative(losses[r], exact, floor: 1) <= 1e-12, "row \(r): \(losses[r]) against \(exact)")
+      }
+    }
+  }
+}
