@@ -193,6 +193,9 @@ func writeGradient<Element: SoftmaxElement>(
   threads: Int?
 ) {
   guard x.count > 0 else { return }
+  let owned = label >= 0 && label < x.count
+  // Read before the output pass: `g` may be the logits themselves.
+  let xl = owned ? Double(x[label]) : 0
   let regular = n.infinityCount == 0 && !n.mantissa.isNaN && !n.isEmpty
   if regular {
     // scale · e^x / Z = e^x / (Z / scale): fold the scale into the normalizer's mantissa.
@@ -211,8 +214,7 @@ func writeGradient<Element: SoftmaxElement>(
     let offset = scale * smoothing / classes
     for i in g.indices { g[i] = Element(Double(g[i]) - offset) }
   }
-  guard label >= 0 && label < x.count else { return }
-  let xl = Double(x[label])
+  guard owned else { return }
   if regular && xl.isFinite {
     // p − 1 as expm1(x − log Z): accurate when the model is sure (p ≈ 1).
     g[label] = Element(scale * (expm1(-logSumMinus(n, xl)) + smoothing * (1 - 1 / classes)))

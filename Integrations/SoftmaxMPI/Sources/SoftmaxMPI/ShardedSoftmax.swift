@@ -192,6 +192,13 @@ public struct ShardedSoftmax {
     if let gradient, gradient.count != logits.count {
       fail("the gradient holds \(gradient.count) elements, not \(logits.count)")
     }
+    if let gradient, let g = gradient.baseAddress, let x = logits.baseAddress,
+      UnsafeRawPointer(g) != UnsafeRawPointer(x),
+      UnsafeRawPointer(g) < UnsafeRawPointer(x + logits.count),
+      UnsafeRawPointer(x) < UnsafeRawPointer(g + gradient.count)
+    {
+      fail("the gradient overlaps the logits without being the same buffer")
+    }
     if let losses, losses.count != rows { fail("losses holds \(losses.count), not \(rows)") }
     if reduction == .none && losses == nil { fail("reduction .none needs a losses buffer") }
     if options.zLossWeight != 0 { fail("z-loss is not supported on sharded rows") }

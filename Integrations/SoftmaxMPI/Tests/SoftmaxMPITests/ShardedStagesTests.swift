@@ -274,3 +274,41 @@ struct DoubleStagesTests {
     }
   }
 }
+
+@Suite("Sharded stages in place")
+struct InPlaceStagesTests {
+  @Test("the gradient written over the logits is bitwise the gradient written elsewhere")
+  func inPlace() {
+    let rows = randomRows(4, 600, scale: 6, seed: 13)
+    let batch = SimulatedBatch(rows: rows, partition: .even(classes: 600, parts: 2))
+    let labels: [Int32] = [3, 599, 300, 0]
+    for smoothing in [0.0, 0.2] {
+      labels.withUnsafeBufferPointer { l in
+        let shardLabels = ShardLabels(
+          labels: l, ignoreIndex: nil, smoothing: smoothing, reduction: .mean)
+        let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
+        let m = merged(messages, order: [0, 1], layout: shardLabels.layout)
+        for p in 0..<2 {
+          let x = batch.shard(p)
+          var separate = [Float](repeating: 0, count: x.count)
+          var inPlace = x
+          m.withUnsafeBufferPointer { mb in
+            _ = x.withUnsafeBufferPointer { xs in
+              separate.withUnsafeMutableBufferPointer { g in
+                finishCrossEntropy(
+                  xs, batch.geometry(p), labels: shardLabels, message: mb, threads: 1,
+                  gradient: g, losses: nil)
+              }
+            }
+            _ = inPlace.withUnsafeMutableBufferPointer { g in
+              finishCrossEntropy(
+                UnsafeBufferPointer(g), batch.geometry(p), labels: shardLabels, message: mb,
+                threads: 1, gradient: g, losses: nil)
+            }
+          }
+          #expect(inPlace == separate, "part \(p), ε \(smoothing)")
+        }
+      }
+    }
+  }
+}
