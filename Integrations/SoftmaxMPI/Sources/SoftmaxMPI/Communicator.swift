@@ -63,7 +63,8 @@ public struct Communicator {
   }
 
   /// Every process of the job (`MPI_COMM_WORLD`). Initializes MPI if needed
-  /// (``MPIEnvironment/initialize()``).
+  /// (``MPIEnvironment/initialize()``). Each access makes a value with ``counters`` of its
+  /// own: keep one and pass it (or its copies) around.
   public static var world: Communicator {
     MPIEnvironment.initialize()
     return Communicator(handle: softmax_mpi_comm_world())
