@@ -67,13 +67,8 @@ struct BenchCommand: ParsableCommand {
         world.barrier()
         world.counters.reset()
         let start = MPIEnvironment.time
-        loss = shard.withUnsafeBufferPointer { x in
-          labels.withUnsafeBufferPointer { l in
-            gradient.withUnsafeMutableBufferPointer { g in
-              sharded.crossEntropy(logits: x, rows: s.rows, labels: l, gradient: g)
-            }
-          }
-        }
+        loss = sharded.crossEntropy(
+          logits: shard, rows: s.rows, labels: labels, gradient: &gradient)
         let elapsed = MPIEnvironment.time - start
         let slowest = world.maximum(elapsed)
         let slowestCollective = world.maximum(world.counters.seconds)

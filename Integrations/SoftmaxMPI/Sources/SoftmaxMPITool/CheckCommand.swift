@@ -146,17 +146,9 @@ struct CheckCommand: ParsableCommand {
 
     // softmax and log-softmax
     for logarithm in [false, true] {
-      var y = [Float](repeating: 0, count: shard.count)
-      counted {
-        shard.withUnsafeBufferPointer { x in
-          y.withUnsafeMutableBufferPointer { out in
-            if logarithm {
-              sharded.logSoftmax(x, rows: rows, into: out)
-            } else {
-              sharded.softmax(x, rows: rows, into: out)
-            }
-          }
-        }
+      let y = counted {
+        logarithm
+          ? sharded.logSoftmax(shard, rows: rows) : sharded.softmax(shard, rows: rows)
       }
       let name = logarithm ? "log-softmax" : "softmax"
       let floor = logarithm ? 1.0 : 1e-30
@@ -171,7 +163,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     // log-sum-exp
-    let lse = counted { shard.withUnsafeBufferPointer { sharded.logSumExp($0, rows: rows) } }
+    let lse = counted { sharded.logSumExp(shard, rows: rows) }
     let lseFloat = lse.map { Float($0) }
     errors.compare(
       "log-sum-exp", lseFloat, logSumExp(batch.logits, shape: shape), batch.name, floor: { _ in 1 })

@@ -109,6 +109,20 @@ struct MPIRunTests {
     #expect(result.stderr.contains("mpirun"), "\(kind): \(result.stderr)")
   }
 
+  @Test("bench prints one CSV line per shape: one collective, 32 bytes per row and a header")
+  func bench() throws {
+    let result = try MPIRun.run(
+      ranks: 2, ["bench", "--shape", "5x300", "--shape", "2x7", "--repetitions", "2", "--header"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").map { $0.split(separator: ",") }
+    #expect(lines.count == 3 && lines[0][0] == "implementation")
+    for (line, rows) in zip(lines.dropFirst(), [5, 2]) where line.count == 12 {
+      #expect(line[0] == "swift-softmax-mpi" && line[1] == "2" && line[2] == "\(rows)"[...])
+      #expect(line[9] == "1" && line[10] == "\((rows + 1) * 32)"[...])
+      #expect(Double(line[11]).map { $0 > 0 && $0.isFinite } == true)
+    }
+  }
+
   @Test("usage errors are one line and exit 2")
   func usageErrors() throws {
     let result = try MPIRun.run(ranks: 1, ["bench", "--repetitions", "0"])
