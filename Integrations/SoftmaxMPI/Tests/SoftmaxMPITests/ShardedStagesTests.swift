@@ -312,3 +312,69 @@ struct InPlaceStagesTests {
     }
   }
 }
+
+@Suite("Sharded stages on Float16 rows")
+struct HalfStagesTests {
+  @Test(
+    "Float16 shards: losses within 1e-6 of exact (sums in Float, losses in Double), gradients within Float16 rounding"
+  )
+  func halfRows() {
+    let classes = 501
+    let rows: [[Float16]] = (0..<3).map { r in
+      (0..<classes).map { c in
+        Float16(seededLogit(seed: 17, row: r, column: c, classes: classes, scale: 8))
+      }
+    }
+    let partition = ClassPartition.even(classes: classes, parts: 2)
+    let labels: [Int32] = [0, 250, 500]
+    labels.withUnsafeBufferPointer { l in
+      let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
+      let shards = (0..<2).map { p in rows.flatMap { $0[partition.columns(ofPart: p)] } }
+      let geometries = (0..<2).map {
+        ShardGeometry(rows: 3, columns: partition.columns(ofPart: $0), partition: partition)
+      }
+      let messages = (0..<2).map { p in
+        var m = [UInt64](repeating: 0, count: 4 * 4)
+        shards[p].withUnsafeBufferPointer { x in
+          m.withUnsafeMutableBufferPointer { mb in
+            fillMessage(
+              x, geometries[p], labels: shardLabels, fingerprint: 1, layout: .targets,
+              threads: 1, into: mb)
+          }
+        }
+        return m
+      }
+      let m = merged(messages, order: [1, 0], layout: .targets)
+      for p in 0..<2 {
+        var gradient = [Float16](repeating: 0, count: shards[p].count)
+        var losses = [Float16](repeating: 0, count: 3)
+        let total = shards[p].withUnsafeBufferPointer { x in
+          gradient.withUnsafeMutableBufferPointer { g in
+            losses.withUnsafeMutableBufferPointer { ls in
+              m.withUnsafeBufferPointer { mb in
+                finishCrossEntropy(
+                  x, geometries[p], labels: shardLabels, message: mb, threads: 1, gradient: g,
+                  losses: ls)
+              }
+            }
+          }
+        }
+        var exactTotal = 0.0
+        for r in 0..<3 {
+          let exact = ExactRow(rows[r].map { Float($0) })
+          exactTotal += exact.logSum(minus: exact.x[Int(labels[r])])
+          for (k, c) in partition.columns(ofPart: p).enumerated() {
+            let target =
+              c == Int(labels[r])
+              ? Foundation.expm1(-exact.logSum(minus: exact.x[c])) : exact.probability(c)
+            let floor = c == Int(labels[r]) ? 1 : 6e-5
+            #expect(
+              relative(Double(gradient[r * geometries[p].width + k]), target, floor: floor)
+                <= 1e-3, "part \(p) row \(r) column \(c)")
+          }
+        }
+        #expect(relative(total, exactTotal, floor: 1) <= 1e-6, "part \(p)")
+      }
+    }
+  }
+}
