@@ -15,11 +15,20 @@
 #                            [--peers jax,onnxruntime] [--repetitions N] [--min-sample-ms MS]
 #                            [--seed N] [--distribution uniform|normal]
 #
+# With `sampling` first, it times token sampling in llama.cpp (its sampler chain through
+# llama-cpp-python, which builds llama.cpp from source: a few minutes) and NumPy
+# (scripts/peer_sampling.py), on the chains of `softmax bench --operation sampling`:
+#
+#   scripts/compare-peers.sh sampling [--output FILE] [--shapes 1x128256,1x256000]
+#                            [--chains top-k,full,top-p,min-p] [--peers llama.cpp,numpy]
+#                            [--repetitions N] [--min-sample-ms MS] [--distribution normal|uniform]
+#
 # The MPI peer (Megatron's vocabulary-parallel cross-entropy with mpi4py) has a script of its
 # own: scripts/compare-mpi.sh.
 #
-# The venv is deleted on exit; nothing is installed outside it. Pin to a core for steadier
-# numbers (taskset -c 1 scripts/compare-peers.sh ...).
+# The venv is deleted on exit; nothing is installed outside it. Set SOFTMAX_PEER_VENV to a
+# directory to keep the venv there and reuse it (llama.cpp is then built once). Pin to a core
+# for steadier numbers (taskset -c 1 scripts/compare-peers.sh ...).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +43,13 @@ if [[ ${1-} == training ]]; then
   listed="numpy, onnxruntime, onnx and jax"
   output="bench-results/peers-training-$(date +%Y-%m-%dT%H-%M-%S).csv"
 fi
+if [[ ${1-} == sampling ]]; then
+  shift
+  script=peer_sampling.py
+  packages=(numpy llama-cpp-python)
+  listed="numpy and llama-cpp-python (built from source)"
+  output="bench-results/peers-sampling-$(date +%Y-%m-%dT%H-%M-%S).csv"
+fi
 args=()
 while (($#)); do
   case "$1" in
@@ -43,12 +59,19 @@ while (($#)); do
   esac
 done
 
-workdir=$(mktemp -d)
-trap 'rm -rf "$workdir"' EXIT
-python3 -m venv "$workdir/venv"
-echo "compare-peers: installing $listed into a temporary venv" >&2
-"$workdir/venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
-"$workdir/venv/bin/python" "$here/$script" --output "$output" "${args[@]+"${args[@]}"}"
+if [[ -n ${SOFTMAX_PEER_VENV-} ]]; then
+  venv=$SOFTMAX_PEER_VENV
+  [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+  echo "compare-peers: installing $listed into $venv (kept)" >&2
+else
+  workdir=$(mktemp -d)
+  trap 'rm -rf "$workdir"' EXIT
+  venv=$workdir/venv
+  python3 -m venv "$venv"
+  echo "compare-peers: installing $listed into a temporary venv" >&2
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
+"$venv/bin/python" "$here/$script" --output "$output" "${args[@]+"${args[@]}"}"
 if [[ $script == peer_softmax.py ]]; then
   echo "compare-peers: merge with: swift run -c release softmax bench --merge $output" >&2
 fi

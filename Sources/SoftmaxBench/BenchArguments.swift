@@ -216,6 +216,17 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
           "--operation cross-entropy: rows of \(length) classes are more than Int32 labels hold")
       }
     }
+    if operations.contains(.sampling) {
+      if let layout,
+        (layout.axis + layout.shape.count) % layout.shape.count != layout.shape.count - 1
+      {
+        throw BenchError("--operation sampling: the vocabulary must be the last axis of --shape")
+      }
+      let longest = layout.map { [$0.rowLength] } ?? sizes
+      if let length = longest.max(), length >= 1 << 31 {
+        throw BenchError("--operation sampling: rows of \(length) logits are more than 2^31 − 1")
+      }
+    }
     kernelSet = try Self.selectKernelSet(arguments.isa)
     hotOutput = arguments.hot
     outputDirectory = arguments.output

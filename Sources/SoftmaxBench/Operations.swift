@@ -19,6 +19,10 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
   case crossEntropy = "cross-entropy"
   /// `logSumExp(_:shape:axis:into:threads:)`: one value per row.
   case logSumExp = "logsumexp"
+  /// `TokenSampler.sample` on each row of the last axis, with the chains of
+  /// ``TimedOperation/samplingOptions``: llama.cpp's usual top-k chain, no truncation, top-p
+  /// alone, min-p alone.
+  case sampling
 
   /// The list of `--operation`: comma-separated names, or `all`; duplicates dropped, returned
   /// in ``allCases`` order so that tables always list operations the same way.
@@ -48,6 +52,7 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
     case .logBackward: [.logBackward]
     case .crossEntropy: [.crossEntropy, .crossEntropyValue]
     case .logSumExp: [.logSumExp]
+    case .sampling: [.sampleTopK, .sampleFull, .sampleTopP, .sampleMinP]
     }
   }
 
@@ -70,6 +75,25 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
   case crossEntropyValue = "cross-entropy value"
   /// logSumExp(x) into one value per row at the start of a rotated output.
   case logSumExp = "logsumexp"
+  /// One token per row: temperature 0.8, top-k 40, top-p 0.95.
+  case sampleTopK = "sample top-k"
+  /// One token per row: temperature 0.8, no truncation.
+  case sampleFull = "sample full"
+  /// One token per row: top-p 0.9 alone.
+  case sampleTopP = "sample top-p"
+  /// One token per row: temperature 0.8, min-p 0.05.
+  case sampleMinP = "sample min-p"
+
+  /// The chain a sampling operation times; nil for the others.
+  public var samplingOptions: SamplingOptions? {
+    switch self {
+    case .sampleTopK: SamplingOptions(temperature: 0.8, topK: 40, topP: 0.95)
+    case .sampleFull: SamplingOptions(temperature: 0.8)
+    case .sampleTopP: SamplingOptions(topP: 0.9)
+    case .sampleMinP: SamplingOptions(temperature: 0.8, minP: 0.05)
+    default: nil
+    }
+  }
 
   /// The name in tables, CSV rows and charts.
   public var name: String { rawValue }
@@ -80,6 +104,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     switch self {
     case .logSoftmax, .backward, .logBackward, .crossEntropy: MemoryTraffic(reads: 2, writes: 1)
     case .crossEntropyValue, .logSumExp: MemoryTraffic(reads: 1, writes: 0)
+    // At least one read of the logits; the sampler reads the row a few times more in cache.
+    case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: MemoryTraffic(reads: 1, writes: 0)
     }
   }
 
@@ -105,6 +131,7 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case .crossEntropy: "logits read twice, gradient written"
     case .crossEntropyValue: "logits read once"
     case .logSumExp: "x read once, one value per row written"
+    case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: "logits read, one token per row"
     }
   }
 
@@ -145,6 +172,11 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
       Softmax.logSumExp(
         x, shape: shape, axis: axis,
         into: UnsafeMutableBufferPointer(start: output, count: operands.rows), threads: threads)
+    case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP:
+      guard let sampling = operands.sampling, let options = samplingOptions else {
+        preconditionFailure("no sampler")
+      }
+      buffers.sink.pointee += Float(sampling.sampleRows(x, rowLength: operands.rowLength, options))
     }
   }
 }
@@ -172,6 +204,8 @@ final class OperationOperands {
   let logY: UnsafeMutablePointer<Float>?
   /// One class per row (for cross-entropy).
   let labels: UnsafeMutablePointer<Int32>?
+  /// A sampler and its generator (for the sampling operations).
+  let sampling: SamplingState?
 
   /// Which arrays `operations` (and their rooflines) read.
   struct Needs: Equatable {
@@ -179,6 +213,7 @@ final class OperationOperands {
     var dy = false
     var logY = false
     var labels = false
+    var sampler = false
 
     init(_ operations: [TimedOperation]) {
       for operation in operations {
@@ -190,12 +225,13 @@ final class OperationOperands {
           logY = true
           dy = true
         case .crossEntropy, .crossEntropyValue: labels = true
+        case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: sampler = true
         case .logSoftmax, .logSumExp: break
         }
       }
     }
 
-    var any: Bool { y || dy || logY || labels }
+    var any: Bool { y || dy || logY || labels || sampler }
   }
 
   /// The shape and axis the operations run on at size `count`.
@@ -229,6 +265,7 @@ final class OperationOperands {
     dy = needs.dy ? array() : nil
     logY = needs.logY ? array() : nil
     labels = needs.labels ? .allocate(capacity: max(1, rows)) : nil
+    sampling = needs.sampler ? SamplingState(seed: seed ^ UInt64(count)) : nil
     // Seeds depend on the size (as the logits' do) and differ from the logits' seed.
     let sizeSeed = seed ^ UInt64(count)
     if let dy {
@@ -264,5 +301,30 @@ final class OperationOperands {
   func buffer(_ pointer: UnsafeMutablePointer<Float>?) -> UnsafeBufferPointer<Float> {
     guard let pointer else { preconditionFailure("softmax bench: an operand was not made") }
     return UnsafeBufferPointer(start: pointer, count: count)
+  }
+}
+
+/// The sampling operations' state: one reusable sampler (its scratch is allocated on the first
+/// call, outside the timed samples after the warm-up) and a seeded generator.
+final class SamplingState {
+  private var sampler = TokenSampler()
+  private var generator: SplitMix64
+
+  init(seed: UInt64) {
+    generator = SplitMix64(seed: seed ^ 0x7361_6D70)
+  }
+
+  /// Draws one token from each row of `rowLength` logits; returns their sum (a sink).
+  func sampleRows(_ x: UnsafeBufferPointer<Float>, rowLength: Int, _ options: SamplingOptions)
+    -> Int
+  {
+    var sum = 0
+    var start = 0
+    while start < x.count {
+      let row = UnsafeBufferPointer(rebasing: x[start..<(start + rowLength)])
+      sum &+= sampler.sample(row, options: options, using: &generator)
+      start += rowLength
+    }
+    return sum
   }
 }

@@ -71,6 +71,8 @@ package final class PassKernels: Sendable {
   package let double: DoubleRowKernels
   /// The training operations' kernels.
   package let training: TrainingRowKernels
+  /// Token selection's kernels (sampling).
+  package let selection: SelectionKernels
   /// Whether the table has non-temporal stores (the `stream` arguments are ignored otherwise).
   package let hasStreamingStores: Bool
   /// Orders the streaming stores made on this thread before its later stores. The kernels do
@@ -116,6 +118,7 @@ package final class PassKernels: Sendable {
       },
     double: DoubleRowKernels = .portable,
     training: TrainingRowKernels = .portable,
+    selection: SelectionKernels = .portable,
     hasStreamingStores: Bool,
     storeFence: @escaping @Sendable () -> Void = {}
   ) {
@@ -134,6 +137,7 @@ package final class PassKernels: Sendable {
     self.strided = strided
     self.double = double
     self.training = training
+    self.selection = selection
     self.hasStreamingStores = hasStreamingStores
     self.storeFence = storeFence
   }
@@ -281,6 +285,7 @@ extension PassKernels {
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       training: .avx512,
+      selection: .avx512,
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
   }

@@ -160,3 +160,36 @@ extension RowSettings {
     }
   }
 }
+
+/// Traps, naming `function`, unless the sampling options, the row and the history are valid.
+func checkSampling(
+  _ options: SamplingOptions, count: Int, history: [Int], function: StaticString
+) {
+  checkTemperature(options.temperature, function: function)
+  guard count >= 1 else { fatalError("\(function): the logits are empty; a row needs a token") }
+  guard count < 1 << 31 else {
+    fatalError("\(function): a row of \(count) logits is too long (at most 2^31 − 1)")
+  }
+  guard options.topK >= 0 else {
+    fatalError("\(function): topK must be at least 0 (0 keeps every token), not \(options.topK)")
+  }
+  guard options.topP > 0 && options.topP <= 1 else {
+    fatalError("\(function): topP must be in (0, 1] (1 keeps every token), not \(options.topP)")
+  }
+  guard options.minP >= 0 && options.minP < 1 else {
+    fatalError("\(function): minP must be in [0, 1) (0 keeps every token), not \(options.minP)")
+  }
+  guard options.repetitionPenalty.isFinite && options.repetitionPenalty > 0 else {
+    fatalError(
+      "\(function): repetitionPenalty must be finite and > 0 (1 for none), "
+        + "not \(options.repetitionPenalty)")
+  }
+  guard options.frequencyPenalty.isFinite && options.presencePenalty.isFinite else {
+    fatalError(
+      "\(function): frequencyPenalty and presencePenalty must be finite, not "
+        + "\(options.frequencyPenalty) and \(options.presencePenalty)")
+  }
+  for token in history where !(0..<count).contains(token) {
+    fatalError("\(function): history token \(token) is out of range for \(count) logits")
+  }
+}

@@ -134,6 +134,22 @@ double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                          float offset);
 
+// Selection kernels (x86/avx512_selection_kernels.c): masses and counts above eight cuts, and
+// the compaction of a band of values, for token sampling. NaN entries are never selected.
+void softmax_band_masses_avx512_u16(const float *x, const float *e, size_t n, const float *cuts,
+                                    double *mass, int64_t *count);
+size_t softmax_gather_band_avx512_u16(const float *x, const float *e, const int32_t *index,
+                                      size_t n, float lo, float hi, float *out_x, float *out_e,
+                                      int32_t *out_index);
+double softmax_mass_above_avx512_u32(const float *x, const float *e, size_t n, float cut,
+                                     int64_t *count);
+size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, size_t n, float lo,
+                                       float hi, float *out_x, float *out_e, int32_t *out_index,
+                                       double *above_mass, int64_t *above_count,
+                                       double *band_mass);
+double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y, size_t n, float shift,
+                                                float inverse_hi, float inverse_lo);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,214 @@
+// AVX-512 kernels of token selection (sampling): the mass and count of a row above eight cut
+// points in one read, and the compaction of the entries inside a band of values. NaN entries
+// fail every comparison, so they are never counted or gathered.
+#include "_SoftmaxCKernels.h"
+
+#if defined(__x86_64__)
+#include <stdint.h>
+
+#include "avx512_exp.h"
+
+// Float lanes hold at most this many terms of at most 1 each before they are added in Double,
+// so a block's lane sums stay exact to a few ulp.
+#define BAND_BLOCK 1024
+
+// For each cut c_j: Σ e_i and the number of entries over x_i ≥ c_j. One compare, one masked
+// add and a population count per cut and vector; the two inputs are read once.
+KERNEL void softmax_band_masses_avx512_u16(const float *x, const float *e, size_t n,
+                                           const float *cuts, double *mass, int64_t *count) {
+  __m512 c[8];
+  __m512 acc[8];
+  int64_t cnt[8];
+  __m512d total[8];
+  for (int j = 0; j < 8; j++) {
+    c[j] = _mm512_set1_ps(cuts[j]);
+    total[j] = _mm512_setzero_pd();
+    cnt[j] = 0;
+  }
+  const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    for (int j = 0; j < 8; j++) acc[j] = _mm512_setzero_ps();
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 xv = _mm512_mask_loadu_ps(nan, lanes, x + i);
+      const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+      for (int j = 0; j < 8; j++) {
+        const __mmask16 k = _mm512_cmp_ps_mask(xv, c[j], _CMP_GE_OQ);
+        acc[j] = _mm512_mask_add_ps(acc[j], k, acc[j], ev);
+        // Counted from the mask in a general register: the vector ports are the bottleneck.
+        cnt[j] += __builtin_popcount((unsigned)k);
+      }
+    }
+    for (int j = 0; j < 8; j++) {
+      total[j] = _mm512_add_pd(total[j], _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j])));
+      total[j] = _mm512_add_pd(
+          total[j], _mm512_cvtps_pd(_mm256_castpd_ps(
+                        _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1))));
+    }
+  }
+  for (int j = 0; j < 8; j++) {
+    mass[j] = _mm512_reduce_add_pd(total[j]);
+    count[j] = cnt[j];
+  }
+}
+
+// Writes, in order, the entries with lo ≤ x_i < hi: their values to out_x, their indices
+// (index[i] when index is not null, else i) to out_index, and e_i to out_e when both e and
+// out_e are not null. Returns how many. Each output needs room for the count plus 16: whole
+// vectors are stored and the next store overwrites the unused lanes.
+KERNEL size_t softmax_gather_band_avx512_u16(const float *x, const float *e,
+                                             const int32_t *index, size_t n, float lo, float hi,
+                                             float *out_x, float *out_e, int32_t *out_index) {
+  const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const int with_e = e != 0 && out_e != 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+    const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) &
+                        _mm512_cmp_ps_mask(xv, high, _CMP_LT_OQ);
+    if (k) {
+      const __m512i iv = index ? _mm512_maskz_loadu_epi32(lanes, index + i) : iota;
+      // The register form of compress: the memory form is microcoded on Zen 4.
+      _mm512_storeu_ps(out_x + kept, _mm512_maskz_compress_ps(k, xv));
+      _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iv));
+      if (with_e) {
+        const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+        _mm512_storeu_ps(out_e + kept, _mm512_maskz_compress_ps(k, ev));
+      }
+      kept += (size_t)__builtin_popcount((unsigned)k);
+    }
+    iota = _mm512_add_epi32(iota, step);
+  }
+  return kept;
+}
+
+// Σ e_i and the count over the entries with x_i ≥ cut: one compare and one masked add per
+// vector, Float lanes per block added in Double (min-p's mass, the draw's walk).
+KERNEL double softmax_mass_above_avx512_u32(const float *x, const float *e, size_t n, float cut,
+                                            int64_t *count) {
+  const __m512 c = _mm512_set1_ps(cut);
+  __m512d total = _mm512_setzero_pd();
+  int64_t number = 0;
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    size_t i = start;
+    for (; i + 32 <= end; i += 32) {
+      const __mmask16 k0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), c, _CMP_GE_OQ);
+      const __mmask16 k1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 16), c, _CMP_GE_OQ);
+      a0 = _mm512_mask_add_ps(a0, k0, a0, _mm512_loadu_ps(e + i));
+      a1 = _mm512_mask_add_ps(a1, k1, a1, _mm512_loadu_ps(e + i + 16));
+      number += __builtin_popcount((unsigned)k0) + __builtin_popcount((unsigned)k1);
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __mmask16 k =
+          lanes & _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(lanes, x + i), c, _CMP_GE_OQ);
+      a0 = _mm512_mask_add_ps(a0, k, a0, _mm512_maskz_loadu_ps(lanes, e + i));
+      number += __builtin_popcount((unsigned)k);
+    }
+    const __m512 a = _mm512_add_ps(a0, a1);
+    total = _mm512_add_pd(total, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+    total = _mm512_add_pd(total, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                     _mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
+  }
+  *count = number;
+  return _mm512_reduce_add_pd(total);
+}
+
+// One read of a whole row for the first bracket of a search: gathers the entries with
+// lo ≤ x_i < hi as softmax_gather_band_avx512_u16 does (values, exponentials, indices), and
+// returns through `above` Σ e_i and the count over x_i ≥ hi and through `band_mass` Σ e_i over
+// the band. Two compares per vector instead of a cut each.
+KERNEL size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, size_t n, float lo,
+                                              float hi, float *out_x, float *out_e,
+                                              int32_t *out_index, double *above_mass,
+                                              int64_t *above_count, double *band_mass) {
+  const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512d top = _mm512_setzero_pd(), inside = _mm512_setzero_pd();
+  int64_t count = 0;
+  size_t kept = 0;
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    __m512 a = _mm512_setzero_ps(), b = a;
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+      const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
+      const __mmask16 over = lanes & _mm512_cmp_ps_mask(xv, high, _CMP_GE_OQ);
+      const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) & (__mmask16)~over;
+      a = _mm512_mask_add_ps(a, over, a, ev);
+      b = _mm512_mask_add_ps(b, k, b, ev);
+      count += __builtin_popcount((unsigned)over);
+      // Only the indices here (one compress, no branch); the values are gathered after.
+      _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iota));
+      kept += (size_t)__builtin_popcount((unsigned)k);
+      iota = _mm512_add_epi32(iota, step);
+    }
+    top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+    top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                 _mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
+    inside = _mm512_add_pd(inside, _mm512_cvtps_pd(_mm512_castps512_ps256(b)));
+    inside = _mm512_add_pd(inside, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                       _mm512_extractf64x4_pd(_mm512_castps_pd(b), 1))));
+  }
+  for (size_t i = 0; i < kept; i += 16) {
+    const __mmask16 lanes = kept - i >= 16 ? (__mmask16)0xFFFF : first_lanes(kept - i);
+    const __m512i iv = _mm512_maskz_loadu_epi32(lanes, out_index + i);
+    _mm512_mask_storeu_ps(out_x + i, lanes,
+                          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, iv, x, 4));
+    _mm512_mask_storeu_ps(out_e + i, lanes,
+                          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, iv, e, 4));
+  }
+  *above_mass = _mm512_reduce_add_pd(top);
+  *above_count = count;
+  *band_mass = _mm512_reduce_add_pd(inside);
+  return kept;
+}
+
+// Σ e^((x − shift)/T), storing each term into y (y may be x), with (x − shift)/T carried to
+// about 2^-45 relative: x − shift as a rounded difference and its exact error (TwoSum), 1/T as
+// hi + lo, the product's error by FMA, and the exponential corrected by that error to first
+// order. As exact as computing the quotient in Double and rounding once, in one read. The
+// caller keeps 1/T finite in Float (T ≥ 2^-126).
+KERNEL double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y, size_t n,
+                                                       float shift, float inverse_hi,
+                                                       float inverse_lo) {
+  const __m512 vshift = _mm512_set1_ps(-shift), hi = _mm512_set1_ps(inverse_hi);
+  const __m512 lo = _mm512_set1_ps(inverse_lo), neg_inf = _mm512_set1_ps(-INFINITY);
+  double total = 0;
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    __m512 s0 = _mm512_setzero_ps();
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
+      // TwoSum: d + err = v − shift exactly.
+      const __m512 d = _mm512_add_ps(v, vshift);
+      const __m512 b = _mm512_sub_ps(d, v);
+      const __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)),
+                                       _mm512_sub_ps(vshift, b));
+      const __m512 z = _mm512_mul_ps(d, hi);
+      __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
+                                _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
+      // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
+      // correction: their errors are infinite or NaN, and their exponentials 0.
+      dz = _mm512_maskz_mov_ps(
+          _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
+      const __m512 e0 = exp_nonpositive(z);
+      const __m512 e = _mm512_fmadd_ps(e0, dz, e0);
+      _mm512_mask_storeu_ps(y + i, lanes, e);
+      s0 = _mm512_add_ps(s0, _mm512_maskz_mov_ps(lanes, e));
+    }
+    total += (double)_mm512_reduce_add_ps(s0);
+  }
+  return total;
+}
+
+#endif
