@@ -23,6 +23,9 @@
 #                            [--chains top-k,full,top-p,min-p] [--peers llama.cpp,numpy]
 #                            [--repetitions N] [--min-sample-ms MS] [--distribution normal|uniform]
 #
+# The MPI peer (Megatron's vocabulary-parallel cross-entropy with mpi4py) has a script of its
+# own: scripts/compare-mpi.sh.
+#
 # The venv is deleted on exit; nothing is installed outside it. Set SOFTMAX_PEER_VENV to a
 # directory to keep the venv there and reuse it (llama.cpp is then built once). Pin to a core
 # for steadier numbers (taskset -c 1 scripts/compare-peers.sh ...).

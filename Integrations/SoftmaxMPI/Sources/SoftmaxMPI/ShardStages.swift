@@ -1,0 +1,224 @@
+// The two local stages of a sharded batch, without MPI: each rank fills its message from its
+// shard (stage 1); the messages are merged (the collective); each rank finishes its shard
+// from the merged message (stage 2). The tests run the stages for several simulated ranks in
+// one process.
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import Softmax
+
+/// What a sharded batch computes; its number goes into the fingerprint.
+enum ShardedOperation: Int {
+  case normalizers = 1
+  case crossEntropy = 2
+}
+
+/// One rank's view of a batch: `rows` rows, of which it holds `columns` of every row,
+/// contiguous, row-major (`rows × columns.count` elements).
+struct ShardGeometry {
+  let rows: Int
+  let columns: Range<Int>
+  let partition: ClassPartition
+
+  var width: Int { columns.count }
+  var classes: Int { partition.classes }
+}
+
+/// The labels and options of a sharded cross-entropy.
+struct ShardLabels {
+  let labels: UnsafeBufferPointer<Int32>
+  let ignoreIndex: Int32?
+  let smoothing: Double
+  let reduction: LossReduction
+
+  var layout: RecordLayout { smoothing > 0 ? .smoothing : .targets }
+
+  func isIgnored(_ row: Int) -> Bool { ignoreIndex.map { labels[row] == $0 } ?? false }
+}
+
+/// The fingerprint of a batch: operation, element size, geometry, partition, labels and
+/// options. Ranks whose fingerprints differ passed different batches.
+func batchFingerprint(
+  _ operation: ShardedOperation, elementSize: Int, _ geometry: ShardGeometry,
+  _ labels: ShardLabels?
+) -> UInt64 {
+  var f = Fingerprint()
+  f.add(operation.rawValue)
+  f.add(elementSize)
+  f.add(geometry.rows)
+  for b in geometry.partition.bounds { f.add(b) }
+  if let labels {
+    f.add(labels.ignoreIndex.map { Int($0) } ?? Int.min)
+    f.add(labels.smoothing.bitPattern)
+    switch labels.reduction {
+    case .mean: f.add(1)
+    case .sum: f.add(2)
+    case .none: f.add(3)
+    }
+    for l in labels.labels { f.add(Int(l)) }
+  }
+  return f.value
+}
+
+/// Stage 1: the header, then per row the shard's normalizer and, for a cross-entropy, the
+/// target logit if this shard owns the label (else 0) and Σ x over the shard (smoothing).
+@_specialize(where Element == Float)
+@_specialize(where Element == Double)
+func fillMessage<Element: SoftmaxElement>(
+  _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels?,
+  fingerprint: UInt64, layout: RecordLayout, threads: Int?,
+  into message: UnsafeMutableBufferPointer<UInt64>
+) {
+  let w = layout.words
+  let width = geometry.width
+  let base = message.baseAddress!
+  storeHeader(fingerprint: fingerprint, width: width, layout: layout, base)
+  for r in 0..<geometry.rows {
+    let row = UnsafeBufferPointer(rebasing: shard[(r * width)..<((r + 1) * width)])
+    let record = base + (r + 1) * w
+    store(SoftmaxNormalizer(accumulating: row, threads: threads), record)
+    guard let labels, w >= 4 else { continue }
+    let label = Int(labels.labels[r])
+    let owned = !labels.isIgnored(r) && geometry.columns.contains(label)
+    record[3] = (owned ? Double(row[label - geometry.columns.lowerBound]) : 0).bitPattern
+    if w >= 5 { record[4] = compensatedSum(row).bitPattern }
+  }
+}
+
+/// Σ x in Double with Neumaier's compensation.
+@_specialize(where Element == Float)
+@_specialize(where Element == Double)
+func compensatedSum<Element: SoftmaxElement>(_ x: UnsafeBufferPointer<Element>) -> Double {
+  var sum = 0.0
+  var compensation = 0.0
+  for v in x {
+    let d = Double(v)
+    let t = sum + d
+    compensation += abs(sum) >= abs(d) ? (sum - t) + d : (d - t) + sum
+    sum = t
+  }
+  let total = sum + compensation
+  return total.isNaN && !sum.isNaN ? sum : total
+}
+
+/// The merged normalizer of row `r` in a reduced message.
+func rowNormalizer(_ message: UnsafeBufferPointer<UInt64>, row r: Int, layout: RecordLayout)
+  -> SoftmaxNormalizer
+{
+  load(message.baseAddress! + (r + 1) * layout.words)
+}
+
+/// Stage 2 of a cross-entropy: each row's loss (Double; ignored rows 0), the reduced loss,
+/// and this shard's part of the gradient. Every rank computes the same losses from the same
+/// reduced message.
+@_specialize(where Element == Float)
+@_specialize(where Element == Double)
+func finishCrossEntropy<Element: SoftmaxElement>(
+  _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels,
+  message: UnsafeBufferPointer<UInt64>, threads: Int?,
+  gradient: UnsafeMutableBufferPointer<Element>?, losses: UnsafeMutableBufferPointer<Element>?
+) -> Double {
+  let layout = labels.layout
+  let w = layout.words
+  let base = message.baseAddress!
+  let epsilon = labels.smoothing
+  let classes = Double(geometry.classes)
+  var kept = 0
+  for r in 0..<geometry.rows where !labels.isIgnored(r) { kept += 1 }
+  let scale = labels.reduction == .mean ? (kept > 0 ? 1 / Double(kept) : 0) : 1
+  var total = 0.0
+  let width = geometry.width
+  for r in 0..<geometry.rows {
+    let record = base + (r + 1) * w
+    let n = load(record)
+    let ignored = labels.isIgnored(r)
+    var loss = 0.0
+    if !ignored {
+      let target = Double(bitPattern: record[3])
+      let meanLogit = w >= 5 ? Double(bitPattern: record[4]) / classes : 0
+      loss = rowLoss(n, target: target, meanLogit: meanLogit, smoothing: epsilon)
+    }
+    losses?[r] = Element(loss)
+    total += loss
+    guard let gradient else { continue }
+    let x = UnsafeBufferPointer(rebasing: shard[(r * width)..<((r + 1) * width)])
+    let g = UnsafeMutableBufferPointer(rebasing: gradient[(r * width)..<((r + 1) * width)])
+    if ignored || scale == 0 {
+      g.update(repeating: 0)
+      continue
+    }
+    writeGradient(
+      x, g, n, label: Int(labels.labels[r]) - geometry.columns.lowerBound, scale: scale,
+      smoothing: epsilon, classes: classes, threads: threads)
+  }
+  switch labels.reduction {
+  case .mean: return kept > 0 ? total / Double(kept) : 0
+  case .sum, .none: return total
+  }
+}
+
+/// One row's loss from its merged normalizer: (1 − ε)(log Z − x_label) + ε(log Z − mean x),
+/// with log Z − v as (shift − v) + (exponent · ln 2 + log mantissa), so that logits of 1e30
+/// lose nothing to the cancellation of shift and v.
+func rowLoss(_ n: SoftmaxNormalizer, target: Double, meanLogit: Double, smoothing: Double)
+  -> Double
+{
+  if n.mantissa.isNaN || target.isNaN { return .nan }
+  if n.isEmpty { return .infinity }
+  if n.infinityCount > 0 {
+    // +inf logits share the probability: the label's is 1 / count if it is one of them.
+    return target == .infinity && smoothing == 0 ? log(Double(n.infinityCount)) : .infinity
+  }
+  let labelTerm = logSumMinus(n, target)
+  if smoothing == 0 { return labelTerm }
+  return (1 - smoothing) * labelTerm + smoothing * logSumMinus(n, meanLogit)
+}
+
+/// log Σ e^x − v for a finite, non-empty normalizer without +inf values.
+@inline(__always)
+func logSumMinus(_ n: SoftmaxNormalizer, _ v: Double) -> Double {
+  (n.shift - v) + (n.exponent * 0.693_147_180_559_945_309_417_232_121_458 + log(n.mantissa))
+}
+
+/// scale · (softmax(x) − (1 − ε) one-hot − ε / C) over one row of the shard; `label` is the
+/// label's column in the shard (outside 0..<count when another rank owns it).
+@_specialize(where Element == Float)
+@_specialize(where Element == Double)
+func writeGradient<Element: SoftmaxElement>(
+  _ x: UnsafeBufferPointer<Element>, _ g: UnsafeMutableBufferPointer<Element>,
+  _ n: SoftmaxNormalizer, label: Int, scale: Double, smoothing: Double, classes: Double,
+  threads: Int?
+) {
+  guard x.count > 0 else { return }
+  let owned = label >= 0 && label < x.count
+  // Read before the output pass: `g` may be the logits themselves.
+  let xl = owned ? Double(x[label]) : 0
+  let regular = n.infinityCount == 0 && !n.mantissa.isNaN && !n.isEmpty
+  if regular {
+    // scale · e^x / Z = e^x / (Z / scale): fold the scale into the normalizer's mantissa.
+    let scaled =
+      SoftmaxNormalizer(
+        reassemblingShift: n.shift, mantissa: n.mantissa / scale, exponent: n.exponent,
+        infinityCount: 0) ?? n
+    scaled.normalize(x, into: g, threads: threads)
+  } else {
+    n.normalize(x, into: g, threads: threads)
+    if scale != 1 {
+      for i in g.indices { g[i] = Element(Double(g[i]) * scale) }
+    }
+  }
+  if smoothing > 0 {
+    let offset = scale * smoothing / classes
+    for i in g.indices { g[i] = Element(Double(g[i]) - offset) }
+  }
+  guard owned else { return }
+  if regular && xl.isFinite {
+    // p − 1 as expm1(x − log Z): accurate when the model is sure (p ≈ 1).
+    g[label] = Element(scale * (expm1(-logSumMinus(n, xl)) + smoothing * (1 - 1 / classes)))
+  } else {
+    g[label] = Element(Double(g[label]) - scale * (1 - smoothing))
+  }
+}

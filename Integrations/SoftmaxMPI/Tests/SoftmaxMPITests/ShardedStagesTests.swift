@@ -1,0 +1,380 @@
+import Foundation
+import Softmax
+import Testing
+
+@testable import SoftmaxMPI
+
+@Suite("Sharded stages, ranks simulated in one process")
+struct ShardedStagesTests {
+  static let partitions: [(String, @Sendable (Int) -> ClassPartition)] = [
+    ("1 part", { ClassPartition.even(classes: $0, parts: 1) }),
+    ("2 parts", { ClassPartition.even(classes: $0, parts: 2) }),
+    ("3 parts", { ClassPartition.even(classes: $0, parts: 3) }),
+    ("4 parts, one empty", { c in ClassPartition(bounds: [0, c / 3, c / 3, 2 * c / 3, c]) }),
+  ]
+
+  static let batches: [(String, [[Float]])] = [
+    ("normal ±8", randomRows(5, 3001, scale: 8, seed: 1)),
+    ("huge ±1e30", randomRows(3, 1000, scale: 1e30, seed: 2)),
+    ("beyond the Two-Pass range", randomRows(3, 1000, scale: 3000, seed: 3)),
+    ("near −2800", randomRows(3, 1000, scale: 5, shift: -2795, seed: 4)),
+    ("long rows", randomRows(2, 40_000, scale: 20, seed: 5)),
+  ]
+
+  @Test(
+    "the merged normalizers give log Σ e^x of the whole rows within 1e-6, whatever the split",
+    arguments: 0..<partitions.count)
+  func normalizers(partitionIndex: Int) {
+    for (name, rows) in Self.batches {
+      let batch = SimulatedBatch(
+        rows: rows, partition: Self.partitions[partitionIndex].1(rows[0].count))
+      let messages = batch.messages(labels: nil, operation: .normalizers)
+      let m = merged(messages, order: Array(messages.indices), layout: .normalizers)
+      m.withUnsafeBufferPointer { mb in
+        for r in rows.indices {
+          let n = rowNormalizer(mb, row: r, layout: .normalizers)
+          let exact = ExactRow(rows[r])
+          let error =
+            Swift.abs(n.logSum - exact.logSum(minus: 0))
+            / Swift.max(1, Swift.abs(exact.logSum(minus: 0)))
+          #expect(error <= 1e-6, "\(name), \(Self.partitions[partitionIndex].0), row \(r)")
+        }
+      }
+    }
+  }
+
+  @Test("the merge is commutative to the bit, and every merge order and tree agrees within 1e-12")
+  func mergeOrders() {
+    let rows = randomRows(6, 2000, scale: 40, seed: 7) + randomRows(2, 2000, scale: 1e20, seed: 8)
+    let batch = SimulatedBatch(rows: rows, partition: .even(classes: 2000, parts: 4))
+    let messages = batch.messages(labels: nil, operation: .normalizers)
+    for i in 0..<4 {
+      for j in 0..<4 {
+        #expect(
+          merged(messages, order: [i, j], layout: .normalizers)
+            == merged(messages, order: [j, i], layout: .normalizers))
+      }
+    }
+    let reference = merged(messages, order: [0, 1, 2, 3], layout: .normalizers)
+    let others = [
+      merged(messages, order: [3, 2, 1, 0], layout: .normalizers),
+      merged(messages, order: [2, 0, 3, 1], layout: .normalizers),
+      mergedAsTree(messages, layout: .normalizers),
+    ]
+    for other in others {
+      reference.withUnsafeBufferPointer { a in
+        other.withUnsafeBufferPointer { b in
+          for r in rows.indices {
+            let x = rowNormalizer(a, row: r, layout: .normalizers).logSum
+            let y = rowNormalizer(b, row: r, layout: .normalizers).logSum
+            #expect(Swift.abs(x - y) <= 1e-12 * Swift.max(1, Swift.abs(x)), "row \(r)")
+          }
+        }
+      }
+    }
+  }
+
+  @Test(
+    "cross-entropy: losses and each shard's gradient against exact values",
+    arguments: [
+      (LossReduction.mean, 0.0), (.sum, 0.1), (.none, 0.0), (.mean, 0.3),
+    ])
+  func crossEntropy(reduction: LossReduction, smoothing: Double) {
+    for (name, rows) in Self.batches {
+      let classes = rows[0].count
+      var labels = (0..<rows.count).map { seededLabel(seed: 9, row: $0, classes: classes) }
+      labels[rows.count - 1] = -100
+      for (partitionName, makePartition) in Self.partitions {
+        let batch = SimulatedBatch(rows: rows, partition: makePartition(classes))
+        let context = "\(name), \(partitionName), \(reduction), ε \(smoothing)"
+        labels.withUnsafeBufferPointer { l in
+          let shardLabels = ShardLabels(
+            labels: l, ignoreIndex: -100, smoothing: smoothing, reduction: reduction)
+          let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
+          let m = merged(
+            messages, order: Array(messages.indices).reversed(), layout: shardLabels.layout)
+          var results = [Double]()
+          var gradient = [[Float]](repeating: [], count: rows.count)
+          var losses = [Float](repeating: 0, count: rows.count)
+          for p in 0..<batch.partition.parts {
+            let x = batch.shard(p)
+            var g = [Float](repeating: .nan, count: x.count)
+            let loss = x.withUnsafeBufferPointer { xs in
+              g.withUnsafeMutableBufferPointer { gs in
+                losses.withUnsafeMutableBufferPointer { ls in
+                  m.withUnsafeBufferPointer { mb in
+                    finishCrossEntropy(
+                      xs, batch.geometry(p), labels: shardLabels, message: mb, threads: 1,
+                      gradient: gs, losses: ls)
+                  }
+                }
+              }
+            }
+            results.append(loss)
+            let w = batch.partition.columns(ofPart: p).count
+            for r in rows.indices { gradient[r] += g[(r * w)..<((r + 1) * w)] }
+          }
+          // Every rank reduces to the same loss.
+          #expect(Set(results.map(\.bitPattern)).count == 1, "\(context)")
+          var exactTotal = 0.0
+          let kept = rows.count - 1
+          let scale = reduction == .mean ? 1 / Double(kept) : 1
+          for r in rows.indices {
+            let exact = ExactRow(rows[r])
+            let label = Int(labels[r])
+            if label == -100 {
+              #expect(losses[r] == 0 && gradient[r].allSatisfy { $0 == 0 }, "\(context) row \(r)")
+              continue
+            }
+            let loss =
+              (1 - smoothing) * exact.logSum(minus: exact.x[label])
+              + smoothing * exact.logSum(minus: exact.mean)
+            exactTotal += loss
+            #expect(
+              relative(Double(losses[r]), loss, floor: 1) <= 1e-6,
+              "\(context) row \(r): \(losses[r]) against \(loss)")
+            let offset = smoothing / Double(classes)
+            var worst = 0.0
+            for i in 0..<classes {
+              let target =
+                i == label
+                ? Foundation.expm1(-exact.logSum(minus: exact.x[i])) + smoothing - offset
+                : exact.probability(i) - offset
+              let floor = Swift.max(1e-30, offset, i == label ? 1 : 0)
+              worst = Swift.max(
+                worst, relative(Double(gradient[r][i]) / scale, target, floor: floor))
+            }
+            #expect(worst <= 1e-6, "\(context) row \(r): gradient error \(worst)")
+          }
+          let reduced = reduction == .mean ? exactTotal / Double(kept) : exactTotal
+          #expect(relative(results[0], reduced, floor: 1) <= 1e-6, "\(context)")
+        }
+      }
+    }
+  }
+
+  @Test("special rows: NaN, +inf, only −inf, a label on −inf, as the library's crossEntropy")
+  func specialRows() {
+    let classes = 12
+    let rows: [[Float]] = [
+      (0..<classes).map { $0 == 7 ? .nan : Float($0) },
+      (0..<classes).map { $0 == 2 || $0 == 9 ? .infinity : Float($0) },
+      (0..<classes).map { $0 == 2 ? .infinity : Float($0) },
+      [Float](repeating: -.infinity, count: classes),
+      (0..<classes).map { $0 % 3 == 0 ? -.infinity : Float($0) },
+      (0..<classes).map { $0 == 11 ? 4 : -.infinity },
+    ]
+    let labels: [Int32] = [1, 9, 5, 0, 3, 11]
+    let flat = rows.flatMap { $0 }
+    for smoothing in [0.0, 0.2] {
+      let options = CrossEntropyOptions(labelSmoothing: smoothing)
+      var libraryGradient = [Float](repeating: 0, count: flat.count)
+      let libraryLosses = crossEntropyLosses(
+        logits: flat, shape: [rows.count, classes], labels: labels, options: options)
+      _ = Softmax.crossEntropy(
+        logits: flat, shape: [rows.count, classes], labels: labels, reduction: .sum,
+        options: options, gradient: &libraryGradient)
+      let batch = SimulatedBatch(rows: rows, partition: .even(classes: classes, parts: 3))
+      labels.withUnsafeBufferPointer { l in
+        let shardLabels = ShardLabels(
+          labels: l, ignoreIndex: nil, smoothing: smoothing, reduction: .sum)
+        let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
+        let m = merged(messages, order: [0, 1, 2], layout: shardLabels.layout)
+        var losses = [Float](repeating: 0, count: rows.count)
+        for p in 0..<3 {
+          let x = batch.shard(p)
+          var g = [Float](repeating: 0, count: x.count)
+          _ = x.withUnsafeBufferPointer { xs in
+            g.withUnsafeMutableBufferPointer { gs in
+              losses.withUnsafeMutableBufferPointer { ls in
+                m.withUnsafeBufferPointer { mb in
+                  finishCrossEntropy(
+                    xs, batch.geometry(p), labels: shardLabels, message: mb, threads: 1,
+                    gradient: gs, losses: ls)
+                }
+              }
+            }
+          }
+          let columns = batch.partition.columns(ofPart: p)
+          for r in rows.indices {
+            for (k, c) in columns.enumerated() {
+              let a = g[r * columns.count + k]
+              let b = libraryGradient[r * classes + c]
+              // The label's entry, p − 1, is accurate to about 1e-7 absolute (log Z from pair
+              // sums); the library takes a lone finite logit's p as exactly 1.
+              let floor = c == Int(labels[r]) ? 1 : 1e-6
+              #expect(
+                (a.isNaN && b.isNaN) || relative(Double(a), Double(b), floor: floor) <= 1e-6,
+                "ε \(smoothing) row \(r) column \(c): \(a) against the library's \(b)")
+            }
+          }
+        }
+        for r in rows.indices {
+          let (a, b) = (losses[r], libraryLosses[r])
+          #expect(
+            (a.isNaN && b.isNaN) || a == b || relative(Double(a), Double(b), floor: 1) <= 1e-6,
+            "ε \(smoothing) row \(r): loss \(a) against the library's \(b)")
+        }
+      }
+    }
+  }
+}
+
+@Suite("Sharded stages on Double rows")
+struct DoubleStagesTests {
+  @Test("Double shards of logits to ±1e300 merge to log Σ e^x and the loss within 1e-12")
+  func doubleRows() {
+    let classes = 900
+    let rows: [[Double]] = (0..<3).map { r in
+      (0..<classes).map { c in
+        Double(seededLogit(seed: 11, row: r, column: c, classes: classes, scale: 1))
+          * [1e300, 1e4, 30][r]
+      }
+    }
+    let partition = ClassPartition.even(classes: classes, parts: 3)
+    let labels: [Int32] = [5, 450, 899]
+    labels.withUnsafeBufferPointer { l in
+      let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
+      var messages = [[UInt64]]()
+      for p in 0..<3 {
+        let columns = partition.columns(ofPart: p)
+        let shard = rows.flatMap { $0[columns] }
+        let geometry = ShardGeometry(rows: 3, columns: columns, partition: partition)
+        var m = [UInt64](repeating: 0, count: 4 * 4)
+        shard.withUnsafeBufferPointer { x in
+          m.withUnsafeMutableBufferPointer { mb in
+            fillMessage(
+              x, geometry, labels: shardLabels, fingerprint: 1, layout: .targets, threads: 1,
+              into: mb)
+          }
+        }
+        messages.append(m)
+      }
+      let m = merged(messages, order: [2, 0, 1], layout: .targets)
+      var losses = [Double](repeating: 0, count: 3)
+      let columns = partition.columns(ofPart: 0)
+      let shard = rows.flatMap { $0[columns] }
+      _ = shard.withUnsafeBufferPointer { x in
+        losses.withUnsafeMutableBufferPointer { ls in
+          m.withUnsafeBufferPointer { mb in
+            finishCrossEntropy(
+              x, ShardGeometry(rows: 3, columns: columns, partition: partition),
+              labels: shardLabels, message: mb, threads: 1, gradient: nil, losses: ls)
+          }
+        }
+      }
+      for r in 0..<3 {
+        let x = rows[r]
+        let maximum = x.max()!
+        let logOfSum = Foundation.log(x.map { Foundation.exp($0 - maximum) }.reduce(0, +))
+        let exact = (maximum - x[Int(labels[r])]) + logOfSum
+        #expect(
+          relative(losses[r], exact, floor: 1) <= 1e-12, "row \(r): \(losses[r]) against \(exact)")
+      }
+    }
+  }
+}
+
+@Suite("Sharded stages in place")
+struct InPlaceStagesTests {
+  @Test("the gradient written over the logits is bitwise the gradient written elsewhere")
+  func inPlace() {
+    let rows = randomRows(4, 600, scale: 6, seed: 13)
+    let batch = SimulatedBatch(rows: rows, partition: .even(classes: 600, parts: 2))
+    let labels: [Int32] = [3, 599, 300, 0]
+    for smoothing in [0.0, 0.2] {
+      labels.withUnsafeBufferPointer { l in
+        let shardLabels = ShardLabels(
+          labels: l, ignoreIndex: nil, smoothing: smoothing, reduction: .mean)
+        let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
+        let m = merged(messages, order: [0, 1], layout: shardLabels.layout)
+        for p in 0..<2 {
+          let x = batch.shard(p)
+          var separate = [Float](repeating: 0, count: x.count)
+          var inPlace = x
+          m.withUnsafeBufferPointer { mb in
+            _ = x.withUnsafeBufferPointer { xs in
+              separate.withUnsafeMutableBufferPointer { g in
+                finishCrossEntropy(
+                  xs, batch.geometry(p), labels: shardLabels, message: mb, threads: 1,
+                  gradient: g, losses: nil)
+              }
+            }
+            _ = inPlace.withUnsafeMutableBufferPointer { g in
+              finishCrossEntropy(
+                UnsafeBufferPointer(g), batch.geometry(p), labels: shardLabels, message: mb,
+                threads: 1, gradient: g, losses: nil)
+            }
+          }
+          #expect(inPlace == separate, "part \(p), ε \(smoothing)")
+        }
+      }
+    }
+  }
+}
+
+@Suite("Sharded stages on Float16 rows")
+struct HalfStagesTests {
+  @Test(
+    "Float16 shards: losses within 1e-6 of exact (sums in Float, losses in Double), gradients within Float16 rounding"
+  )
+  func halfRows() {
+    let classes = 501
+    let rows: [[Float16]] = (0..<3).map { r in
+      (0..<classes).map { c in
+        Float16(seededLogit(seed: 17, row: r, column: c, classes: classes, scale: 8))
+      }
+    }
+    let partition = ClassPartition.even(classes: classes, parts: 2)
+    let labels: [Int32] = [0, 250, 500]
+    labels.withUnsafeBufferPointer { l in
+      let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
+      let shards = (0..<2).map { p in rows.flatMap { $0[partition.columns(ofPart: p)] } }
+      let geometries = (0..<2).map {
+        ShardGeometry(rows: 3, columns: partition.columns(ofPart: $0), partition: partition)
+      }
+      let messages = (0..<2).map { p in
+        var m = [UInt64](repeating: 0, count: 4 * 4)
+        shards[p].withUnsafeBufferPointer { x in
+          m.withUnsafeMutableBufferPointer { mb in
+            fillMessage(
+              x, geometries[p], labels: shardLabels, fingerprint: 1, layout: .targets,
+              threads: 1, into: mb)
+          }
+        }
+        return m
+      }
+      let m = merged(messages, order: [1, 0], layout: .targets)
+      for p in 0..<2 {
+        var gradient = [Float16](repeating: 0, count: shards[p].count)
+        var losses = [Float16](repeating: 0, count: 3)
+        let total = shards[p].withUnsafeBufferPointer { x in
+          gradient.withUnsafeMutableBufferPointer { g in
+            losses.withUnsafeMutableBufferPointer { ls in
+              m.withUnsafeBufferPointer { mb in
+                finishCrossEntropy(
+                  x, geometries[p], labels: shardLabels, message: mb, threads: 1, gradient: g,
+                  losses: ls)
+              }
+            }
+          }
+        }
+        var exactTotal = 0.0
+        for r in 0..<3 {
+          let exact = ExactRow(rows[r].map { Float($0) })
+          exactTotal += exact.logSum(minus: exact.x[Int(labels[r])])
+          for (k, c) in partition.columns(ofPart: p).enumerated() {
+            let target =
+              c == Int(labels[r])
+              ? Foundation.expm1(-exact.logSum(minus: exact.x[c])) : exact.probability(c)
+            let floor = c == Int(labels[r]) ? 1 : 6e-5
+            #expect(
+              relative(Double(gradient[r * geometries[p].width + k]), target, floor: floor)
+                <= 1e-3, "part \(p) row \(r) column \(c)")
+          }
+        }
+        #expect(relative(total, exactTotal, floor: 1) <= 1e-6, "part \(p)")
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Softmax
+
+@testable import SoftmaxMPI
+
+/// Several ranks simulated in one process: each fills its message from its shard, the
+/// messages are merged with the MPI operation's own function (in a given order, or as a
+/// tree), and each rank finishes its shard from the merged message. What MPI adds is only the
+/// transport.
+struct SimulatedBatch {
+  let rows: [[Float]]
+  let partition: ClassPartition
+
+  var classes: Int { partition.classes }
+
+  func shard(_ part: Int) -> [Float] {
+    let c = partition.columns(ofPart: part)
+    return rows.flatMap { $0[c] }
+  }
+
+  func geometry(_ part: Int) -> ShardGeometry {
+    ShardGeometry(rows: rows.count, columns: partition.columns(ofPart: part), partition: partition)
+  }
+
+  /// Every part's message, filled.
+  func messages(labels: ShardLabels?, operation: ShardedOperation) -> [[UInt64]] {
+    let layout = labels?.layout ?? .normalizers
+    return (0..<partition.parts).map { p in
+      let f = batchFingerprint(operation, elementSize: 4, geometry(p), labels)
+      var m = [UInt64](repeating: 0, count: (rows.count + 1) * layout.words)
+      let x = shard(p)
+      x.withUnsafeBufferPointer { xs in
+        m.withUnsafeMutableBufferPointer { mb in
+          fillMessage(
+            xs, geometry(p), labels: labels, fingerprint: f, layout: layout, threads: 1, into: mb)
+        }
+      }
+      return m
+    }
+  }
+}
+
+/// Merges messages left to right in `order` (what a chain of MPI reductions does).
+func merged(_ messages: [[UInt64]], order: [Int], layout: RecordLayout) -> [UInt64] {
+  var result = messages[order[0]]
+  for q in order.dropFirst() {
+    messages[q].withUnsafeBufferPointer { a in
+      result.withUnsafeMutableBufferPointer { b in
+        mergeRecords(
+          a.baseAddress!, into: b.baseAddress!, count: b.count / layout.words, layout: layout)
+      }
+    }
+  }
+  return result
+}
+
+/// Merges messages pairwise, as recursive halving does: ((0 1) (2 3)) ...
+func mergedAsTree(_ messages: [[UInt64]], layout: RecordLayout) -> [UInt64] {
+  var level = messages
+  while level.count > 1 {
+    var next = [[UInt64]]()
+    var i = 0
+    while i < level.count {
+      next.append(
+        i + 1 < level.count
+          ? merged([level[i], level[i + 1]], order: [1, 0], layout: layout) : level[i])
+      i += 2
+    }
+    level = next
+  }
+  return level[0]
+}
+
+/// The exact softmax quantities of one row in Double: maximum, log Σ e^(x − max) with
+/// Neumaier's compensation (independent of the library).
+struct ExactRow {
+  let x: [Double]
+  let maximum: Double
+  let logOfSum: Double
+
+  init(_ row: [Float]) {
+    x = row.map(Double.init)
+    maximum = x.max()!
+    var sum = 0.0
+    var c = 0.0
+    for v in x {
+      let e = Foundation.exp(v - maximum)
+      let t = sum + e
+      c += Swift.abs(sum) >= Swift.abs(e) ? (sum - t) + e : (e - t) + sum
+      sum = t
+    }
+    logOfSum = Foundation.log(sum + c)
+  }
+
+  func logSum(minus v: Double) -> Double { (maximum - v) + logOfSum }
+  func probability(_ i: Int) -> Double { Foundation.exp(-logSum(minus: x[i])) }
+  var mean: Double { x.reduce(0, +) / Double(x.count) }
+}
+
+/// |a − b| / max(|b|, floor).
+func relative(_ a: Double, _ b: Double, floor: Double = 1e-30) -> Double {
+  if a == b { return 0 }
+  return Swift.abs(a - b) / Swift.max(Swift.abs(b), floor)
+}
+
+/// Rows of uniform logits in [−scale, scale) plus a shift.
+func randomRows(_ rows: Int, _ classes: Int, scale: Float, shift: Float = 0, seed: UInt64)
+  -> [[Float]]
+{
+  (0..<rows).map { r in
+    (0..<classes).map { c in
+      shift + seededLogit(seed: seed, row: r, column: c, classes: classes, scale: scale)
+    }
+  }
+}
