@@ -19,7 +19,8 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
   case crossEntropy = "cross-entropy"
   /// `logSumExp(_:shape:axis:into:threads:)`: one value per row.
   case logSumExp = "logsumexp"
-  /// `TokenSampler.sample` on each row of the last axis, with the chains of
+  /// `TokenSampler.sample` on each row of the last axis, one row after another on the calling
+  /// thread (`--threads` does not apply), with the chains of
   /// ``TimedOperation/samplingOptions``: llama.cpp's usual top-k chain, no truncation, top-p
   /// alone, min-p alone.
   case sampling
