@@ -15,6 +15,14 @@
 #                            [--peers jax,onnxruntime] [--repetitions N] [--min-sample-ms MS]
 #                            [--seed N] [--distribution uniform|normal]
 #
+# With `gating` first, it times mixture-of-experts router gating in NumPy and JAX
+# (scripts/peer_gating.py: softmax over the experts, top k, renormalized; jax.lax.top_k):
+#
+#   scripts/compare-peers.sh gating [--output FILE] [--shapes 4096x64,...] [--k 8]
+#                            [--peers numpy,jax] [--repetitions N] [--min-sample-ms MS]
+#                            [--seed N] [--distribution normal|uniform]
+#   swift run -c release softmax bench --operation gating --shape 4096x64 --threads 1
+#
 # The venv is deleted on exit; nothing is installed outside it. Pin to a core for steadier
 # numbers (taskset -c 1 scripts/compare-peers.sh ...).
 set -euo pipefail
@@ -30,6 +38,12 @@ if [[ ${1-} == training ]]; then
   packages+=(jax)
   listed="numpy, onnxruntime, onnx and jax"
   output="bench-results/peers-training-$(date +%Y-%m-%dT%H-%M-%S).csv"
+elif [[ ${1-} == gating ]]; then
+  shift
+  script=peer_gating.py
+  packages=(numpy jax)
+  listed="numpy and jax"
+  output="bench-results/peers-gating-$(date +%Y-%m-%dT%H-%M-%S).csv"
 fi
 args=()
 while (($#)); do

@@ -19,6 +19,8 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
   case crossEntropy = "cross-entropy"
   /// `logSumExp(_:shape:axis:into:threads:)`: one value per row.
   case logSumExp = "logsumexp"
+  /// `moeGating`: softmax top-8 renormalized over rows of experts (`GatingOperands.swift`).
+  case gating
 
   /// The list of `--operation`: comma-separated names, or `all`; duplicates dropped, returned
   /// in ``allCases`` order so that tables always list operations the same way.
@@ -48,6 +50,7 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
     case .logBackward: [.logBackward]
     case .crossEntropy: [.crossEntropy, .crossEntropyValue]
     case .logSumExp: [.logSumExp]
+    case .gating: [.gating]
     }
   }
 
@@ -70,6 +73,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
   case crossEntropyValue = "cross-entropy value"
   /// logSumExp(x) into one value per row at the start of a rotated output.
   case logSumExp = "logsumexp"
+  /// moeGating(x), k = 8 weights per row at the start of a rotated output.
+  case gating
 
   /// The name in tables, CSV rows and charts.
   public var name: String { rawValue }
@@ -80,6 +85,7 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     switch self {
     case .logSoftmax, .backward, .logBackward, .crossEntropy: MemoryTraffic(reads: 2, writes: 1)
     case .crossEntropyValue, .logSumExp: MemoryTraffic(reads: 1, writes: 0)
+    case .gating: MemoryTraffic(reads: 1, writes: 0)
     }
   }
 
@@ -105,6 +111,7 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case .crossEntropy: "logits read twice, gradient written"
     case .crossEntropyValue: "logits read once"
     case .logSumExp: "x read once, one value per row written"
+    case .gating: "logits read once, k weights and ids per row written"
     }
   }
 
@@ -145,6 +152,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
       Softmax.logSumExp(
         x, shape: shape, axis: axis,
         into: UnsafeMutableBufferPointer(start: output, count: operands.rows), threads: threads)
+    case .gating:
+      GatingBench.run(x, shape: shape, into: output, threads: threads)
     }
   }
 }
@@ -191,6 +200,7 @@ final class OperationOperands {
           dy = true
         case .crossEntropy, .crossEntropyValue: labels = true
         case .logSoftmax, .logSumExp: break
+        case .gating: break
         }
       }
     }

@@ -54,7 +54,8 @@ import Testing
     #expect(message.hasPrefix("--operation: unknown operation '"))
     #expect(
       message.contains(
-        "(known: softmax, log-softmax, backward, log-backward, cross-entropy, logsumexp, or all)"))
+        "(known: softmax, log-softmax, backward, log-backward, cross-entropy, logsumexp, gating, "
+          + "or all)"))
   }
 
   @Test(arguments: [
@@ -100,6 +101,7 @@ import Testing
       .crossEntropy: (twoReadsOneWrite, "roofline 2R+1W"),
       .crossEntropyValue: (oneRead, "read 1R"),
       .logSumExp: (oneRead, "read 1R"),
+      .gating: (oneRead, "read 1R"),
     ]
     for operation in TimedOperation.allCases {
       let (traffic, roofline) = expected[operation]!
@@ -113,7 +115,7 @@ import Testing
     #expect(
       BenchOperation.allCases.map(\.timed) == [
         [], [.logSoftmax], [.backward], [.logBackward], [.crossEntropy, .crossEntropyValue],
-        [.logSumExp],
+        [.logSumExp], [.gating],
       ])
   }
 
