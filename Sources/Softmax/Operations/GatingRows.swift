@@ -164,7 +164,14 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
     let computeCount = 2 * k + (direct ? 0 : n) + (sigmoid ? 2 * n + plan.groups : 0)
     let computeSlots = (computeCount * MemoryLayout<Compute>.stride + 7) / 8
     let idSlots = (k + plan.groups + 1) / 2
-    withScratch(of: Double.self, count: vectors + computeSlots + idSlots) { scratch in
+    // The 16-row kernel (AVX-512): Float rows in place, softmax routers, k ≤ 8.
+    let blocks =
+      direct && Compute.self == Float.self && plan.kind == .softmax && k <= 8
+        && n <= GatingKernels.topRowsLimit ? GatingKernels.selected : nil
+    // Its maxima (16), terms (8 × 16) and ids (8 × 16), in Floats and Int32s.
+    let blockSlots = blocks == nil ? 0 : (16 + 2 * 8 * 16) / 2
+    withScratch(of: Double.self, count: vectors + computeSlots + idSlots + blockSlots) {
+      scratch in
       let raw = UnsafeMutableRawPointer(scratch)
       let terms = scratch
       let computeBase = (raw + 8 * vectors).bindMemory(to: Compute.self, capacity: computeCount)
@@ -176,7 +183,7 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
         scores: computeBase + 2 * k + (direct ? 0 : n),
         groupScores: computeBase + 2 * k + (direct ? 0 : n) + 2 * n)
       let widened = computeBase + 2 * k
-      for token in first..<end {
+      func gate(_ token: Int) {
         let input: UnsafePointer<Compute>
         if direct {
           input = UnsafeRawPointer(x + token * n).assumingMemoryBound(to: Compute.self)
@@ -193,7 +200,54 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
         }
         orderByWeight(out, outIDs)
       }
+      guard let blocks else {
+        for token in first..<end { gate(token) }
+        return
+      }
+      let block = (raw + 8 * (vectors + computeSlots + idSlots)).bindMemory(
+        to: Float.self, capacity: 16 + 8 * 16)
+      let blockIDs = (raw + 8 * (vectors + computeSlots + idSlots) + 4 * (16 + 8 * 16))
+        .bindMemory(to: Int32.self, capacity: 8 * 16)
+      let logits = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+      var token = first
+      while token < end {
+        let rows = Swift.min(16, end - token)
+        let unusable = blocks(logits + token * n, rows, n, k, block, block + 16, blockIDs)
+        for r in 0..<rows {
+          if unusable & (1 << r) != 0 {
+            gate(token + r)
+          } else {
+            blockRow(
+              token + r, logits: logits, maximum: block[r], terms: block + 16 + r,
+              ids: blockIDs + r)
+          }
+        }
+        token += rows
+      }
     }
+  }
+
+  /// The weights of a row the 16-row kernel finished: its terms (slot j at j · 16) over
+  /// their sum, or over the row's Σ e^(x − max). The same arithmetic as
+  /// `GatingRow.softmaxGate` (the same exponential of the same differences, summed in the
+  /// same order), so a row's results do not depend on which path took it.
+  private func blockRow(
+    _ token: Int, logits: UnsafePointer<Float>, maximum: Float, terms: UnsafePointer<Float>,
+    ids: UnsafePointer<Int32>
+  ) {
+    var sum = 0.0
+    for j in 0..<k { sum += Double(terms[16 * j]) }
+    let total =
+      plan.overSelected
+      ? sum : Float.sumExp(logits + token * experts, count: experts, shift: maximum)
+    let inverse = 1 / total
+    let out = weights + token * k
+    let outIDs = self.ids + token * k
+    for j in 0..<k {
+      out[j] = Element(Double(terms[16 * j]) * inverse)
+      outIDs[j] = ids[16 * j]
+    }
+    orderByWeight(out, outIDs)
   }
 
   /// Weights descending, then ids ascending, by the weights as returned: rounding can make

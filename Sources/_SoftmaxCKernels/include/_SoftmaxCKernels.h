@@ -138,4 +138,6 @@ void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, flo
 }
 #endif
 
+#include "_SoftmaxGatingKernels.h"
+
 #endif
