@@ -244,11 +244,11 @@ public func _gatingShape(_ shape: [Int], count: Int, function: StaticString) -> 
     fatalError(
       "\(function): the shape must be [tokens, experts], not \(shape) (rank \(shape.count))")
   }
-  let layout = AxisLayout(shape: shape, axis: -1, count: count, function: function)
+  // Checks the dimensions and their product against the count.
+  _ = AxisLayout(shape: shape, axis: -1, count: count, function: function)
   guard shape[1] >= 1 else {
     fatalError("\(function): shape \(shape) has no experts; there must be at least one")
   }
-  _ = layout
   return (shape[0], shape[1])
 }
 
