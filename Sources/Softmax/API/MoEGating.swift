@@ -111,12 +111,12 @@ public struct MoEGatingResult<Element: SoftmaxElement>: Sendable {
 /// (with AVX-512, for Float logits and k ≤ 8, 16 rows at once, one per vector lane).
 ///
 /// Special values, per token: a NaN logit makes its k weights NaN and its ids 0, 1, …, k − 1
-/// (and they count in `tokensPerExpert`). Otherwise −inf logits are experts of probability
-/// (or sigmoid score) 0: they are chosen only when fewer than k experts are finite, by the
-/// lower index, with weight 0; a token of only −inf logits gets experts 0..<k with weights 0
-/// (never 0/0). +inf logits share the softmax mass equally, as in ``softmax(_:algorithm:threads:)``;
-/// their sigmoid score is 1. Finite logits of any magnitude (±1e30, or beyond the Float range
-/// in Double) are exact.
+/// (and they count in `tokensPerExpert`). A −inf logit has probability 0 (softmax routers:
+/// chosen only when fewer than k logits are finite, by the lower index) or sigmoid score 0
+/// (chosen by its biased score like any other), with weight 0; a token of only −inf logits
+/// gets weights 0 (never 0/0), and experts 0..<k unless a bias chooses others. +inf logits share the softmax mass equally,
+/// as in ``softmax(_:algorithm:threads:)``; their sigmoid score is 1. Finite logits of any
+/// magnitude (±1e30, or beyond the Float range in Double) give finite weights.
 ///
 /// - Parameters:
 ///   - logits: `tokens × experts` router logits, token by token.
