@@ -268,6 +268,12 @@ struct MoEGatingTests {
     #expect(sigmoid.expertIDs == [0, 1, 0, 1])
     #expect(sigmoid.weights[0].isNaN && sigmoid.weights[1].isNaN)
     #expect(sigmoid.weights[2] == 0 && sigmoid.weights[3] == 0)
+    // All −inf with a bias: scores 0, the bias chooses; weights 0 normalized, never 0/0.
+    let biased = moeGating(
+      [-inf, -inf, -inf, -inf] as [Float], shape: [1, 4], k: 2,
+      method: .sigmoidGrouped(
+        bias: [0, 0.5, 0, 0.25], groups: 1, topGroups: 1, normalize: true, scale: 2.5))
+    #expect(biased.expertIDs == [1, 3] && biased.weights == [0, 0])
   }
 
   @Test("DeepSeek-V3 grouping: groups by the sum of their top two biased scores")
@@ -346,6 +352,21 @@ struct MoEGatingTests {
       #expect(weights.suffix(3) == [-7, -7, -7] && ids.suffix(3) == [-7, -7, -7])
       #expect(counts.suffix(2) == [-7, -7])
       #expect(one.tokensPerExpert.reduce(0, +) == tokens * 6)
+      // Double and Float16 rows too.
+      let doubles = logits.map(Double.init)
+      let doubleOne = moeGating(
+        doubles, shape: [tokens, experts], k: 6, method: method, threads: 1)
+      let doubleTwo = moeGating(
+        doubles, shape: [tokens, experts], k: 6, method: method, threads: 2)
+      #expect(doubleOne.weights.map(\.bitPattern) == doubleTwo.weights.map(\.bitPattern))
+      #expect(doubleOne.expertIDs == doubleTwo.expertIDs)
+      #if !(os(macOS) && arch(x86_64))
+        let halves = logits.map { Float16($0) }
+        let halfOne = moeGating(halves, shape: [tokens, experts], k: 6, method: method, threads: 1)
+        let halfTwo = moeGating(halves, shape: [tokens, experts], k: 6, method: method, threads: 2)
+        #expect(halfOne.weights.map(\.bitPattern) == halfTwo.weights.map(\.bitPattern))
+        #expect(halfOne.expertIDs == halfTwo.expertIDs)
+      #endif
     }
   }
 
