@@ -165,11 +165,15 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
     let computeSlots = (computeCount * MemoryLayout<Compute>.stride + 7) / 8
     let idSlots = (k + plan.groups + 1) / 2
     // The 16-row kernel (AVX-512): Float rows in place, softmax routers, k ≤ 8.
+    // The 16-row kernel (AVX-512) for the softmax routers with k ≤ 8: Float rows in place,
+    // Float16 rows widened 16 at a time while that fits the stack scratch.
+    let widenBlocks = !direct && 16 * n <= 2048
     let blocks =
-      direct && Compute.self == Float.self && plan.kind == .softmax && k <= 8
+      (direct || widenBlocks) && Compute.self == Float.self && plan.kind == .softmax && k <= 8
         && n <= GatingKernels.topRowsLimit ? GatingKernels.selected : nil
-    // Its maxima (16), terms (8 × 16) and ids (8 × 16), in Floats and Int32s.
-    let blockSlots = blocks == nil ? 0 : (16 + 2 * 8 * 16) / 2
+    // Its maxima (16), terms (8 × 16) and ids (8 × 16), in Floats and Int32s, and the
+    // widened rows.
+    let blockSlots = blocks == nil ? 0 : (16 + 2 * 8 * 16 + (direct ? 0 : 16 * n)) / 2
     withScratch(of: Double.self, count: vectors + computeSlots + idSlots + blockSlots) {
       scratch in
       let raw = UnsafeMutableRawPointer(scratch)
@@ -208,17 +212,28 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
         to: Float.self, capacity: 16 + 8 * 16)
       let blockIDs = (raw + 8 * (vectors + computeSlots + idSlots) + 4 * (16 + 8 * 16))
         .bindMemory(to: Int32.self, capacity: 8 * 16)
-      let logits = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+      let widenedRows = UnsafeMutableRawPointer(blockIDs + 8 * 16).bindMemory(
+        to: Float.self, capacity: direct ? 0 : 16 * n)
       var token = first
       while token < end {
         let rows = Swift.min(16, end - token)
-        let unusable = blocks(logits + token * n, rows, n, k, block, block + 16, blockIDs)
+        let rowBlock: UnsafePointer<Float>
+        if direct {
+          rowBlock = UnsafeRawPointer(x + token * n).assumingMemoryBound(to: Float.self)
+        } else {
+          widen(
+            x + token * n,
+            into: UnsafeMutableRawPointer(widenedRows).assumingMemoryBound(
+              to: Compute.self), count: rows * n)
+          rowBlock = UnsafePointer(widenedRows)
+        }
+        let unusable = blocks(rowBlock, rows, n, k, block, block + 16, blockIDs)
         for r in 0..<rows {
           if unusable & (1 << r) != 0 {
             gate(token + r)
           } else {
             blockRow(
-              token + r, logits: logits, maximum: block[r], terms: block + 16 + r,
+              token + r, row: rowBlock + r * n, maximum: block[r], terms: block + 16 + r,
               ids: blockIDs + r)
           }
         }
@@ -232,14 +247,14 @@ struct GatingJob<Element: SoftmaxElement, Compute: GatingCompute>: PoolJob {
   /// `GatingRow.softmaxGate` (the same exponential of the same differences, summed in the
   /// same order), so a row's results do not depend on which path took it.
   private func blockRow(
-    _ token: Int, logits: UnsafePointer<Float>, maximum: Float, terms: UnsafePointer<Float>,
+    _ token: Int, row: UnsafePointer<Float>, maximum: Float, terms: UnsafePointer<Float>,
     ids: UnsafePointer<Int32>
   ) {
     var sum = 0.0
     for j in 0..<k { sum += Double(terms[16 * j]) }
     let total =
       plan.overSelected
-      ? sum : Float.sumExp(logits + token * experts, count: experts, shift: maximum)
+      ? sum : Float.sumExp(row, count: experts, shift: maximum)
     let inverse = 1 / total
     let out = weights + token * k
     let outIDs = self.ids + token * k
