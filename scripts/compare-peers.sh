@@ -23,6 +23,14 @@
 #                            [--chains top-k,full,top-p,min-p] [--peers llama.cpp,numpy]
 #                            [--repetitions N] [--min-sample-ms MS] [--distribution normal|uniform]
 #
+# With `gating` first, it times mixture-of-experts router gating in NumPy and JAX
+# (scripts/peer_gating.py: softmax over the experts, top k, renormalized; jax.lax.top_k):
+#
+#   scripts/compare-peers.sh gating [--output FILE] [--shapes 4096x64,...] [--k 8]
+#                            [--peers numpy,jax] [--repetitions N] [--min-sample-ms MS]
+#                            [--seed N] [--distribution normal|uniform]
+#   swift run -c release softmax bench --operation gating --shape 4096x64 --threads 1
+#
 # The MPI peer (Megatron's vocabulary-parallel cross-entropy with mpi4py) has a script of its
 # own: scripts/compare-mpi.sh.
 #
@@ -42,6 +50,12 @@ if [[ ${1-} == training ]]; then
   packages+=(jax)
   listed="numpy, onnxruntime, onnx and jax"
   output="bench-results/peers-training-$(date +%Y-%m-%dT%H-%M-%S).csv"
+elif [[ ${1-} == gating ]]; then
+  shift
+  script=peer_gating.py
+  packages=(numpy jax)
+  listed="numpy and jax"
+  output="bench-results/peers-gating-$(date +%Y-%m-%dT%H-%M-%S).csv"
 fi
 if [[ ${1-} == sampling ]]; then
   shift

@@ -26,7 +26,8 @@ public struct BenchArguments: ParsableArguments {
         + "softmax (the --algorithms; the default), log-softmax, backward (softmaxBackward: y "
         + "and dy read, dx written), log-backward (logSoftmaxBackward from log y and dy), "
         + "cross-entropy (one seeded label per row, mean; a row for value + gradient and one "
-        + "for the value only), logsumexp (one value per row). All but softmax run on the "
+        + "for the value only), logsumexp (one value per row), gating (moeGating: softmax top-8 "
+        + "renormalized, the last dimension as the experts). All but softmax run on the "
         + "array of --shape along --axis, or without --shape on each size N of --sizes as one "
         + "row, shape [1, N]; each has its own roofline kernel, and the tables and summary "
         + "give its time ÷ softmax's (auto, else the fastest of --algorithms) at that size.",

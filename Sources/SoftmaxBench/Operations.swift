@@ -24,6 +24,8 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
   /// ``TimedOperation/samplingOptions``: llama.cpp's usual top-k chain, no truncation, top-p
   /// alone, min-p alone.
   case sampling
+  /// `moeGating`: softmax top-8 renormalized over rows of experts (`GatingOperands.swift`).
+  case gating
 
   /// The list of `--operation`: comma-separated names, or `all`; duplicates dropped, returned
   /// in ``allCases`` order so that tables always list operations the same way.
@@ -54,6 +56,7 @@ public enum BenchOperation: String, Sendable, Codable, CaseIterable {
     case .crossEntropy: [.crossEntropy, .crossEntropyValue]
     case .logSumExp: [.logSumExp]
     case .sampling: [.sampleTopK, .sampleFull, .sampleTopP, .sampleMinP]
+    case .gating: [.gating]
     }
   }
 
@@ -95,6 +98,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     default: nil
     }
   }
+  /// moeGating(x), k = 8 weights per row at the start of a rotated output.
+  case gating
 
   /// The name in tables, CSV rows and charts.
   public var name: String { rawValue }
@@ -107,6 +112,7 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case .crossEntropyValue, .logSumExp: MemoryTraffic(reads: 1, writes: 0)
     // At least one read of the logits; the sampler reads the row a few times more in cache.
     case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: MemoryTraffic(reads: 1, writes: 0)
+    case .gating: MemoryTraffic(reads: 1, writes: 0)
     }
   }
 
@@ -133,6 +139,7 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case .crossEntropyValue: "logits read once"
     case .logSumExp: "x read once, one value per row written"
     case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: "logits read, one token per row"
+    case .gating: "logits read once, k weights and ids per row written"
     }
   }
 
@@ -178,6 +185,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
         preconditionFailure("no sampler")
       }
       buffers.sink.pointee += Float(sampling.sampleRows(x, rowLength: operands.rowLength, options))
+    case .gating:
+      GatingBench.run(x, shape: shape, into: output, threads: threads)
     }
   }
 }
@@ -228,6 +237,7 @@ final class OperationOperands {
         case .crossEntropy, .crossEntropyValue: labels = true
         case .sampleTopK, .sampleFull, .sampleTopP, .sampleMinP: sampler = true
         case .logSoftmax, .logSumExp: break
+        case .gating: break
         }
       }
     }

@@ -33,7 +33,7 @@ enum Results {
   static let operationRooflineMethod =
     "operations: backward passes the two-input 2R+1W kernel (two arrays read, a third "
     + "written), log-softmax and cross-entropy the 2R+1W kernel, value-only cross-entropy and "
-    + "logsumexp the read kernel 1R"
+    + "logsumexp and gating the read kernel 1R"
 
   /// Rows for the sweep's measurements, with the per-size comparisons filled in.
   static func rows(

@@ -55,6 +55,7 @@ import Testing
     #expect(
       message.contains(
         "(known: softmax, log-softmax, backward, log-backward, cross-entropy, logsumexp, sampling, "
+          + "gating, "
           + "or all)"))
   }
 
@@ -105,6 +106,7 @@ import Testing
       .sampleFull: (oneRead, "read 1R"),
       .sampleTopP: (oneRead, "read 1R"),
       .sampleMinP: (oneRead, "read 1R"),
+      .gating: (oneRead, "read 1R"),
     ]
     for operation in TimedOperation.allCases {
       let (traffic, roofline) = expected[operation]!
@@ -118,7 +120,7 @@ import Testing
     #expect(
       BenchOperation.allCases.map(\.timed) == [
         [], [.logSoftmax], [.backward], [.logBackward], [.crossEntropy, .crossEntropyValue],
-        [.logSumExp], [.sampleTopK, .sampleFull, .sampleTopP, .sampleMinP],
+        [.logSumExp], [.sampleTopK, .sampleFull, .sampleTopP, .sampleMinP], [.gating],
       ])
   }
 

@@ -34,6 +34,9 @@ public protocol SoftmaxElement: BinaryFloatingPoint, Sendable {
   /// Runs a training function (log-sum-exp, a backward pass, a loss) and returns its reduced
   /// loss. An implementation detail of the package.
   static func _train(_ call: _TrainingCall<Self>) -> Double
+  /// Routes tokens to experts (mixture-of-experts gating). An implementation detail of the
+  /// package.
+  static func _moeGating(_ call: _GatingCall<Self>)
 }
 
 /// What a public entry point asks for, for ``SoftmaxElement``. An implementation detail.

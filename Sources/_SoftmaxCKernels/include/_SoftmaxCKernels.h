@@ -154,4 +154,6 @@ double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y, size_t
 }
 #endif
 
+#include "_SoftmaxGatingKernels.h"
+
 #endif
