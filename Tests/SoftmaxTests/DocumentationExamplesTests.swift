@@ -116,6 +116,30 @@ struct DocumentationExamplesTests {
     #expect(Self.close(probabilities.joined(), Self.exactProbabilities))
   }
 
+  @Test("the README's inference example: a sampler, the kept distribution, logprobs, gating")
+  func readmeInferenceExample() {
+    var generator = SeededGenerator(seed: 1)
+    let logits = (0..<1000).map { Float($0 % 97) / 10 }
+    let recent = [96, 193]
+    let router = [Float](repeating: 0, count: 4096 * 64)
+
+    var sampler = TokenSampler()
+    let options = SamplingOptions(
+      temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1)
+    let token = sampler.sample(logits.span, options: options, history: recent, using: &generator)
+    let kept = samplingDistribution(logits: logits, options: options, history: recent)
+    let logprobs = topLogProbabilities(logits: logits, count: 5)
+    let routed = moeGating(
+      router, shape: [4096, 64], k: 8, method: .softmaxTopK(renormalize: true))
+
+    // The largest logit, 9.6, sits at every index ≡ 96 (mod 97): ten tokens, two of them
+    // penalized below the rest; top-k 40 keeps ten of 9.6 (minus the two), then 9.5s.
+    #expect(kept.contains { $0.token == token })
+    #expect(kept.first?.token == 290 && abs(kept.reduce(0) { $0 + $1.probability } - 1) < 1e-5)
+    #expect(logprobs.map(\.token) == [96, 193, 290, 387, 484])
+    #expect(routed.expertIDs.count == 4096 * 8 && routed.weights.allSatisfy { $0 == 0.125 })
+  }
+
   @Test("the README's second example: buffers, masks, sinks and temperatures")
   func readmeSecondExample() {
     let logits: [Float] = [2, 1, 0.1]
@@ -212,7 +236,7 @@ struct DocumentationExamplesTests {
     let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
       $0.components(separatedBy: "\n```")[0]
     }
-    #expect(blocks.count == 4)
+    #expect(blocks.count == 5)
     for block in blocks {
       if block.hasPrefix("// swift-tools-version") {
         #expect(block.contains(#".product(name: "Softmax", package: "swift-softmax")"#))

@@ -60,7 +60,7 @@ struct SamplingTests {
     "the kept tokens and probabilities against the sorted Double reference",
     arguments: ["normal", "flat", "peaked", "ties"])
   func distributionAgainstReference(kind: String) {
-    for count in [1, 2, 7, 100, 1500, 9000, 70_000] {
+    for count in [1, 2, 7, 100, 1500, 9000, Self.longRow] {
       let x = SamplingRows.logits(kind, count: count, seed: UInt64(count))
       for options in SamplingRows.options {
         let got = samplingDistribution(logits: x, options: options)
@@ -137,6 +137,14 @@ struct SamplingTests {
     let critical = k * pow(1 - 2 / (9 * k) + 3.09 * (2 / (9 * k)).squareRoot(), 3)
     return chi <= critical
   }
+
+  /// The longest row of the reference comparisons: long enough for several rounds of the cut
+  /// search, shorter in a debug build.
+  #if DEBUG
+    static let longRow = 30_000
+  #else
+    static let longRow = 200_000
+  #endif
 
   /// Draws per χ² test: enough to see a wrong distribution, few in a debug build.
   #if DEBUG
