@@ -62,22 +62,7 @@ func sortKeys(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int) {
     var depth = 0
     while true {
       while high - low >= 24 {
-        let middle = low + (high - low) / 2
-        if keys[middle] < keys[low] { keys.swapAt(middle, low) }
-        if keys[high] < keys[low] { keys.swapAt(high, low) }
-        if keys[high] < keys[middle] { keys.swapAt(high, middle) }
-        let pivot = keys[middle]
-        var i = low
-        var j = high
-        while i <= j {
-          while keys[i] < pivot { i += 1 }
-          while keys[j] > pivot { j -= 1 }
-          if i <= j {
-            keys.swapAt(i, j)
-            i += 1
-            j -= 1
-          }
-        }
+        let (j, i) = partition(keys, low, high)
         // Push the larger side, go on with the smaller one.
         if j - low < high - i {
           stack[depth] = (i, high)
@@ -106,30 +91,37 @@ func sortKeys(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int) {
   }
 }
 
+/// Hoare's partition of keys[low...high] around the median of the first, middle and last
+/// (which it sorts in place): returns (j, i) with keys[low...j] ≤ pivot ≤ keys[i...high] and
+/// j < i; between them, if anything, the pivot.
+private func partition(_ keys: UnsafeMutablePointer<UInt64>, _ low: Int, _ high: Int) -> (Int, Int)
+{
+  let middle = low + (high - low) / 2
+  if keys[middle] < keys[low] { keys.swapAt(middle, low) }
+  if keys[high] < keys[low] { keys.swapAt(high, low) }
+  if keys[high] < keys[middle] { keys.swapAt(high, middle) }
+  let pivot = keys[middle]
+  var i = low
+  var j = high
+  while i <= j {
+    while keys[i] < pivot { i += 1 }
+    while keys[j] > pivot { j -= 1 }
+    if i <= j {
+      keys.swapAt(i, j)
+      i += 1
+      j -= 1
+    }
+  }
+  return (j, i)
+}
+
 /// Reorders n keys so that the k smallest come first (in no order): quickselect, median of
 /// three, linear on average.
 func selectSmallest(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int, _ k: Int) {
   var low = 0
   var high = n - 1
   while low < high {
-    let middle = low + (high - low) / 2
-    // Median of three as the pivot.
-    if keys[middle] < keys[low] { keys.swapAt(middle, low) }
-    if keys[high] < keys[low] { keys.swapAt(high, low) }
-    if keys[high] < keys[middle] { keys.swapAt(high, middle) }
-    let pivot = keys[middle]
-    var i = low
-    var j = high
-    while i <= j {
-      while keys[i] < pivot { i += 1 }
-      while keys[j] > pivot { j -= 1 }
-      if i <= j {
-        keys.swapAt(i, j)
-        i += 1
-        j -= 1
-      }
-    }
-    // Keys are distinct: [low, j] < pivot region ≤ [i, high].
+    let (j, i) = partition(keys, low, high)
     if k - 1 <= j {
       high = j
     } else if k - 1 >= i {
