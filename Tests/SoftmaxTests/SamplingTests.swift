@@ -248,6 +248,16 @@ struct SamplingTests {
         samplingDistribution(logits: half, options: options),
         ReferenceSampling.distribution(half.map(Float.init), options: options), "Float16")
     #endif
+    // Penalties see Double logits as they are (a repetition penalty divides positive ones):
+    // shifting by the largest first would leave the largest, 12, undivided.
+    var boosted = x
+    (boosted[1], boosted[2], boosted[3]) = (12, 11, -0.5)
+    let penalized = SamplingOptions(topK: 50, repetitionPenalty: 1.5)
+    Self.expectMatches(
+      samplingDistribution(
+        logits: boosted.map(Double.init), options: penalized, history: [1, 2, 3]),
+      ReferenceSampling.distribution(boosted, options: penalized, history: [1, 2, 3]),
+      "Double penalties")
     // Double beyond Float's range: shifted by its largest value first, so the largest keeps
     // all the probability instead of overflowing.
     let huge = asDouble.map { $0 * 1e300 }

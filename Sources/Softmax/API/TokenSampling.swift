@@ -113,7 +113,8 @@ public struct TokenSampler: Sendable {
   }
 
   /// Draws one token from a row of logits of any element type (Float16 and Double are
-  /// converted to Float; Double after subtracting its largest finite logit). See
+  /// converted to Float; Double after subtracting its largest finite logit when some finite
+  /// logit lies beyond Float's range, and penalties then apply to the shifted values). See
   /// ``sample(_:options:history:using:)-(UnsafeBufferPointer<Float>,_,_,_)``.
   public mutating func sample<Element: SoftmaxElement, Generator: RandomNumberGenerator>(
     _ logits: Span<Element>, options: SamplingOptions = SamplingOptions(),

@@ -41,8 +41,10 @@ func tokenCounts(_ history: [Int]) -> [(Int, Int)] {
   return result
 }
 
-/// The row as Float: itself for Float; Float16 widened and Double shifted by its largest
-/// finite value (so no finite Double overflows Float), into the scratch's row region.
+/// The row as Float: itself for Float; Float16 widened; Double rounded to Float, and first
+/// shifted by its largest finite value only when some finite value lies beyond Float's range
+/// (so that penalties see the caller's logits whenever Float can hold them), into the
+/// scratch's row region.
 func floatRow<Element: SoftmaxElement>(
   _ x: UnsafeBufferPointer<Element>, _ scratch: SelectionScratch
 ) -> UnsafeBufferPointer<Float> {
@@ -54,8 +56,12 @@ func floatRow<Element: SoftmaxElement>(
   if Element.self == Double.self {
     let source = UnsafeRawBufferPointer(x).bindMemory(to: Double.self)
     var largest = -Double.infinity
-    for v in source where v.isFinite && v > largest { largest = v }
-    let shift = largest.isFinite ? largest : 0
+    var widest = 0.0
+    for v in source where v.isFinite {
+      largest = Swift.max(largest, v)
+      widest = Swift.max(widest, abs(v))
+    }
+    let shift = widest > Double(Float.greatestFiniteMagnitude) ? largest : 0
     for i in 0..<n { row[i] = Float(source[i] - shift) }
     return UnsafeBufferPointer(start: row, count: n)
   }
