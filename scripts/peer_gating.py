@@ -31,17 +31,15 @@ os.environ["XLA_FLAGS"] = " ".join(filter(None, [
 os.environ["PJRT_NPROC"] = "1"
 
 import argparse
-import csv
 import datetime
 import platform
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from peer_softmax import (
-    COLUMNS, cache_bytes, calibrate, cpu_model, make_input, time_calls)
+    cache_bytes, calibrate, cpu_model, make_input, time_calls, write_rows)
 from peer_training import median_of, parse_shapes, shape_label, split_list
 
 DEFAULT_SHAPES = "4096x64"
@@ -232,14 +230,7 @@ def main():
                   f"{samples[-1] / 1e3:.1f}), {median / n:.3f} ns/element, {busy:.2f} CPUs busy",
                   file=sys.stderr)
             peer.release()
-    directory = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n",
-                                extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(f.name, args.output)
+    write_rows(args.output, rows)
     print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
 
 

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from peer_softmax import COLUMNS, cache_bytes, cpu_model
+from peer_softmax import cache_bytes, cpu_model, write_rows
 
 CHAINS = {
     "top-k": dict(temperature=0.8, top_k=40, top_p=0.95, min_p=0.0),
@@ -225,12 +225,7 @@ def main():
                     "isa_path": f"{peer.name}, kept {counts[peer.name]}", "build": "release",
                     "timestamp": stamp,
                 })
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    import csv
-    with open(args.output, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(args.output, rows)
     print(f"peer_sampling.py: wrote {args.output}", file=sys.stderr)
 
 

@@ -189,6 +189,20 @@ def check(peer, x, output, n):
         sys.exit(f"peer_softmax: {peer.name} is wrong at N = {n}: max abs error {error:g}")
 
 
+def write_rows(path, rows):
+    """Writes rows in the results.csv format to path, whole or not at all: a temporary file in
+    the same directory, renamed over path. Keys outside COLUMNS (table-only fields) are left
+    out."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(f.name, path)
+
+
 def time_calls(peer, state, calls):
     start = time.perf_counter_ns()
     slots = state["slots"]
@@ -305,13 +319,7 @@ def main():
             })
             print(f"  {peer.name:12} N = {n:>10}: {median / n:8.3f} ns/element", file=sys.stderr)
         del outputs, storage, x
-    directory = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(f.name, args.output)
+    write_rows(args.output, rows)
     print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
 
 

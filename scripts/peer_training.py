@@ -36,12 +36,10 @@ os.environ["XLA_FLAGS"] = " ".join(filter(None, [
 os.environ["PJRT_NPROC"] = "1"
 
 import argparse
-import csv
 import datetime
 import platform
 import re
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -49,7 +47,7 @@ import numpy as np
 # The row format and the timing method are peer_softmax.py's; importing them keeps the two
 # scripts from drifting apart.
 from peer_softmax import (
-    COLUMNS, cache_bytes, calibrate, cpu_model, make_input, memory_available, time_calls)
+    cache_bytes, calibrate, cpu_model, make_input, memory_available, time_calls, write_rows)
 
 DEFAULT_SHAPES = "8x128256,4096x1024,512x32000,1x1048576"
 OPERATIONS = ["backward", "log-backward", "cross-entropy", "logsumexp"]
@@ -529,14 +527,7 @@ def main():
                       f"{median / n:8.3f} ns/element, {busy:.2f} CPUs busy", file=sys.stderr)
                 peer.release()
         del case
-    directory = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n",
-                                extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(f.name, args.output)
+    write_rows(args.output, rows)
     print_table(rows)
     print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
 
