@@ -34,8 +34,6 @@ struct ShardLabels {
   let smoothing: Double
   let reduction: LossReduction
 
-  var layout: RecordLayout { smoothing > 0 ? .smoothing : .targets }
-
   func isIgnored(_ row: Int) -> Bool { ignoreIndex.map { labels[row] == $0 } ?? false }
 }
 
@@ -63,6 +61,13 @@ func batchFingerprint(
   return f.value
 }
 
+/// The record layout of a batch of `Element` with these labels (nil: normalizers only).
+func batchLayout<Element>(_: Element.Type, labels: ShardLabels?) -> RecordLayout {
+  RecordLayout.batch(
+    elementSize: MemoryLayout<Element>.size, crossEntropy: labels != nil,
+    smoothing: (labels?.smoothing ?? 0) > 0)
+}
+
 /// Stage 1: the header, then per row the shard's normalizer and, for a cross-entropy, the
 /// target logit if this shard owns the label (else 0) and Σ x over the shard (smoothing).
 @_specialize(where Element == Float)
@@ -70,21 +75,27 @@ func batchFingerprint(
 func fillMessage<Element: SoftmaxElement>(
   _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels?,
   fingerprint: UInt64, layout: RecordLayout, threads: Int?,
-  into message: UnsafeMutableBufferPointer<UInt64>
+  into message: UnsafeMutableBufferPointer<UInt32>
 ) {
+  precondition(message.count == layout.messageWords(rows: geometry.rows))
   let w = layout.words
   let width = geometry.width
   let base = message.baseAddress!
   storeHeader(fingerprint: fingerprint, width: width, layout: layout, base)
   for r in 0..<geometry.rows {
     let row = UnsafeBufferPointer(rebasing: shard[(r * width)..<((r + 1) * width)])
-    let record = base + (r + 1) * w
-    store(SoftmaxNormalizer(accumulating: row, threads: threads), record)
-    guard let labels, w >= 4 else { continue }
+    let record = base + (layout.headerRecords + r) * w
+    store(SoftmaxNormalizer(accumulating: row, threads: threads), record, layout)
+    guard let labels else { continue }
     let label = Int(labels.labels[r])
     let owned = !labels.isIgnored(r) && geometry.columns.contains(label)
-    record[3] = (owned ? Double(row[label - geometry.columns.lowerBound]) : 0).bitPattern
-    if w >= 5 { record[4] = compensatedSum(row).bitPattern }
+    let target = owned ? Double(row[label - geometry.columns.lowerBound]) : 0
+    if layout.targetWords == 1 {
+      record[layout.targetWord] = Float(target).bitPattern  // a Float or Float16 logit: exact
+    } else {
+      storeDouble(target, record + layout.targetWord)
+    }
+    if layout.hasLogitSum { storeDouble(compensatedSum(row), record + layout.logitSumWord) }
   }
 }
 
@@ -104,11 +115,19 @@ func compensatedSum<Element: SoftmaxElement>(_ x: UnsafeBufferPointer<Element>) 
   return total.isNaN && !sum.isNaN ? sum : total
 }
 
+/// Row `r`'s record in a message.
+@inline(__always)
+func rowRecord(_ message: UnsafeBufferPointer<UInt32>, row r: Int, layout: RecordLayout)
+  -> UnsafePointer<UInt32>
+{
+  message.baseAddress! + (layout.headerRecords + r) * layout.words
+}
+
 /// The merged normalizer of row `r` in a reduced message.
-func rowNormalizer(_ message: UnsafeBufferPointer<UInt64>, row r: Int, layout: RecordLayout)
+func rowNormalizer(_ message: UnsafeBufferPointer<UInt32>, row r: Int, layout: RecordLayout)
   -> SoftmaxNormalizer
 {
-  load(message.baseAddress! + (r + 1) * layout.words)
+  load(rowRecord(message, row: r, layout: layout), layout)
 }
 
 /// Stage 2 of a cross-entropy: each row's loss (Double; ignored rows 0), the reduced loss,
@@ -118,12 +137,10 @@ func rowNormalizer(_ message: UnsafeBufferPointer<UInt64>, row r: Int, layout: R
 @_specialize(where Element == Double)
 func finishCrossEntropy<Element: SoftmaxElement>(
   _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels,
-  message: UnsafeBufferPointer<UInt64>, threads: Int?,
+  message: UnsafeBufferPointer<UInt32>, threads: Int?,
   gradient: UnsafeMutableBufferPointer<Element>?, losses: UnsafeMutableBufferPointer<Element>?
 ) -> Double {
-  let layout = labels.layout
-  let w = layout.words
-  let base = message.baseAddress!
+  let layout = batchLayout(Element.self, labels: labels)
   let epsilon = labels.smoothing
   let classes = Double(geometry.classes)
   var kept = 0
@@ -132,13 +149,16 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   var total = 0.0
   let width = geometry.width
   for r in 0..<geometry.rows {
-    let record = base + (r + 1) * w
-    let n = load(record)
+    let record = rowRecord(message, row: r, layout: layout)
+    let n = load(record, layout)
     let ignored = labels.isIgnored(r)
     var loss = 0.0
     if !ignored {
-      let target = Double(bitPattern: record[3])
-      let meanLogit = w >= 5 ? Double(bitPattern: record[4]) / classes : 0
+      let target =
+        layout.targetWords == 1
+        ? Double(Float(bitPattern: record[layout.targetWord]))
+        : loadDouble(record + layout.targetWord)
+      let meanLogit = layout.hasLogitSum ? loadDouble(record + layout.logitSumWord) / classes : 0
       loss = rowLoss(n, target: target, meanLogit: meanLogit, smoothing: epsilon)
     }
     losses?[r] = Element(loss)
