@@ -29,19 +29,35 @@ struct RecordLayout: Equatable {
   let targetWords: Int
   /// Whether Σ x (a Double, two words) follows.
   let hasLogitSum: Bool
+  /// Whether the header carries the exact sum of the batch's target logits (and the counts
+  /// of ±inf ones) instead of the rows carrying one each: a reduced loss of Float logits
+  /// without per-row losses.
+  let hasTargetSum: Bool
 
-  init(_ normalizer: Normalizer, targetWords: Int = 0, hasLogitSum: Bool = false) {
+  init(
+    _ normalizer: Normalizer, targetWords: Int = 0, hasLogitSum: Bool = false,
+    hasTargetSum: Bool = false
+  ) {
     self.normalizer = normalizer
     self.targetWords = targetWords
     self.hasLogitSum = hasLogitSum
+    self.hasTargetSum = hasTargetSum
   }
 
   /// The layout of `Communicator.allReduce`: full normalizers only.
   static let normalizers = RecordLayout(.full)
 
-  /// The layout of a sharded batch of elements of `elementSize` bytes.
-  static func batch(elementSize: Int, crossEntropy: Bool, smoothing: Bool) -> RecordLayout {
+  /// The layout of a sharded batch of `rows` rows of elements of `elementSize` bytes. A
+  /// cross-entropy of Float logits reduced without per-row losses or smoothing sends the
+  /// target logits as one exact sum in the header once that is shorter than a Float per row
+  /// (from 64 rows on).
+  static func batch(
+    elementSize: Int, rows: Int, crossEntropy: Bool, smoothing: Bool, perRowLosses: Bool
+  ) -> RecordLayout {
     let compact = elementSize <= 4
+    if compact && crossEntropy && !smoothing && !perRowLosses && rows >= 64 {
+      return RecordLayout(.compact, hasTargetSum: true)
+    }
     return RecordLayout(
       compact ? .compact : .full, targetWords: crossEntropy ? (compact ? 1 : 2) : 0,
       hasLogitSum: smoothing)
@@ -57,10 +73,12 @@ struct RecordLayout: Equatable {
   var logitSumWord: Int { normalizerWords + targetWords }
 
   /// The header's fields, each a 32-bit word: the smallest and the largest fingerprint over
-  /// the ranks, the number of ranks that sent a header, the sum of the shards' widths.
-  static let headerFields = 4
+  /// the ranks, the number of ranks that sent a header, the sum of the shards' widths; then,
+  /// with a target sum, the counts of +inf and −inf target logits and the sum's digits. Every
+  /// field after the first two merges by addition.
+  var headerFields: Int { hasTargetSum ? 6 + ExactFloatSum.count : 4 }
   /// The header's records: the fields fill every word but the tag.
-  var headerRecords: Int { (Self.headerFields + words - 2) / (words - 1) }
+  var headerRecords: Int { (headerFields + words - 2) / (words - 1) }
   /// The words of a message of `rows` rows.
   func messageWords(rows: Int) -> Int { (headerRecords + rows) * words }
 }
@@ -287,8 +305,7 @@ private func mergeHeaders(
     switch field {
     case 0: b[k] = min(a[k], b[k])
     case 1: b[k] = max(a[k], b[k])
-    case 2, 3: b[k] = a[k] &+ b[k]
-    default: break
+    default: b[k] = a[k] &+ b[k]  // counts, widths and the digits of sums; padding is 0
     }
   }
 }
@@ -300,13 +317,16 @@ func headerFingerprint(_ fingerprint: UInt64) -> UInt32 {
   return folded == 0 ? 1 : folded
 }
 
-/// Writes the header records of a batch at the start of `message`.
+/// Writes the header records of a batch at the start of `message`; `extra` are the fields
+/// after the first four.
 func storeHeader(
-  fingerprint: UInt64, width: Int, layout: RecordLayout, _ message: UnsafeMutablePointer<UInt32>
+  fingerprint: UInt64, width: Int, extra: [UInt32] = [], layout: RecordLayout,
+  _ message: UnsafeMutablePointer<UInt32>
 ) {
   precondition(width < 1 << 31, "SoftmaxMPI: a shard of \(width) columns, beyond 2^31")
+  precondition(4 + extra.count <= layout.headerFields)
   let f = headerFingerprint(fingerprint)
-  let fields: [UInt32] = [f, f, 1, UInt32(width)]
+  let fields: [UInt32] = [f, f, 1, UInt32(width)] + extra
   for h in 0..<layout.headerRecords {
     let record = message + h * layout.words
     record[layout.tagWord] = headerTag | UInt32(h)
@@ -317,18 +337,24 @@ func storeHeader(
   }
 }
 
+/// The header's fields in a message, or nil where a header record is not in its place.
+func readHeaderFields(_ message: UnsafePointer<UInt32>, layout: RecordLayout) -> [UInt32]? {
+  var fields = [UInt32]()
+  for h in 0..<layout.headerRecords {
+    let record = message + h * layout.words
+    if record[layout.tagWord] != headerTag | UInt32(h) { return nil }
+    for p in 0..<(layout.words - 1) { fields.append(record[headerWord(p, layout)]) }
+  }
+  return fields
+}
+
 /// What went wrong with a reduced header, or nil when every rank sent the same batch.
 func headerProblem(
   _ message: UnsafePointer<UInt32>, fingerprint: UInt64, ranks: Int, classes: Int?,
   layout: RecordLayout
 ) -> String? {
-  var fields = [UInt32]()
-  for h in 0..<layout.headerRecords {
-    let record = message + h * layout.words
-    if record[layout.tagWord] != headerTag | UInt32(h) {
-      return "the ranks' messages are not aligned (a header met a row)"
-    }
-    for p in 0..<(layout.words - 1) { fields.append(record[headerWord(p, layout)]) }
+  guard let fields = readHeaderFields(message, layout: layout) else {
+    return "the ranks' messages are not aligned (a header met a row)"
   }
   let f = headerFingerprint(fingerprint)
   if fields[0] != f || fields[1] != f {

@@ -33,6 +33,8 @@ struct ShardLabels {
   let ignoreIndex: Int32?
   let smoothing: Double
   let reduction: LossReduction
+  /// Whether every rank wants each row's loss (a losses buffer, or `.none`).
+  var perRowLosses = true
 
   func isIgnored(_ row: Int) -> Bool { ignoreIndex.map { labels[row] == $0 } ?? false }
 }
@@ -56,16 +58,18 @@ func batchFingerprint(
     case .sum: f.add(2)
     case .none: f.add(3)
     }
+    f.add(labels.perRowLosses ? 1 : 0)
     for l in labels.labels { f.add(Int(l)) }
   }
   return f.value
 }
 
-/// The record layout of a batch of `Element` with these labels (nil: normalizers only).
-func batchLayout<Element>(_: Element.Type, labels: ShardLabels?) -> RecordLayout {
+/// The record layout of a batch of `rows` rows of `Element` with these labels (nil:
+/// normalizers only).
+func batchLayout<Element>(_: Element.Type, rows: Int, labels: ShardLabels?) -> RecordLayout {
   RecordLayout.batch(
-    elementSize: MemoryLayout<Element>.size, crossEntropy: labels != nil,
-    smoothing: (labels?.smoothing ?? 0) > 0)
+    elementSize: MemoryLayout<Element>.size, rows: rows, crossEntropy: labels != nil,
+    smoothing: (labels?.smoothing ?? 0) > 0, perRowLosses: labels?.perRowLosses ?? true)
 }
 
 /// Stage 1: the header, then per row the shard's normalizer and, for a cross-entropy, the
@@ -81,7 +85,7 @@ func fillMessage<Element: SoftmaxElement>(
   let w = layout.words
   let width = geometry.width
   let base = message.baseAddress!
-  storeHeader(fingerprint: fingerprint, width: width, layout: layout, base)
+  var targets = TargetSum()
   for r in 0..<geometry.rows {
     let row = UnsafeBufferPointer(rebasing: shard[(r * width)..<((r + 1) * width)])
     let record = base + (layout.headerRecords + r) * w
@@ -90,12 +94,48 @@ func fillMessage<Element: SoftmaxElement>(
     let label = Int(labels.labels[r])
     let owned = !labels.isIgnored(r) && geometry.columns.contains(label)
     let target = owned ? Double(row[label - geometry.columns.lowerBound]) : 0
-    if layout.targetWords == 1 {
+    if layout.hasTargetSum {
+      if owned { targets.add(Float(target)) }
+    } else if layout.targetWords == 1 {
       record[layout.targetWord] = Float(target).bitPattern  // a Float or Float16 logit: exact
     } else {
       storeDouble(target, record + layout.targetWord)
     }
     if layout.hasLogitSum { storeDouble(compensatedSum(row), record + layout.logitSumWord) }
+  }
+  storeHeader(
+    fingerprint: fingerprint, width: width, extra: layout.hasTargetSum ? targets.fields : [],
+    layout: layout, base)
+}
+
+/// The target logits a rank owns, for a header: the exact sum of the finite ones and the
+/// counts of +inf and −inf ones (a NaN one makes its row's normalizer NaN).
+struct TargetSum {
+  var finite = ExactFloatSum()
+  var positiveInfinities = 0
+  var negativeInfinities = 0
+
+  mutating func add(_ x: Float) {
+    if x == .infinity {
+      positiveInfinities += 1
+    } else if x == -.infinity {
+      negativeInfinities += 1
+    } else if x.isFinite {
+      finite.add(x)
+    }
+  }
+
+  var fields: [UInt32] {
+    [UInt32(positiveInfinities), UInt32(negativeInfinities)] + finite.words
+  }
+
+  init() {}
+
+  /// The merged sum in a reduced header's fields.
+  init(fields: [UInt32]) {
+    positiveInfinities = Int(fields[4])
+    negativeInfinities = Int(fields[5])
+    finite = ExactFloatSum(words: fields[6..<(6 + ExactFloatSum.count)])
   }
 }
 
@@ -140,7 +180,7 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   message: UnsafeBufferPointer<UInt32>, threads: Int?,
   gradient: UnsafeMutableBufferPointer<Element>?, losses: UnsafeMutableBufferPointer<Element>?
 ) -> Double {
-  let layout = batchLayout(Element.self, labels: labels)
+  let layout = batchLayout(Element.self, rows: geometry.rows, labels: labels)
   let epsilon = labels.smoothing
   let classes = Double(geometry.classes)
   var kept = 0
@@ -148,12 +188,15 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   let scale = labels.reduction == .mean ? (kept > 0 ? 1 / Double(kept) : 0) : 1
   var total = 0.0
   let width = geometry.width
+  if layout.hasTargetSum {
+    total = reducedLoss(message, layout: layout, labels: labels, rows: geometry.rows)
+  }
   for r in 0..<geometry.rows {
     let record = rowRecord(message, row: r, layout: layout)
     let n = load(record, layout)
     let ignored = labels.isIgnored(r)
     var loss = 0.0
-    if !ignored {
+    if !ignored && !layout.hasTargetSum {
       let target =
         layout.targetWords == 1
         ? Double(Float(bitPattern: record[layout.targetWord]))
@@ -178,6 +221,38 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   case .mean: return kept > 0 ? total / Double(kept) : 0
   case .sum, .none: return total
   }
+}
+
+/// Σ over the rows kept of log Z − x_label, from the rows' compact normalizers and the
+/// header's exact sum of target logits: Σ s_row exactly minus that sum, rounded once, plus
+/// Σ log m_row; the same on every rank. Special rows as `rowLoss`: a NaN row makes it NaN; a
+/// −inf target, an empty row, or +inf logits whose label is not one of them make it +inf;
+/// rows whose +inf logits include the label add log(count).
+func reducedLoss(
+  _ message: UnsafeBufferPointer<UInt32>, layout: RecordLayout, labels: ShardLabels, rows: Int
+) -> Double {
+  let targets = TargetSum(fields: readHeaderFields(message.baseAddress!, layout: layout)!)
+  var shifts = ExactFloatSum()
+  var logs = 0.0
+  var infiniteRows = 0
+  var empty = false
+  for r in 0..<rows where !labels.isIgnored(r) {
+    let n = compact(rowRecord(message, row: r, layout: layout))
+    if n.isNaN { return .nan }
+    if n.s == .infinity {
+      infiniteRows += 1
+      logs += log(Double(n.infinityCount))
+    } else if n.s == -.infinity {
+      empty = true
+    } else {
+      shifts.add(n.s)
+      logs += log(Double(Swift.abs(n.m)))
+    }
+  }
+  if empty || targets.negativeInfinities > 0 || targets.positiveInfinities != infiniteRows {
+    return .infinity
+  }
+  return shifts.subtracting(targets.finite).value + logs
 }
 
 /// One row's loss from its merged normalizer: (1 − ε)(log Z − x_label) + ε(log Z − mean x),

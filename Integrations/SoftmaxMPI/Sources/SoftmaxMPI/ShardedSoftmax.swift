@@ -85,7 +85,7 @@ public struct ShardedSoftmax {
     _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry,
     _ operation: ShardedOperation, labels: ShardLabels?, _ function: String
   ) -> [UInt32] {
-    let layout = batchLayout(Element.self, labels: labels)
+    let layout = batchLayout(Element.self, rows: geometry.rows, labels: labels)
     let fingerprint = batchFingerprint(
       operation, elementSize: MemoryLayout<Element>.size, geometry, labels)
     var message = [UInt32](repeating: 0, count: layout.messageWords(rows: geometry.rows))
@@ -112,7 +112,7 @@ public struct ShardedSoftmax {
     let g = geometry(shard, rows: rows, "ShardedSoftmax.normalizers")
     let message = reduce(shard, g, .normalizers, labels: nil, "ShardedSoftmax.normalizers")
     return message.withUnsafeBufferPointer { m in
-      let layout = batchLayout(Element.self, labels: nil)
+      let layout = batchLayout(Element.self, rows: rows, labels: nil)
       return (0..<rows).map { rowNormalizer(m, row: $0, layout: layout) }
     }
   }
@@ -145,7 +145,7 @@ public struct ShardedSoftmax {
         "\(function): the output holds \(output.count) elements, not \(shard.count)")
     }
     let message = reduce(shard, g, .normalizers, labels: nil, function)
-    let layout = batchLayout(Element.self, labels: nil)
+    let layout = batchLayout(Element.self, rows: rows, labels: nil)
     message.withUnsafeBufferPointer { m in
       for r in 0..<rows {
         let n = rowNormalizer(m, row: r, layout: layout)
@@ -225,7 +225,8 @@ public struct ShardedSoftmax {
       fail("row \(r) has label \(label), not a class of 0..<\(g.classes) or the ignore index")
     }
     let shardLabels = ShardLabels(
-      labels: labels, ignoreIndex: options.ignoreIndex, smoothing: epsilon, reduction: reduction)
+      labels: labels, ignoreIndex: options.ignoreIndex, smoothing: epsilon, reduction: reduction,
+      perRowLosses: losses != nil)
     let message = reduce(logits, g, .crossEntropy, labels: shardLabels, function)
     return message.withUnsafeBufferPointer { m in
       finishCrossEntropy(

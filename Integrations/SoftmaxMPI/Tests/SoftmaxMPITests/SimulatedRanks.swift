@@ -26,7 +26,7 @@ struct SimulatedBatch {
   func messages(labels: ShardLabels?, operation: ShardedOperation, layout: RecordLayout? = nil)
     -> [[UInt32]]
   {
-    let layout = layout ?? batchLayout(Float.self, labels: labels)
+    let layout = layout ?? batchLayout(Float.self, rows: rows.count, labels: labels)
     return (0..<partition.parts).map { p in
       let f = batchFingerprint(operation, elementSize: 4, geometry(p), labels)
       var m = [UInt32](repeating: 0, count: layout.messageWords(rows: rows.count))
@@ -117,8 +117,8 @@ func randomRows(_ rows: Int, _ classes: Int, scale: Float, shift: Float = 0, see
 }
 
 extension ShardLabels {
-  /// The record layout of these labels on a batch of Float.
-  var layout: RecordLayout { batchLayout(Float.self, labels: self) }
+  /// The record layout of these labels on a batch of `rows` rows of Float.
+  func layout(rows: Int) -> RecordLayout { batchLayout(Float.self, rows: rows, labels: self) }
 }
 
 extension RecordLayout {
