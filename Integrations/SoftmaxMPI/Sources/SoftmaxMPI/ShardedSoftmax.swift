@@ -16,7 +16,10 @@ import Softmax
 /// normalizer travels as two Floats, (s, m) with Σ = e^s · m (s is log Σ rounded to Float,
 /// or the maximum), and the target logit as a Float: 8 bytes per row for softmax,
 /// log-softmax and log-sum-exp, 12 for a cross-entropy (20 with label smoothing: Σ x is a
-/// Double), plus a header of 20–32 bytes per batch. Double logits send the normalizer's
+/// Double), plus a header of 20–32 bytes per batch. A cross-entropy of 64 rows or more
+/// reduced without per-row losses or smoothing sends no target logit per row: the ranks add
+/// the target logits they own into one exact fixed-point sum in the header (208 bytes), and
+/// the loss is Σ s exactly minus that sum plus Σ log m, so it stays 8 bytes per row. Double logits send the normalizer's
 /// fields whole (24 bytes, 32 with the target logit). Megatron's vocabulary-parallel
 /// cross-entropy needs three all-reduces for the same (maximum, target logit, Σ e^(x − max)):
 /// 12 bytes per row in float32.
