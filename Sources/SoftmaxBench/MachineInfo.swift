@@ -1,5 +1,6 @@
 import Foundation
 import Softmax
+internal import SoftmaxKernels
 import _SoftmaxRoofline
 
 /// The facts about the machine and the build that a benchmark result means nothing without.
@@ -13,7 +14,8 @@ public struct MachineInfo: Sendable, Codable, Equatable {
   public var l1dBytes: Int
   /// The level-2 cache in bytes (0 when unknown).
   public var l2Bytes: Int
-  /// The last-level cache; 32 MiB when sysfs does not say, so cold buffers are still sized.
+  /// The last-level cache; 32 MiB when neither sysfs nor sysctl says, so cold buffers are
+  /// still sized.
   public var llcBytes: Int
   /// Whether `llcBytes` was read from the machine or is the fallback.
   public var llcKnown: Bool
@@ -29,7 +31,8 @@ public struct MachineInfo: Sendable, Codable, Equatable {
   /// Reads the facts from /proc and /sys; every field has a fallback so that this never fails.
   public static func current(build: BuildConfiguration) -> MachineInfo {
     let caches = cacheSizes()
-    let llc = caches.max(by: { $0.level < $1.level })?.bytes
+    // Darwin has no sysfs: there the library's own reading (sysctl) gives the last level.
+    let llc = caches.max(by: { $0.level < $1.level })?.bytes ?? CacheInfo.measuredLastLevelBytes
     return MachineInfo(
       cpu: cpuModel(),
       cores: ProcessInfo.processInfo.activeProcessorCount,
