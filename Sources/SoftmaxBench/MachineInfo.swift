@@ -53,7 +53,7 @@ public struct MachineInfo: Sendable, Codable, Equatable {
 
   static func cpuModel() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
-      return ProcessInfo.processInfo.machineHardwareName ?? "unknown"
+      return darwinCPUBrand() ?? ProcessInfo.processInfo.machineHardwareName ?? "unknown"
     }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
       if let colon = line.firstIndex(of: ":") {
@@ -98,6 +98,22 @@ public struct MachineInfo: Sendable, Codable, Equatable {
     }
     return Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
   }
+}
+
+/// The CPU's name on Darwin ("Apple M2 Pro", "Intel(R) Core(TM) i9-9880H ..."), which has no
+/// /proc/cpuinfo; nil elsewhere.
+private func darwinCPUBrand() -> String? {
+  #if canImport(Darwin)
+    var size = 0
+    guard sysctlbyname("machdep.cpu.brand_string", nil, &size, nil, 0) == 0, size > 1 else {
+      return nil
+    }
+    var bytes = [CChar](repeating: 0, count: size)
+    guard sysctlbyname("machdep.cpu.brand_string", &bytes, &size, nil, 0) == 0 else { return nil }
+    return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  #else
+    return nil
+  #endif
 }
 
 extension ProcessInfo {
