@@ -51,12 +51,10 @@ package struct SelectionKernels: Sendable {
   /// outIndex) → (total, count, above mass, above count, band mass). Nil in sets without a
   /// fused kernel: the sampler then runs the two.
   package var exponentialsAndBracket:
-    (
-      @Sendable (
-        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Float,
-        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>
-      ) -> (total: Double, count: Int, aboveMass: Double, aboveCount: Int, bandMass: Double)
-    )? =
+    (@Sendable (
+      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Float,
+      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>
+    ) -> (total: Double, count: Int, aboveMass: Double, aboveCount: Int, bandMass: Double))? =
       nil
 
   /// The portable Swift `SIMD16<Float>` kernels.
