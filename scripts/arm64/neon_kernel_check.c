@@ -47,7 +47,7 @@ static void check_twopass_sum(void) {
     for (int s = 0; s < 3; s++) {
       guarded_row x = guarded(n, n % 7);
       random_inputs(x.row, n, NORMAL, scales[s], 3);
-      const softmax_scaled_sum sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      const softmax_scaled_sum sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       const double maximum = exact_max(x.row, n);
       double *terms = malloc(n * sizeof(double));
       for (size_t i = 0; i < n; i++) terms[i] = exp((double)x.row[i] - maximum);
@@ -59,7 +59,7 @@ static void check_twopass_sum(void) {
       free(x.base);
     }
   }
-  check(softmax_twopass_sum_neon_u32_acc2(NULL, 0).exponent == -INFINITY, "twopass_sum",
+  check(softmax_twopass_sum_neon_u16_acc2(NULL, 0).exponent == -INFINITY, "twopass_sum",
         "the empty sum's exponent is not −inf");
   // NaN anywhere is reported; rows of −inf, +inf or huge values give no NaN and an exponent
   // outside the exact range (−3850…4000), so the caller re-sums them.
@@ -70,23 +70,23 @@ static void check_twopass_sum(void) {
       guarded_row x = guarded(n, 3);
       random_inputs(x.row, n, UNIFORM, 1, 1);
       x.row[positions[p]] = NAN;
-      softmax_scaled_sum sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      softmax_scaled_sum sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       check(sum.has_nan && isnan(sum.mantissa), "twopass_sum", "n=%zu NaN at %zu not reported",
             n, positions[p]);
       for (size_t i = 0; i < n; i++) x.row[i] = -INFINITY;
       x.row[positions[p]] = NAN;
-      sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       check(sum.has_nan, "twopass_sum", "n=%zu NaN among −inf at %zu not reported", n, positions[p]);
       x.row[positions[p]] = -INFINITY;
-      sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       check(!sum.has_nan && sum.mantissa > 0 && isfinite(sum.mantissa) && sum.exponent < -3850,
             "twopass_sum", "n=%zu all −inf: (%g, %g)", n, sum.mantissa, sum.exponent);
       x.row[positions[p]] = INFINITY;
-      sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       check(!sum.has_nan && isfinite(sum.mantissa) && sum.exponent > 4000, "twopass_sum",
             "n=%zu +inf at %zu: (%g, %g)", n, positions[p], sum.mantissa, sum.exponent);
       for (size_t i = 0; i < n; i++) x.row[i] = i % 2 ? FLT_MAX : -FLT_MAX;
-      sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       check(!sum.has_nan && isfinite(sum.mantissa) && (n == 1 || sum.exponent > 4000),
             "twopass_sum", "n=%zu ±FLT_MAX: (%g, %g)", n, sum.mantissa, sum.exponent);
       free(x.base);
@@ -106,7 +106,7 @@ static void check_twopass_output(void) {
       random_inputs(x.row, n, NORMAL, 5, 4);
       if (n > 3) x.row[n / 2] = -INFINITY;
       if (n > 5) x.row[1] = -0.0f;
-      const softmax_scaled_sum sum = softmax_twopass_sum_neon_u32_acc2(x.row, n);
+      const softmax_scaled_sum sum = softmax_twopass_sum_neon_u16_acc2(x.row, n);
       float mi, bias;
       output_parameters(sum.mantissa, sum.exponent, &mi, &bias);
       double *terms = malloc((n + 1) * sizeof(double));

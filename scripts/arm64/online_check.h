@@ -1,4 +1,4 @@
-// The online pass 1 (softmax_online_sum_neon_u32_acc8) against Double, as OnlineKernelTests:
+// The online pass 1 (softmax_online_sum_neon_u16_acc8) against Double, as OnlineKernelTests:
 // the maximum exact, the sum within 2e-6 (3e-6 on sorted rows and ramps, 1e-6 on extremes), NaN
 // reported, −inf ignored, rows of only −inf (−inf, 0), +inf giving a +inf maximum.
 // Included by neon_kernel_check.c.
@@ -6,7 +6,7 @@
 // The relative error of the kernel's sum, after checking its maximum; 0 for an empty row
 // (whose sum must be 0).
 static double online_error(const float *x, size_t n, const char *label) {
-  const softmax_max_sum got = softmax_online_sum_neon_u32_acc8(x, n);
+  const softmax_max_sum got = softmax_online_sum_neon_u16_acc8(x, n);
   const float maximum = exact_max(x, n);
   check(got.maximum == maximum, "online_sum", "%s n=%zu: maximum %g, exact %g", label, n,
         got.maximum, maximum);
@@ -43,11 +43,11 @@ static void check_online(void) {
       const double error = online_error(x.row, n, "half −inf");
       check(error <= 2e-6, "online_sum", "n=%zu half −inf: %g", n, error);
       for (size_t i = 0; i < n; i++) x.row[i] = -INFINITY;
-      softmax_max_sum got = softmax_online_sum_neon_u32_acc8(x.row, n);
+      softmax_max_sum got = softmax_online_sum_neon_u16_acc8(x.row, n);
       check(got.maximum == -INFINITY && got.sum == 0, "online_sum", "n=%zu all −inf: (%g, %g)", n,
             got.maximum, got.sum);
       x.row[n - 1] = -3;
-      got = softmax_online_sum_neon_u32_acc8(x.row, n);
+      got = softmax_online_sum_neon_u16_acc8(x.row, n);
       check(got.maximum == -3 && got.sum == 1, "online_sum", "n=%zu one finite: (%g, %g)", n,
             got.maximum, got.sum);
     }
@@ -90,16 +90,16 @@ static void check_online(void) {
     for (int p = 0; p < 4; p++) {
       random_inputs(x.row, n, NORMAL, 1, 2);
       x.row[positions[p]] = NAN;
-      softmax_max_sum got = softmax_online_sum_neon_u32_acc8(x.row, n);
+      softmax_max_sum got = softmax_online_sum_neon_u16_acc8(x.row, n);
       check(isnan(got.sum) && !isnan(got.maximum), "online_sum", "n=%zu NaN at %zu: (%g, %g)", n,
             positions[p], got.maximum, got.sum);
       for (size_t i = 0; i < n; i++) x.row[i] = i == positions[p] ? NAN : -INFINITY;
-      got = softmax_online_sum_neon_u32_acc8(x.row, n);
+      got = softmax_online_sum_neon_u16_acc8(x.row, n);
       check(isnan(got.sum), "online_sum", "n=%zu NaN among −inf at %zu: sum %g", n, positions[p],
             got.sum);
       random_inputs(x.row, n, NORMAL, 1, 4);
       x.row[positions[p]] = INFINITY;
-      got = softmax_online_sum_neon_u32_acc8(x.row, n);
+      got = softmax_online_sum_neon_u16_acc8(x.row, n);
       check(got.maximum == INFINITY, "online_sum", "n=%zu +inf at %zu: maximum %g", n,
             positions[p], got.maximum);
     }
@@ -116,7 +116,7 @@ static void check_online(void) {
     }
     free(x.base);
   }
-  const softmax_max_sum empty = softmax_online_sum_neon_u32_acc8(NULL, 0);
+  const softmax_max_sum empty = softmax_online_sum_neon_u16_acc8(NULL, 0);
   check(empty.maximum == -INFINITY && empty.sum == 0, "online_sum", "empty row: (%g, %g)",
         empty.maximum, empty.sum);
 }

@@ -59,9 +59,19 @@ INLINE float32x4_t keep_lanes(uint32x4_t mask, float32x4_t v) {
   return vreinterpretq_f32_u32(vandq_u32(mask, vreinterpretq_u32_f32(v)));
 }
 
+// The multipliers of the reductions and the polynomial's leading coefficient in one register,
+// read by lane (vfmaq_laneq_f32: the same fused operation as with a broadcast operand). A
+// loop with four exponentials in flight and its accumulators otherwise ran out of the 32
+// vector registers and spilled. Static const, so the load is hoisted out of every loop.
+static const float neon_exp_multipliers[2][4] __attribute__((aligned(16))) = {
+    {SOFTMAX_LOG2E, SOFTMAX_LN2_HI, SOFTMAX_LN2_LO, SOFTMAX_P5_C5},  // the extended exp
+    {SOFTMAX_LOG2E, SOFTMAX_LN2, SOFTMAX_P5_C5, 0.0f},              // the Three-Pass exp
+};
+
 // e^t on the reduced argument, in [√½, √2]: five FMAs (vfmaq_f32(a, b, c) = a + b·c, fused).
 INLINE float32x4_t exp_of_reduced(float32x4_t t) {
-  float32x4_t p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C4), vdupq_n_f32(SOFTMAX_P5_C5), t);
+  const float32x4_t k = vld1q_f32(neon_exp_multipliers[0]);
+  float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SOFTMAX_P5_C4), t, k, 3);
   p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C3), p, t);
   p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C2), p, t);
   p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C1), p, t);
@@ -71,9 +81,10 @@ INLINE float32x4_t exp_of_reduced(float32x4_t t) {
 // n = round(x log2 e) by the magic-number addition, t = x − n ln 2 with two constants.
 INLINE float32x4_t reduce(float32x4_t x, float32x4_t *t) {
   const float32x4_t magic = vdupq_n_f32(SOFTMAX_ROUNDING_MAGIC);
-  const float32x4_t n = vsubq_f32(vfmaq_f32(magic, x, vdupq_n_f32(SOFTMAX_LOG2E)), magic);
-  const float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(SOFTMAX_LN2_HI));
-  *t = vfmsq_f32(r, n, vdupq_n_f32(SOFTMAX_LN2_LO));
+  const float32x4_t k = vld1q_f32(neon_exp_multipliers[0]);
+  const float32x4_t n = vsubq_f32(vfmaq_laneq_f32(magic, x, k, 0), magic);
+  const float32x4_t r = vfmsq_laneq_f32(x, n, k, 1);
+  *t = vfmsq_laneq_f32(r, n, k, 2);
   return n;
 }
 
@@ -102,18 +113,24 @@ INLINE float32x4_t extended_exp(float32x4_t x, float32x4_t *n) {
   return exp_of_reduced(t);
 }
 
-// e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); 0 below the underflow cut, NaN
-// stays NaN.
+// e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); +0 below the underflow cut, NaN
+// stays NaN. Unlike the AVX2 exp, x is not clamped first: below the cut n and 2^n may be
+// garbage (even NaN), and the lanes are cleared after the product instead (bitwise the same
+// where kept; one constant and one instruction fewer).
 INLINE float32x4_t exp_nonpositive(float32x4_t x) {
-  const float32x4_t xc = vmaxq_f32(vdupq_n_f32(SOFTMAX_EXP_LOW_CLAMP), x);
   const float32x4_t magic = vdupq_n_f32(SOFTMAX_ROUNDING_MAGIC);
-  const float32x4_t n = vsubq_f32(vfmaq_f32(magic, xc, vdupq_n_f32(SOFTMAX_LOG2E)), magic);
-  const float32x4_t t = vfmsq_f32(xc, n, vdupq_n_f32(SOFTMAX_LN2));
-  const float32x4_t p = exp_of_reduced(t);
-  // Zero the mantissa of underflowing lanes (NaN lanes compare false and are kept).
+  const float32x4_t k = vld1q_f32(neon_exp_multipliers[1]);
+  const float32x4_t n = vsubq_f32(vfmaq_laneq_f32(magic, x, k, 0), magic);
+  const float32x4_t t = vfmsq_laneq_f32(x, n, k, 1);
+  float32x4_t p = vfmaq_laneq_f32(vdupq_n_f32(SOFTMAX_P5_C4), t, k, 2);
+  p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C3), p, t);
+  p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C2), p, t);
+  p = vfmaq_f32(vdupq_n_f32(SOFTMAX_P5_C1), p, t);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, t);
+  // Clear underflowing lanes (NaN lanes compare false and are kept).
   const uint32x4_t drop = vcltq_f32(x, vdupq_n_f32(SOFTMAX_EXP_UNDERFLOW));
-  const float32x4_t kept = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(p), drop));
-  return vmulq_f32(kept, exp2_of_integer(n));
+  const float32x4_t e = vmulq_f32(p, exp2_of_integer(n));
+  return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), drop));
 }
 
 #endif

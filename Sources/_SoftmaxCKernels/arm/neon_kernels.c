@@ -3,14 +3,18 @@
 // same blocks and merges). NEON is baseline on aarch64, so nothing here needs a target
 // attribute or a run-time check; the file compiles to nothing elsewhere. NEON has no
 // non-temporal vector store worth using, so the `stream` arguments are ignored (the table says
-// it has no streaming stores). Accumulator counts give each sum at least as many lanes as the
-// AVX2 kernels have, so the Float rounding within a 4096-element block stays as small.
+// it has no streaming stores). The sums give each lane at most 128 Float additions per
+// 4096-element block, as the AVX2 and portable kernels do (see half_block_end).
 #include "_SoftmaxCKernels.h"
 
 #if defined(__aarch64__)
 #include "neon_exp.h"
 
 #include "../common/scaled_sum.h"
+
+// Fixed-count loops over vectors (accumulators, polynomial terms) must be unrolled: clang left
+// an eight-accumulator loop rolled, with the accumulators on the stack.
+#define UNROLLED _Pragma("GCC unroll 8")
 
 float softmax_max_neon_u16_acc4(const float *x, size_t n) {
   const float32x4_t neg_inf = vdupq_n_f32(-INFINITY);
@@ -53,33 +57,42 @@ INLINE void add_one(pair_accumulator *a, float32x4_t m, float32x4_t n) {
 }
 
 INLINE void load_four_exps(const float *x, float32x4_t m[4], float32x4_t n[4]) {
-  for (int k = 0; k < 4; k++) m[k] = extended_exp(vld1q_f32(x + 4 * k), &n[k]);
+  UNROLLED for (int k = 0; k < 4; k++) m[k] = extended_exp(vld1q_f32(x + 4 * k), &n[k]);
 }
 
-softmax_scaled_sum softmax_twopass_sum_neon_u32_acc2(const float *x, size_t n) {
+// Where the first half of a block [start, end) ends. Each half has accumulators of its own:
+// every lane then adds at most 128 times per block, as in the AVX2 and portable kernels, while
+// only one half's accumulators are live in a loop (a 32-element loop feeding two at once ran
+// out of the 32 vector registers and spilled).
+INLINE size_t half_block_end(size_t start, size_t end) {
+  return end - start > SOFTMAX_SUM_BLOCK / 2 ? start + SOFTMAX_SUM_BLOCK / 2 : end;
+}
+
+softmax_scaled_sum softmax_twopass_sum_neon_u16_acc2(const float *x, size_t n) {
   double total_m = 0;
   float total_e = -INFINITY;
   const float32x4_t lowest = vdupq_n_f32(-FLT_MAX);
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
-    pair_accumulator a0 = {vdupq_n_f32(0), lowest}, a1 = a0;
+    pair_accumulator a[2] = {{vdupq_n_f32(0), lowest}, {vdupq_n_f32(0), lowest}};
     size_t i = start;
-    for (; i + 32 <= end; i += 32) {
-      float32x4_t m[4], k[4];
-      load_four_exps(x + i, m, k);
-      add_four(&a0, m, k);
-      load_four_exps(x + i + 16, m, k);
-      add_four(&a1, m, k);
+    UNROLLED for (int half = 0; half < 2; half++) {
+      const size_t stop = half == 0 ? half_block_end(start, end) : end;
+      for (; i + 16 <= stop; i += 16) {
+        float32x4_t m[4], k[4];
+        load_four_exps(x + i, m, k);
+        add_four(&a[half], m, k);
+      }
     }
     for (; i < end; i += 4) {
       const uint32x4_t valid = first_lanes(end - i);
       float32x4_t k;
       const float32x4_t m = extended_exp(load_upto4(x + i, end - i, 0.0f), &k);
-      add_one(&a0, keep_lanes(valid, m), select_f32(valid, k, lowest));
+      add_one(&a[1], keep_lanes(valid, m), select_f32(valid, k, lowest));
     }
-    add_one(&a0, a1.m, a1.e);
-    const float e = vmaxnmvq_f32(a0.e);
-    const float m = vaddvq_f32(vmulq_f32(a0.m, exp2_nonpositive(vsubq_f32(a0.e, vdupq_n_f32(e)))));
+    add_one(&a[0], a[1].m, a[1].e);
+    const float e = vmaxnmvq_f32(a[0].e);
+    const float m = vaddvq_f32(vmulq_f32(a[0].m, exp2_nonpositive(vsubq_f32(a[0].e, vdupq_n_f32(e)))));
     merge_sum(&total_m, &total_e, m, e);
   }
   softmax_scaled_sum result = {total_m, total_e, isnan(total_m)};
@@ -105,7 +118,7 @@ INLINE float32x4_t twopass_output_vector(float32x4_t v, const scaled_polynomial 
   float32x4_t t;
   const float32x4_t n = reduce(clamp_to_domain(v), &t);
   float32x4_t p = vfmaq_f32(q->c[1], q->c[0], t);
-  for (int i = 2; i < 6; i++) p = vfmaq_f32(q->c[i], p, t);
+  UNROLLED for (int i = 2; i < 6; i++) p = vfmaq_f32(q->c[i], p, t);
   return vmulq_f32(p, exp2_nonpositive(vsubq_f32(n, bias)));
 }
 
@@ -208,8 +221,9 @@ void softmax_scale_neon_u16(float *y, size_t n, float scale, float threshold, in
 
 // Pass 1 of the online softmax; the per-lane recurrence of the x86 kernels (see
 // avx512_kernels.c and OnlineKernels.swift for the −FLT_MAX start, −inf, NaN and the
-// no-subnormal argument). Eight accumulators: 32 lanes, as the AVX2 and portable kernels, so
-// an ascending row rescales each lane's sum at most 128 times per block.
+// no-subnormal argument). Four accumulators per half block (half_block_end), eight in all: an
+// ascending row rescales each lane's sum at most 128 times per block, as in the AVX2 and
+// portable kernels. Merges are exact rescalings up to rounding, in a fixed order.
 INLINE void online_add(float32x4_t *m, float32x4_t *s, float32x4_t v) {
   // One exponential: e^(−|v − m|) (fabs then negate: exact, NaN stays NaN).
   const float32x4_t e = exp_nonpositive(vnegq_f32(vabsq_f32(vsubq_f32(v, *m))));
@@ -226,24 +240,33 @@ INLINE void online_merge(float32x4_t *m, float32x4_t *s, float32x4_t m2, float32
   *m = target;
 }
 
-softmax_max_sum softmax_online_sum_neon_u32_acc8(const float *x, size_t n) {
+softmax_max_sum softmax_online_sum_neon_u16_acc8(const float *x, size_t n) {
   float total_max = -INFINITY;
   double total_sum = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
     float32x4_t m[8], s[8];
-    for (int k = 0; k < 8; k++) {
+    UNROLLED for (int k = 0; k < 8; k++) {
       m[k] = vdupq_n_f32(-FLT_MAX);
       s[k] = vdupq_n_f32(0);
     }
     size_t i = start;
-    for (; i + 32 <= end; i += 32) {
-      for (int k = 0; k < 8; k++) online_add(&m[k], &s[k], vld1q_f32(x + i + 4 * k));
+    UNROLLED for (int half = 0; half < 2; half++) {
+      const size_t stop = half == 0 ? half_block_end(start, end) : end;
+      float32x4_t *hm = m + 4 * half, *hs = s + 4 * half;
+      for (; i + 16 <= stop; i += 16) {
+        UNROLLED for (int k = 0; k < 4; k++) online_add(&hm[k], &hs[k], vld1q_f32(x + i + 4 * k));
+      }
+      if (half == 1) {
+        for (; i < end; i += 4) online_add(&hm[0], &hs[0], load_upto4(x + i, end - i, -INFINITY));
+      }
+      // The half's four accumulators merged into its first, so that only one pair stays live
+      // through the other half's loop.
+      online_merge(&hm[0], &hs[0], hm[1], hs[1]);
+      online_merge(&hm[2], &hs[2], hm[3], hs[3]);
+      online_merge(&hm[0], &hs[0], hm[2], hs[2]);
     }
-    for (; i < end; i += 4) online_add(&m[0], &s[0], load_upto4(x + i, end - i, -INFINITY));
-    for (int width = 4; width >= 1; width /= 2) {
-      for (int k = 0; k < width; k++) online_merge(&m[k], &s[k], m[k + width], s[k + width]);
-    }
+    online_merge(&m[0], &s[0], m[4], s[4]);
     const float mx = vmaxvq_f32(m[0]);
     const float sum = vaddvq_f32(vmulq_f32(s[0], exp_nonpositive(vsubq_f32(m[0], vdupq_n_f32(mx)))));
     merge_max_sum(&total_max, &total_sum, sum == 0 ? -INFINITY : mx, sum);
