@@ -26,6 +26,22 @@ trap 'rm -rf "$work"' EXIT
 cflags=(--target=aarch64-linux-gnu -isystem "$sysroot/include" -std=gnu11 -Wall -Wextra -Werror
   -I "$kernels/include")
 
+# Every C file of the module must compile for aarch64 (the x86 files to nothing), and the arm
+# files to nothing on x86-64, as SwiftPM compiles every file of the target on both.
+for file in "$kernels"/*/*.c; do
+  clang "${cflags[@]}" -O0 -c "$file" -o "$work/any.o"
+  clang --target=x86_64-linux-gnu -std=gnu11 -Wall -Wextra -Werror -I "$kernels/include" -c \
+    "$file" -o "$work/x86.o"
+  case $file in
+  */arm/*)
+    if nm "$work/x86.o" | grep -q ' T '; then
+      echo "test-arm64.sh: $file defines functions on x86-64" >&2
+      exit 1
+    fi
+    ;;
+  esac
+done
+
 for level in -O0 -O2; do
   clang "${cflags[@]}" "$level" -c "$kernels/arm/neon_kernels.c" -o "$work/kernels$level.o"
   clang "${cflags[@]}" -O1 -ffp-contract=off -I scripts/arm64 \
