@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Prints the hot loop of one function of a clang assembly file (AArch64 or x86 AT&T), for
-llvm-mca: among the loops closed by a backward branch that contain no other loop and no call
-(the tails call memcpy), the one with the most instructions. Then, on stderr, the vector
-loads per iteration (q registers on AArch64, zmm memory operands on x86), from which mca.sh
-checks the elements per iteration that the kernel's name promises.
+llvm-mca: among the loops closed by a backward branch that contain no other loop, no call
+(the tails call memcpy) and no non-temporal store, the one with the most instructions. Then,
+on stderr, the vector loads per iteration (q registers on AArch64, zmm memory operands on
+x86), from which mca.sh checks the elements per iteration that the kernel's name promises.
 
 Usage: hot_loop.py FILE.s FUNCTION
 """
@@ -49,6 +49,9 @@ def hot_loop(lines):
         for start, end in loops
         if not any(s >= start and e <= end and (s, e) != (start, end) for s, e in loops)
         and not any(re.match(r"\s*(bl|call\w*)\s", l) for l in lines[start : end + 1])
+        # The x86 output kernels have a streaming-store twin of their loop; NEON has none, and
+        # in cache the ordinary stores are the ones used.
+        and not any("movnt" in l for l in lines[start : end + 1])
     ]
     if not innermost:
         sys.exit("hot_loop.py: no loop found")
@@ -66,8 +69,10 @@ def vector_loads(body):
         text = line.strip()
         if re.match(r"ldp\s+q", text):
             count += 2
-        elif re.match(r"ldr\s+q", text) or re.match(r"ld1\s+\{v\d+\.4s\}", text):
+        elif re.match(r"ldu?r\s+q", text):
             count += 1
+        elif re.match(r"ld1\s+\{", text) and ".4s" in text:  # ld1 {v0.4s, v1.4s, ...}
+            count += text.count(".4s")
         elif "zmm" in text and re.search(r"\(%r\w+(,%r\w+,\d)?\)", text) and not re.match(
             r"vmov(ups|aps|ntps)\s+%zmm", text
         ):

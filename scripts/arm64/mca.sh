@@ -6,11 +6,14 @@
 # table: instructions and simulated cycles per element. A model of the core alone: no cache
 # misses, no memory bandwidth, no frequency. Needs clang (the Swift toolchain's), the aarch64
 # glibc headers (libc6-dev-arm64-cross) and llvm-mca 19 (Debian's llvm-19; LLVM 14 has no
-# Neoverse V2 model). Usage: scripts/arm64/mca.sh [llvm-mca binary]
+# Neoverse V2 model). With --portable, a second table: the portable Swift kernels that arm64
+# ran before, compiled for aarch64 by scripts/arm64/typecheck-swift.sh --assembly (their
+# sum loops only: the output loops carry the tail's branches inside, which mca cannot weigh).
+# Usage: [MCA=llvm-mca binary] scripts/arm64/mca.sh [--portable]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-mca=${1:-$(command -v llvm-mca-19 || echo /usr/lib/llvm-19/bin/llvm-mca)}
+mca=${MCA:-$(command -v llvm-mca-19 || echo /usr/lib/llvm-19/bin/llvm-mca)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 include=Sources/_SoftmaxCKernels/include
@@ -58,4 +61,23 @@ sum-and-store-exp softmax_sumexp_store_neon_u16_acc4 16 softmax_sumexp_store_avx
 exp-scaled-output softmax_expscale_neon_u8 8 softmax_expscale_avx512_u32 32
 scale-in-place softmax_scale_neon_u16 16 softmax_scale_avx512_u64 64
 online-sum softmax_online_sum_neon_u16_acc8 16 softmax_online_sum_avx512_u64_acc4 64
+EOF
+
+[ "${1:-}" = --portable ] || exit 0
+bash scripts/arm64/typecheck-swift.sh --assembly "$work/portable.s"
+echo
+echo "| pass | portable Swift kernel (SIMD16<Float>) | instr/elt | apple-m1 c/elt | neoverse-v2 c/elt |"
+echo "|---|---|---|---|---|"
+while read -r pass name symbol n; do
+  instructions=$(loop "$work/portable.s" "$symbol" "$n" 4)
+  printf '| %s | `%s` | %.2f | %s | %s |\n' "$pass" "$name" "$(echo "$instructions / $n" | bc -l)" \
+    "$(cycles aarch64 apple-m1 "$work/$symbol.s" "$n")" \
+    "$(cycles aarch64 neoverse-v2 "$work/$symbol.s" "$n")"
+done << 'EOF'
+max max_simd16_acc4 $s14SoftmaxKernels15max_simd16_acc4_5countSfSPySfG_SitF 64
+two-pass-sum twoPassSumBlock_simd16_acc2 $s14SoftmaxKernels27twoPassSumBlock_simd16_acc2_5countAA09ScaledExpE0VSPySfG_SitF 32
+sum-exp sumExp_simd16_acc2 $s14SoftmaxKernels18sumExp_simd16_acc2_5count5shiftSdSPySfG_SiSftF 32
+sum-and-store-exp sumAndStoreExp_simd16_acc2 $s14SoftmaxKernels26sumAndStoreExp_simd16_acc2__5count5shiftSdSPySfG_SpySfGSiSftF 32
+scale-in-place scaleInPlace_simd16 $s14SoftmaxKernels19scaleInPlace_simd16_5count0C09thresholdySpySfG_SiS2ftF 16
+online-sum onlineSumBlock_simd16_acc2 $s14SoftmaxKernels26onlineSumBlock_simd16_acc2_5countAA06OnlineD0VSPySfG_SitF 32
 EOF

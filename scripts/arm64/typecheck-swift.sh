@@ -8,12 +8,22 @@
 # Float80 does not exist on arm64 anyway), and type-checks against the aarch64 glibc headers
 # of libc6-dev-arm64-cross. Type-checking only: nothing is linked or run. The prepared
 # standard library is cached in .build/arm64-typecheck (about a minute to build once).
+# With `--assembly FILE` it writes SoftmaxKernels' optimized aarch64 assembly to FILE instead
+# (for scripts/arm64/mca.sh --portable): that needs the standard library's inlinable bodies,
+# so `Swift` is then built with them, in .build/arm64-assembly (a few minutes once).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+assembly=
+if [ "${1:-}" = --assembly ]; then assembly=$(realpath -m "$2"); fi
 root=$PWD
 toolchain=$(dirname "$(dirname "$(command -v swiftc)")")/lib/swift
 cache=$root/.build/arm64-typecheck
+skip_bodies=(-experimental-skip-all-function-bodies)
+if [ -n "$assembly" ]; then
+  cache=$root/.build/arm64-assembly
+  skip_bodies=(-O)
+fi
 resource=$cache/resource
 target=aarch64-unknown-linux-gnu
 sysroot=/usr/aarch64-linux-gnu
@@ -41,7 +51,7 @@ if [ ! -f "$resource/linux/Swift.swiftmodule/$target.swiftmodule" ]; then
   sed -i 's/self = _stdlib_remainderl(self, other)/self = self + 0/; s/self = _stdlib_squareRootl(self)/self = self + 0/' \
     "$swift_interface"
   swiftc -frontend -compile-module-from-interface -target "$target" -resource-dir "$resource" \
-    -module-name Swift -parse-stdlib -experimental-skip-all-function-bodies "$swift_interface" \
+    -module-name Swift -parse-stdlib "${skip_bodies[@]}" "$swift_interface" \
     -o "$resource/linux/Swift.swiftmodule/$target.swiftmodule"
 fi
 
@@ -52,6 +62,11 @@ flags=(-target "$target" -resource-dir "$resource" -module-cache-path "$cache/mo
   -sdk "$sysroot" -Xcc -isystem -Xcc "$sysroot/include" -I "$cache/modules"
   -Xcc -fmodule-map-file="$cache/include/module.modulemap" -package-name swift_softmax
   -swift-version 6)
+if [ -n "$assembly" ]; then
+  swiftc "${flags[@]}" -O -wmo -parse-as-library -module-name SoftmaxKernels -S \
+    $(find "$root/Sources/SoftmaxKernels" -name '*.swift' | sort) -o "$assembly"
+  exit 0
+fi
 swiftc "${flags[@]}" -emit-module -module-name SoftmaxKernels \
   -emit-module-path "$cache/modules/SoftmaxKernels.swiftmodule" \
   $(find "$root/Sources/SoftmaxKernels" -name '*.swift' | sort)
