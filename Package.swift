@@ -3,6 +3,9 @@ import PackageDescription
 
 let package = Package(
   name: "swift-softmax",
+  // The worker pool's Synchronization.Atomic needs these (Swift 6's runtime); Linux needs no
+  // entry. On Intel Macs, where Swift has no Float16, the Float16 functions are left out.
+  platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   products: [
     .library(name: "Softmax", targets: ["Softmax"]),
     .executable(name: "softmax-demo", targets: ["SoftmaxDemo"]),
@@ -65,7 +68,7 @@ let package = Package(
     .executableTarget(
       name: "SoftmaxTool",
       dependencies: [
-        "SoftmaxBench", "SoftmaxApply", "SoftmaxCheck",
+        "Softmax", "SoftmaxBench", "SoftmaxApply", "SoftmaxCheck",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SoftmaxFilesTests", dependencies: ["SoftmaxFiles"]),

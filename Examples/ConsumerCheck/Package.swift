@@ -36,6 +36,8 @@ let softmaxIdentity: String = {
 
 let package = Package(
   name: "ConsumerCheck",
+  // What swift-softmax needs (Synchronization.Atomic); Linux needs no entry.
+  platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   dependencies: [softmaxPackage],
   targets: [
     .executableTarget(

@@ -6,6 +6,8 @@ import PackageDescription
 
 let package = Package(
   name: "SoftmaxMPI",
+  // What swift-softmax needs (Synchronization.Atomic); Linux needs no entry.
+  platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   products: [
     .library(name: "SoftmaxMPI", targets: ["SoftmaxMPI"]),
     .executable(name: "softmax-mpi", targets: ["SoftmaxMPITool"]),

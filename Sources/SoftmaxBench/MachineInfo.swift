@@ -1,5 +1,6 @@
 import Foundation
 import Softmax
+internal import SoftmaxKernels
 import _SoftmaxRoofline
 
 /// The facts about the machine and the build that a benchmark result means nothing without.
@@ -13,7 +14,8 @@ public struct MachineInfo: Sendable, Codable, Equatable {
   public var l1dBytes: Int
   /// The level-2 cache in bytes (0 when unknown).
   public var l2Bytes: Int
-  /// The last-level cache; 32 MiB when sysfs does not say, so cold buffers are still sized.
+  /// The last-level cache; 32 MiB when neither sysfs nor sysctl says, so cold buffers are
+  /// still sized.
   public var llcBytes: Int
   /// Whether `llcBytes` was read from the machine or is the fallback.
   public var llcKnown: Bool
@@ -29,7 +31,8 @@ public struct MachineInfo: Sendable, Codable, Equatable {
   /// Reads the facts from /proc and /sys; every field has a fallback so that this never fails.
   public static func current(build: BuildConfiguration) -> MachineInfo {
     let caches = cacheSizes()
-    let llc = caches.max(by: { $0.level < $1.level })?.bytes
+    // Darwin has no sysfs: there the library's own reading (sysctl) gives the last level.
+    let llc = caches.max(by: { $0.level < $1.level })?.bytes ?? CacheInfo.measuredLastLevelBytes
     return MachineInfo(
       cpu: cpuModel(),
       cores: ProcessInfo.processInfo.activeProcessorCount,
@@ -50,7 +53,7 @@ public struct MachineInfo: Sendable, Codable, Equatable {
 
   static func cpuModel() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
-      return ProcessInfo.processInfo.machineHardwareName ?? "unknown"
+      return darwinCPUBrand() ?? ProcessInfo.processInfo.machineHardwareName ?? "unknown"
     }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
       if let colon = line.firstIndex(of: ":") {
@@ -95,6 +98,22 @@ public struct MachineInfo: Sendable, Codable, Equatable {
     }
     return Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
   }
+}
+
+/// The CPU's name on Darwin ("Apple M2 Pro", "Intel(R) Core(TM) i9-9880H ..."), which has no
+/// /proc/cpuinfo; nil elsewhere.
+private func darwinCPUBrand() -> String? {
+  #if canImport(Darwin)
+    var size = 0
+    guard sysctlbyname("machdep.cpu.brand_string", nil, &size, nil, 0) == 0, size > 1 else {
+      return nil
+    }
+    var bytes = [CChar](repeating: 0, count: size)
+    guard sysctlbyname("machdep.cpu.brand_string", &bytes, &size, nil, 0) == 0 else { return nil }
+    return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  #else
+    return nil
+  #endif
 }
 
 extension ProcessInfo {

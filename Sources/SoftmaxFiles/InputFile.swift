@@ -26,8 +26,9 @@ package struct FileIdentity: Equatable, Sendable {
   var inode: UInt64
 
   init(_ status: stat) {
-    device = UInt64(status.st_dev)
-    inode = UInt64(status.st_ino)
+    // dev_t is signed on Darwin (Int32): keep its bits rather than trap on a negative one.
+    device = UInt64(truncatingIfNeeded: status.st_dev)
+    inode = UInt64(truncatingIfNeeded: status.st_ino)
   }
 
   /// The identity of the file at `path`, nil if there is none.

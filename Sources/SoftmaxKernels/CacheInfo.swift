@@ -8,16 +8,34 @@
 
 /// Cache facts that the algorithms' policies depend on, read once.
 package enum CacheInfo {
-  /// Size of the last-level cache in bytes, from Linux sysfs; 32 MiB where it cannot be read.
-  package static let lastLevelBytes: Int = {
-    var largest = 0
-    for index in 0..<8 {
-      let path = "/sys/devices/system/cpu/cpu0/cache/index\(index)/size"
-      guard let text = readSmallFile(path), let bytes = parseCacheSize(text) else { continue }
-      largest = Swift.max(largest, bytes)
-    }
-    return largest > 0 ? largest : 32 << 20
+  /// Size of the last-level cache in bytes (`measuredLastLevelBytes`), 32 MiB where the
+  /// system does not say.
+  package static let lastLevelBytes: Int = measuredLastLevelBytes ?? 32 << 20
+
+  /// The largest cache that Linux sysfs lists for CPU 0, or on Darwin the largest of
+  /// `darwinCacheNames`; nil where neither can be read.
+  package static let measuredLastLevelBytes: Int? = {
+    #if canImport(Darwin)
+      largestCache(named: darwinCacheNames, reading: readSysctlInteger)
+    #else
+      largestCache(
+        named: (0..<8).map { "/sys/devices/system/cpu/cpu0/cache/index\($0)/size" },
+        reading: { readSmallFile($0).flatMap(parseCacheSize) })
+    #endif
   }()
+
+  /// The sysctl names of Darwin's cache sizes, in bytes. Apple silicon has no L3 that the
+  /// cores own: its last level is the L2 each cluster shares, and `hw.perflevel0` names the
+  /// performance cores' cluster (larger than the efficiency cores' that `hw.l2cachesize` may
+  /// report). Intel Macs report an L3. Names a system lacks are skipped.
+  package static let darwinCacheNames = [
+    "hw.perflevel0.l3cachesize", "hw.l3cachesize", "hw.perflevel0.l2cachesize", "hw.l2cachesize",
+  ]
+
+  /// The largest positive size that `read` finds under any of `names`; nil if there is none.
+  package static func largestCache(named names: [String], reading read: (String) -> Int?) -> Int? {
+    names.compactMap(read).filter { $0 > 0 }.max()
+  }
 
   /// "32768K", "2M" or "512" as bytes.
   package static func parseCacheSize(_ text: String) -> Int? {
@@ -47,4 +65,21 @@ package enum CacheInfo {
       return nil
     #endif
   }
+
+  #if canImport(Darwin)
+    /// An integer sysctl, nil where the name does not exist. The hw.*cachesize values are
+    /// 64-bit on current systems; a 32-bit answer (older systems) is read as such.
+    private static func readSysctlInteger(_ name: String) -> Int? {
+      var value: Int64 = 0
+      var size = MemoryLayout<Int64>.size
+      guard sysctlbyname(name, &value, &size, nil, 0) == 0 else { return nil }
+      switch size {
+      case MemoryLayout<Int64>.size: return Int(value)
+      case MemoryLayout<Int32>.size:
+        // The first four bytes hold the Int32 (little-endian on every Apple CPU).
+        return Int(Int32(truncatingIfNeeded: value))
+      default: return nil
+      }
+    }
+  #endif
 }

@@ -45,6 +45,20 @@ package struct SelectionKernels: Sendable {
   package let temperedExps:
     @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float) -> Double
 
+  /// `temperedExps` and `bracketBand` in one read, for a bracket guessed before the total is
+  /// known: Σ e^((x − shift)/T) stored into y (not x), and the entries with lo ≤ x < hi
+  /// gathered with the masses above and inside: (x, y, count, shift, T, lo, hi, outX, outE,
+  /// outIndex) → (total, count, above mass, above count, band mass). Nil in sets without a
+  /// fused kernel: the sampler then runs the two.
+  package var exponentialsAndBracket:
+    (
+      @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Float,
+        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>
+      ) -> (total: Double, count: Int, aboveMass: Double, aboveCount: Int, bandMass: Double)
+    )? =
+      nil
+
   /// The portable Swift `SIMD16<Float>` kernels.
   package static let portable = SelectionKernels(
     bandMasses: { bandMasses_simd16($0, $1, count: $2, cuts: $3, masses: $4, counts: $5) },
@@ -91,6 +105,19 @@ package struct SelectionKernels: Sendable {
         let hi = Float(inverse)
         let lo = Float(inverse - Double(hi))
         return softmax_tempered_sumexp_store_avx512_u16(x, y, n, shift, hi, lo)
+      },
+      exponentialsAndBracket: { x, y, n, shift, temperature, low, high, outX, outE, outIndex in
+        let inverse = 1 / Double(temperature)
+        let hi = Float(inverse)
+        let lo = Float(inverse - Double(hi))
+        var kept = 0
+        var aboveMass = 0.0
+        var aboveCount: Int64 = 0
+        var bandMass = 0.0
+        let total = softmax_tempered_exps_bracket_avx512_u16(
+          x, y, n, shift, hi, lo, low, high, outX, outE, outIndex, &kept, &aboveMass,
+          &aboveCount, &bandMass)
+        return (total, kept, aboveMass, Int(aboveCount), bandMass)
       })
   #endif
 }

@@ -23,6 +23,10 @@ enum ExpConstants {
   static let ln2Hi: Float = 0x1.62Ep-1
   static let ln2Mid: Float = 0x1.0Cp-15
   static let ln2Lo: Float = -0x1.05C61p-29
+  /// A two-part split for |n| ≤ 2^9 only: 15 significant bits, so n · ln2HiShort is exact,
+  /// and ln2LoShort = ln 2 − ln2HiShort rounded (its error times n stays below 2^-36).
+  static let ln2HiShort: Float = 0x1.62E4p-1
+  static let ln2LoShort: Float = 0x1.7F7D1Cp-20
   static let c2: Float = 0x1.FFFFFEp-2
   static let c3: Float = 0x1.55548Ap-3
   static let c4: Float = 0x1.5559CAp-5

@@ -11,6 +11,7 @@ struct SoftmaxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "softmax",
     abstract: "Two-Pass softmax on the CPU: time it, check its accuracy, apply it to files.",
+    version: ToolVersion.text,
     subcommands: [Bench.self, Apply.self, Check.self])
 }
 

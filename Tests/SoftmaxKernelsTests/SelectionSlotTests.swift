@@ -132,4 +132,49 @@ struct SelectionSlotTests {
       }
     }
   }
+
+  @Test(
+    "exponentials and a first bracket in one read: the exponentials of temperedExps, bitwise, and the band and masses of bracketBand over them",
+    arguments: KernelISA.allCases)
+  func exponentialsAndBracket(isa: KernelISA) {
+    guard let k = PassKernels.table(for: isa)?.selection, let fused = k.exponentialsAndBracket
+    else { return }
+    for n in Self.lengths {
+      var x = randomInputs(count: n, distribution: .standardNormal, scale: 8, seed: UInt64(n))
+        .map { ($0 * 4).rounded() / 4 }
+      for i in stride(from: 3, to: n, by: 7) { x[i] = [.nan, -.infinity, -0.0, 0][i % 4] }
+      let m = x.filter { !$0.isNaN }.max() ?? 0
+      for temperature: Float in [1, 0.7, 2] {
+        for (low, high) in [
+          (Float(-2), Float(1)), (0, 0.25), (-.greatestFiniteMagnitude, .infinity), (3, 2),
+        ] {
+          var e = [Float](repeating: .nan, count: n)
+          let expectedTotal = k.temperedExps(x, &e, n, m, temperature)
+          var y = [Float](repeating: .nan, count: n)
+          var outX = [Float](repeating: .nan, count: n + 16)
+          var outE = [Float](repeating: .nan, count: n + 16)
+          var outIndex = [Int32](repeating: -1, count: n + 16)
+          let found = x.withUnsafeBufferPointer { xb in
+            fused(xb.baseAddress!, &y, n, m, temperature, low, high, &outX, &outE, &outIndex)
+          }
+          let context = "\(isa) n \(n) T \(temperature) [\(low), \(high))"
+          #expect(y.map(\.bitPattern) == e.map(\.bitPattern), "\(context)")
+          #expect(
+            found.total.bitPattern == expectedTotal.bitPattern
+              || abs(found.total - expectedTotal) <= 1e-6 * expectedTotal, "\(context)")
+          let band = x.indices.filter { x[$0] >= low && x[$0] < high }
+          let above = x.indices.filter { x[$0] >= high }
+          let aboveMass = above.reduce(0.0) { $0 + Double(e[$1]) }
+          let bandMass = band.reduce(0.0) { $0 + Double(e[$1]) }
+          #expect(found.count == band.count && found.aboveCount == above.count, "\(context)")
+          #expect(outIndex.prefix(found.count).map(Int.init) == band, "\(context)")
+          #expect(
+            outX.prefix(found.count).map(\.bitPattern) == band.map { x[$0].bitPattern })
+          #expect(outE.prefix(found.count).map(\.bitPattern) == band.map { e[$0].bitPattern })
+          #expect(abs(found.aboveMass - aboveMass) <= 1e-6 * aboveMass, "\(context)")
+          #expect(abs(found.bandMass - bandMass) <= 1e-6 * bandMass, "\(context)")
+        }
+      }
+    }
+  }
 }

@@ -9,7 +9,9 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   /// The default: picks the fastest algorithm for the row's length on this machine. Rows
   /// whose input and output together fit in half the last-level cache use ``threePassReload``
   /// (there the exponentials, not memory, limit the speed, and it computes them once);
-  /// longer rows use ``twoPass``, which moves the least memory.
+  /// longer rows use ``twoPass``, which moves the least memory. With the portable Swift
+  /// kernels (a CPU that has no C kernel set, or `SOFTMAX_ISA=portable`) every row uses
+  /// ``threePassReload``: there the exponential costs more than the extra trip to memory.
   case auto
 
   /// The Two-Pass algorithm (Dukhan & Ablavatski, 2020): no maximum. Pass 1 sums every e^x as
@@ -82,7 +84,8 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
 
   /// How many times each element crosses the memory bus, as whole-row reads and writes of
   /// 4-byte Floats, for a row too large for the caches. For ``auto`` it is the traffic of
-  /// ``twoPass``, which `auto` picks for such rows; use ``resolved(forCount:)`` for one size.
+  /// ``twoPass``, which `auto` picks for such rows on the C kernel sets; use
+  /// ``resolved(forCount:)`` for one size and this process's kernels.
   public var memoryTraffic: MemoryTraffic {
     switch self {
     case .auto, .twoPass, .online: MemoryTraffic(reads: 2, writes: 1)

@@ -2,6 +2,11 @@ internal import SoftmaxKernels
 
 /// Facts about the kernels this build of the library runs, for logs and benchmark headers.
 public enum SoftmaxRuntime {
+  /// This package's version: the latest release in CHANGELOG.md, with "+unreleased" while
+  /// that file lists unreleased changes (a test holds the two together). `softmax --version`
+  /// prints it.
+  package static let packageVersion = "0.1.0+unreleased"
+
   /// A one-line description of the kernels in use, such as "AVX-512 C kernels (16 lanes,
   /// vscalefps)". The library picks the widest instruction set the CPU supports, once per
   /// process; the environment variable `SOFTMAX_ISA` (`portable`, `avx2` or `avx512`) forces

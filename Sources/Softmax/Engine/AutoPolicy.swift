@@ -10,8 +10,15 @@ package enum AutoPolicy {
   /// medians of 5 runs, 2026-11-29): at 2^20 reload 0.414 against Two-Pass 0.471 ns/element; at
   /// 2^21 (16 MiB in and out) Two-Pass 0.476 against 0.513, at 3·2^20 0.486 against 0.596. The
   /// other half of the cache holds what the extra passes evict.
+  ///
+  /// The portable kernels take reload at every length: without FMA their exponential costs
+  /// more than the extra trip to memory, and Two-Pass computes two of them per element. With
+  /// `SOFTMAX_ISA=portable` (one thread, cold outputs, 105 MiB LLC, 2026-12-01, BENCHMARKS.md)
+  /// reload took 2.13–2.17 ns/element at 2^24 against Two-Pass 3.06–3.13.
   package static func algorithm(forCount count: Int) -> SoftmaxAlgorithm {
-    4 * count * MemoryLayout<Float>.size >= CacheInfo.lastLevelBytes ? .twoPass : .threePassReload
+    if PassKernels.selected.isa == .portable { return .threePassReload }
+    return 4 * count * MemoryLayout<Float>.size >= CacheInfo.lastLevelBytes
+      ? .twoPass : .threePassReload
   }
 
   /// Rows shorter than this run on one thread: waking a worker costs tens of microseconds.

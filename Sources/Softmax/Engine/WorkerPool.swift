@@ -180,7 +180,12 @@ final class WorkerPool: @unchecked Sendable {
         return nil
       }, context)
     precondition(result == 0, "softmax: could not start a worker thread (error \(result))")
-    pthread_detach(thread)
+    #if canImport(Darwin)
+      // Darwin's pthread_t is a non-null pointer, set by a successful pthread_create.
+      pthread_detach(thread!)
+    #else
+      pthread_detach(thread)
+    #endif
   }
 }
 

@@ -74,6 +74,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
         / Double(n) : 0
     var factor = 1.0
     var normal = false
+    // x_label − log Z, from the parts (exact where both are huge and close).
+    var labelExponent = 0.0
     let written = Compute.gradientPasses(
       x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true
     ) { total in
@@ -95,10 +97,22 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
         + (smoothing > 0 ? smoothing * ((total.shift - mean) + rest) : 0) + zLoss * lse * lse
       factor = 1 + 2 * zLoss * lse
       normal = true
+      labelExponent = (xl - total.shift) - rest
       return GradientOutput(
-        scale: weight * factor, offset: weight * smoothing / Double(n), summingExcept: label)
+        scale: weight * factor, offset: weight * smoothing / Double(n),
+        summingExcept: smoothing > 0 ? nil : label)
     }
     guard let out, normal else { return }
+    if smoothing > 0 {
+      // factor · p − (1 − ε) − ε / C, with p − 1 from expm1: the entry is at least about ε
+      // unless p is near 1 − ε, so an absolute error of about 1e-7 (log Z's) is what it can
+      // have. The sum of the others would carry the rounding of C offsets ε / C summed in
+      // Float lanes: 1.3e-6 at 9000 classes.
+      let pMinusOne = expm1(labelExponent)
+      out[label] = Compute(
+        weight * (factor * pMinusOne + (factor - 1) + smoothing - smoothing / Double(n)))
+      return
+    }
     // The label's entry from the sum of the others: the gradient sums to weight · (factor − 1)
     // and the others are accurate relative to themselves, while factor · p − 1 would cancel
     // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.

@@ -53,6 +53,14 @@ extension TokenSelection {
     {
       return selection
     }
+    if topK == 0 && topP < 1, let (byMass, e, total) = topPCut(topP, maximum: m) {
+      var kept = byMass
+      if minP > 0 {
+        let byValue = valueCut(minimum, e: e)
+        if byValue.isShorter(than: kept) { kept = byValue }
+      }
+      return .cut(kept, e: e, total: total)
+    }
     let (e, total) = exponentials(maximum: m)
     var kept: SelectionCut?
     if topK > 0 {

@@ -341,11 +341,18 @@ struct TokenSelection {
     reachingMass target: Double, orCount countTarget: Int, e: UnsafePointer<Float>,
     total: Double
   ) -> SelectionCut {
+    cut(target, countTarget, e: e, total: total, first: nil)
+  }
+
+  private func cut(
+    _ target: Double, _ countTarget: Int, e: UnsafePointer<Float>, total: Double,
+    first: FirstBracket?
+  ) -> SelectionCut {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { cuts in
       withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { masses in
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 8) { counts in
           search(
-            target, countTarget, e: e, total: total, cuts: cuts.baseAddress!,
+            target, countTarget, e: e, total: total, first: first, cuts: cuts.baseAddress!,
             masses: masses.baseAddress!,
             counts: counts.baseAddress!)
         }
@@ -357,10 +364,16 @@ struct TokenSelection {
     x: UnsafePointer<Float>, e: UnsafePointer<Float>, index: UnsafePointer<Int32>?, count: Int
   )
 
+  /// A search's first band, gathered in the scratch's first band buffers, with its bounds and
+  /// the prefix above it (which does not reach the target).
+  private typealias FirstBracket = (
+    band: Band, high: Float, low: Float, aboveMass: Double, aboveCount: Int
+  )
+
   private func search(
     _ target: Double, _ countTarget: Int, e: UnsafePointer<Float>, total: Double,
-    cuts: UnsafeMutablePointer<Float>, masses: UnsafeMutablePointer<Double>,
-    counts: UnsafeMutablePointer<Int64>
+    first: FirstBracket?, cuts: UnsafeMutablePointer<Float>,
+    masses: UnsafeMutablePointer<Double>, counts: UnsafeMutablePointer<Int64>
   ) -> SelectionCut {
     // The band under search holds the entries with low ≤ x < high; the prefix above it (every
     // x ≥ high) has `aboveMass` and `aboveCount` and does not reach the target. It starts as
@@ -371,7 +384,10 @@ struct TokenSelection {
     var aboveCount = 0
     var band: Band = (x, e, nil, count)
     var side = 0
-    if count > Self.sortedBand {
+    if let first {
+      (band, high, low, aboveMass, aboveCount) = first
+      side = 1
+    } else if count > Self.sortedBand {
       // One read brackets the target from a sample's estimate and gathers the bracket.
       (band, high, low, aboveMass, aboveCount) = firstBracket(
         target, countTarget, e: e, total: total)
@@ -498,6 +514,81 @@ struct TokenSelection {
           UnsafePointer(outX), UnsafePointer(outE), UnsafePointer(outIndex), found.count
         )
         return (band, high, low, found.aboveMass, found.aboveCount)
+      }
+    }
+  }
+
+  // MARK: Top-p in one read
+
+  /// Top-p alone over a long row: the exponentials and the search's first bracket in one read
+  /// (the fused kernel), the bracket guessed from a sample of 512 entries before the total is
+  /// known (their own exponentials estimate the total and where the target falls, with the
+  /// margins of `firstBracket`). Once the fused read has the exact total, a bracket that does
+  /// not hold the target (a peaked row whose few large entries the sample lacks) is dropped
+  /// and the search finds its own, one read more. Nil when the kernel set has no fused kernel
+  /// or the temperature needs the Double path; then `exponentials` and `cut` do it.
+  func topPCut(_ topP: Float, maximum m: Float)
+    -> (cut: SelectionCut, e: UnsafeMutablePointer<Float>, total: Double)?
+  {
+    guard let fused = kernels.selection.exponentialsAndBracket, count > Self.sortedBand,
+      temperature >= 0x1p-126, (1 / temperature).isFinite
+    else { return nil }
+    let (low, high) = guessedBracket(topP, maximum: m)
+    let e = scratch.floats(SelectionScratch.exps, count)
+    let outX = scratch.floats(SelectionScratch.bandValues, count + 16)
+    let outE = scratch.floats(SelectionScratch.bandExps, count + 16)
+    let outIndex = scratch.indices(0, count + 16)
+    let found = fused(x, e, count, m, temperature, low, high, outX, outE, outIndex)
+    var total = found.total
+    if total.isNaN {
+      // NaN entries: their exponentials are 0 (they fail every comparison of the bracket).
+      for i in 0..<count where e[i].isNaN { e[i] = 0 }
+      total = kernels.training.sum(e, count)
+    }
+    let target = Double(topP) * total
+    var first: FirstBracket?
+    if found.aboveMass < target && found.aboveMass + found.bandMass >= target {
+      let band: Band = (
+        UnsafePointer(outX), UnsafePointer(outE), UnsafePointer(outIndex), found.count
+      )
+      first = (band, high, low, found.aboveMass, found.aboveCount)
+    }
+    return (cut(target, .max, e: e, total: total, first: first), e, total)
+  }
+
+  /// The bracket [low, high) that a sample of the row says holds where top-p's mass is
+  /// reached, from the sample alone.
+  private func guessedBracket(_ topP: Float, maximum m: Float) -> (low: Float, high: Float) {
+    let samples = Swift.min(count, 512)
+    let step = count / samples
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: samples) { keys in
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * samples) { buffer in
+        var n = 0
+        for k in 0..<samples {
+          let i = k * step
+          if x[i] >= -.greatestFiniteMagnitude {
+            keys[n] = selectionKey(x[i], Int32(truncatingIfNeeded: i))
+            n += 1
+          }
+        }
+        guard n > 0 else { return (-.greatestFiniteMagnitude, .infinity) }
+        sortKeys(keys.baseAddress!, n)
+        let values = buffer.baseAddress!
+        let exps = values + samples
+        for k in 0..<n { values[k] = selectionKeyValue(keys[k]) }
+        let target =
+          Double(topP) * kernels.selection.temperedExps(values, exps, n, m, temperature)
+        var mass = 0.0
+        var r = 0
+        while r < n - 1 {
+          mass += Double(exps[r])
+          if mass >= target { break }
+          r += 1
+        }
+        return (
+          r + 16 < n ? values[r + 16] : -.greatestFiniteMagnitude,
+          r - 8 >= 0 ? values[r - 8] : .infinity
+        )
       }
     }
   }

@@ -187,6 +187,134 @@ KERNEL size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, si
   return kept;
 }
 
+// e^((x − shift)/T) of 16 entries, the quotient carried as in
+// softmax_tempered_sumexp_store_avx512_u16 below (lanes off: x = −inf, so 0).
+INLINE __m512 tempered_exp(__m512 v, __m512 vshift, __m512 hi, __m512 lo) {
+  // TwoSum: d + err = v − shift exactly.
+  const __m512 d = _mm512_add_ps(v, vshift);
+  const __m512 b = _mm512_sub_ps(d, v);
+  const __m512 err =
+      _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)), _mm512_sub_ps(vshift, b));
+  const __m512 z = _mm512_mul_ps(d, hi);
+  __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
+                            _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
+  // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
+  // correction: their errors are infinite or NaN, and their exponentials 0.
+  dz = _mm512_maskz_mov_ps(
+      _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
+  const __m512 e0 = exp_nonpositive(z);
+  return _mm512_fmadd_ps(e0, dz, e0);
+}
+
+// The accumulators of softmax_tempered_exps_bracket_avx512_u16: the lane sums of e over the
+// block (all, above the bracket), the count above, and the band's indices so far.
+typedef struct {
+  __m512 all, above;
+  int64_t count;
+  size_t kept;
+} bracket_sums;
+
+// One vector of the fused pass at i (lanes of it): e stored and summed, then the bracket's
+// compares. `plain` (a constant at each call) takes e^(x − shift) as the library's softmax
+// does; otherwise the quotient is carried as in tempered_exp.
+INLINE void exps_bracket_step(const float *x, float *y, size_t i, __mmask16 lanes, int plain,
+                              __m512 vshift, __m512 inv_hi, __m512 inv_lo, __m512 low,
+                              __m512 high, bracket_sums *t, float *out_x, float *out_e,
+                              int32_t *out_index) {
+  const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, x + i);
+  const __m512 e = plain ? exp_nonpositive(_mm512_add_ps(v, vshift))
+                         : tempered_exp(v, vshift, inv_hi, inv_lo);
+  _mm512_mask_storeu_ps(y + i, lanes, e);
+  t->all = _mm512_add_ps(t->all, e);  // lanes off hold e^(−inf) = 0
+  const __mmask16 over = lanes & _mm512_cmp_ps_mask(v, high, _CMP_GE_OQ);
+  const __mmask16 k = lanes & _mm512_cmp_ps_mask(v, low, _CMP_GE_OQ) & (__mmask16)~over;
+  t->above = _mm512_mask_add_ps(t->above, over, t->above, e);
+  t->count += __builtin_popcount((unsigned)over);
+  if (k) {
+    // Only the indices here (one compress): the values and exponentials are gathered after.
+    const __m512i iota = _mm512_add_epi32(
+        _mm512_set1_epi32((int)i),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    _mm512_storeu_si512((void *)(out_index + t->kept), _mm512_maskz_compress_epi32(k, iota));
+    t->kept += (size_t)__builtin_popcount((unsigned)k);
+  }
+}
+
+INLINE __m512d widened_sum(__m512d total, __m512 lanes) {
+  total = _mm512_add_pd(total, _mm512_cvtps_pd(_mm512_castps512_ps256(lanes)));
+  return _mm512_add_pd(total, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                  _mm512_extractf64x4_pd(_mm512_castps_pd(lanes), 1))));
+}
+
+INLINE double exps_bracket(const float *x, float *y, size_t n, int plain, float shift,
+                           float inverse_hi, float inverse_lo, float lo, float hi, float *out_x,
+                           float *out_e, int32_t *out_index, size_t *kept_out,
+                           double *above_mass, int64_t *above_count, double *band_mass) {
+  const __m512 vshift = _mm512_set1_ps(-shift), inv_hi = _mm512_set1_ps(inverse_hi);
+  const __m512 inv_lo = _mm512_set1_ps(inverse_lo);
+  const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+  __m512d total = _mm512_setzero_pd(), top = total, inside = total;
+  bracket_sums t = {_mm512_setzero_ps(), _mm512_setzero_ps(), 0, 0};
+  for (size_t start = 0; start < n; start += BAND_BLOCK) {
+    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
+    t.all = t.above = _mm512_setzero_ps();
+    size_t i = start;
+    // Two vectors a turn, unmasked: the exponentials of one overlap the other's compares.
+    for (; i + 32 <= end; i += 32) {
+      exps_bracket_step(x, y, i, 0xFFFF, plain, vshift, inv_hi, inv_lo, low, high, &t, out_x,
+                        out_e, out_index);
+      exps_bracket_step(x, y, i + 16, 0xFFFF, plain, vshift, inv_hi, inv_lo, low, high, &t,
+                        out_x, out_e, out_index);
+    }
+    for (; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      exps_bracket_step(x, y, i, lanes, plain, vshift, inv_hi, inv_lo, low, high, &t, out_x,
+                        out_e, out_index);
+    }
+    total = widened_sum(total, t.all);
+    top = widened_sum(top, t.above);
+  }
+  // The band's values and exponentials, and its mass, from its indices (a few percent of the
+  // row: cheaper than two more compresses and a masked add per vector above).
+  for (size_t start = 0; start < t.kept; start += BAND_BLOCK) {
+    const size_t end = t.kept - start > BAND_BLOCK ? start + BAND_BLOCK : t.kept;
+    __m512 band = _mm512_setzero_ps();
+    for (size_t i = start; i < end; i += 16) {
+      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
+      const __m512i iv = _mm512_maskz_loadu_epi32(lanes, out_index + i);
+      const __m512 ev = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, iv, y, 4);
+      _mm512_mask_storeu_ps(out_x + i, lanes,
+                            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, iv, x, 4));
+      _mm512_mask_storeu_ps(out_e + i, lanes, ev);
+      band = _mm512_add_ps(band, ev);
+    }
+    inside = widened_sum(inside, band);
+  }
+  *kept_out = t.kept;
+  *above_mass = _mm512_reduce_add_pd(top);
+  *above_count = t.count;
+  *band_mass = _mm512_reduce_add_pd(inside);
+  return _mm512_reduce_add_pd(total);
+}
+
+// Σ e^((x − shift)/T), storing each term into y (y is not x), and in the same read a first
+// bracket of a search: Σ e and the count over x ≥ hi, Σ e over lo ≤ x < hi, and that band
+// gathered (indices, values, exponentials) as softmax_bracket_band_avx512_u16 does. A sampler
+// that guessed the bracket from a sample saves the read of x and e that the bracket would
+// take after the exponentials. T = 1 (inverse 1 + 0) takes e^(x − shift) as the library's
+// softmax does, with x − shift rounded; other temperatures carry the quotient.
+KERNEL double softmax_tempered_exps_bracket_avx512_u16(
+    const float *x, float *y, size_t n, float shift, float inverse_hi, float inverse_lo,
+    float lo, float hi, float *out_x, float *out_e, int32_t *out_index, size_t *kept_out,
+    double *above_mass, int64_t *above_count, double *band_mass) {
+  if (inverse_hi == 1.0f && inverse_lo == 0.0f) {
+    return exps_bracket(x, y, n, 1, shift, inverse_hi, inverse_lo, lo, hi, out_x, out_e,
+                        out_index, kept_out, above_mass, above_count, band_mass);
+  }
+  return exps_bracket(x, y, n, 0, shift, inverse_hi, inverse_lo, lo, hi, out_x, out_e,
+                      out_index, kept_out, above_mass, above_count, band_mass);
+}
+
 // Σ e^((x − shift)/T), storing each term into y (y may be x), with (x − shift)/T carried to
 // about 2^-45 relative: x − shift as a rounded difference and its exact error (TwoSum), 1/T as
 // hi + lo, the product's error by FMA, and the exponential corrected by that error to first
@@ -204,20 +332,7 @@ KERNEL double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y,
     for (size_t i = start; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
       const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
-      // TwoSum: d + err = v − shift exactly.
-      const __m512 d = _mm512_add_ps(v, vshift);
-      const __m512 b = _mm512_sub_ps(d, v);
-      const __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)),
-                                       _mm512_sub_ps(vshift, b));
-      const __m512 z = _mm512_mul_ps(d, hi);
-      __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
-                                _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
-      // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
-      // correction: their errors are infinite or NaN, and their exponentials 0.
-      dz = _mm512_maskz_mov_ps(
-          _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
-      const __m512 e0 = exp_nonpositive(z);
-      const __m512 e = _mm512_fmadd_ps(e0, dz, e0);
+      const __m512 e = tempered_exp(v, vshift, hi, lo);
       _mm512_mask_storeu_ps(y + i, lanes, e);
       s0 = _mm512_add_ps(s0, _mm512_maskz_mov_ps(lanes, e));
     }

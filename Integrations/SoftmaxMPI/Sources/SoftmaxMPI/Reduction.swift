@@ -3,6 +3,19 @@
 internal import COpenMPI
 import Softmax
 
+/// The layout of records of `bytes` bytes: the operation learns it from the datatype alone,
+/// so every layout a batch or `allReduce` uses has a size of its own (a test checks it).
+func recordLayout(ofSize bytes: Int) -> RecordLayout {
+  switch bytes {
+  case 8: RecordLayout(.compact)
+  case 12: RecordLayout(.compact, targetWords: 1)
+  case 20: RecordLayout(.compact, targetWords: 1, hasLogitSum: true)
+  case 24: RecordLayout(.full)
+  case 32: RecordLayout(.full, targetWords: 2)
+  default: RecordLayout(.full, targetWords: 2, hasLogitSum: true)
+  }
+}
+
 /// The MPI user function: merges the records of `input` into `inout` (`len` of them, of the
 /// contiguous datatype whose size says the layout).
 private func mergeOperation(
@@ -13,9 +26,9 @@ private func mergeOperation(
   var size: Int32 = 0
   MPI_Type_size(datatype.pointee, &size)
   mergeRecords(
-    input.assumingMemoryBound(to: UInt64.self),
-    into: accumulated.assumingMemoryBound(to: UInt64.self),
-    count: Int(length.pointee), layout: RecordLayout(words: Int(size) / 8))
+    input.assumingMemoryBound(to: UInt32.self),
+    into: accumulated.assumingMemoryBound(to: UInt32.self),
+    count: Int(length.pointee), layout: recordLayout(ofSize: Int(size)))
 }
 
 extension Communicator {
@@ -23,11 +36,13 @@ extension Communicator {
   /// one `MPI_Allreduce` with a commutative user operation on a contiguous datatype of one
   /// record. The datatype and the operation are made and freed around the call (local calls,
   /// no communication), so nothing is kept between calls.
-  func reduce(_ message: UnsafeMutableBufferPointer<UInt64>, layout: RecordLayout) {
+  func reduce(_ message: UnsafeMutableBufferPointer<UInt32>, layout: RecordLayout) {
     let records = message.count / layout.words
     precondition(records * layout.words == message.count)
     if records > Int(Int32.max) {
-      fail("a batch of \(records - 1) rows is beyond MPI's count limit of 2^31 - 2")
+      fail(
+        "a batch of \(records - layout.headerRecords) rows is beyond MPI's count limit of 2^31 - 1 - \(layout.headerRecords)"
+      )
     }
     var type: MPI_Datatype? = nil
     check(
@@ -40,7 +55,7 @@ extension Communicator {
       MPI_Allreduce(
         softmax_mpi_in_place(), message.baseAddress, Int32(records), type, op, handle),
       "MPI_Allreduce")
-    counters.record(bytes: message.count * 8, seconds: MPI_Wtime() - start)
+    counters.record(bytes: message.count * 4, seconds: MPI_Wtime() - start)
     check(MPI_Op_free(&op), "MPI_Op_free")
     check(MPI_Type_free(&type), "MPI_Type_free")
   }
@@ -50,7 +65,7 @@ extension Communicator {
   /// (each rank accumulates its part of a long row, or its slice of a batch's statistics).
   ///
   /// One `MPI_Allreduce` of 24 bytes per normalizer (shift, mantissa, exponent and +inf
-  /// count) and a 24-byte header. Every rank gets the same bits, and a run gives the same bits
+  /// count, exact for normalizers of any element type) and a 24-byte header. Every rank gets the same bits, and a run gives the same bits
   /// again for the same rank count: the merge of two normalizers does not depend on which
   /// comes first. Ranks that pass different counts end the job with a message.
   public func allReduce(_ normalizers: inout [SoftmaxNormalizer]) {
@@ -58,18 +73,21 @@ extension Communicator {
     var fingerprint = Fingerprint()
     fingerprint.add(0x4e4f_524d)  // "NORM"
     fingerprint.add(normalizers.count)
-    var message = [UInt64](repeating: 0, count: (normalizers.count + 1) * layout.words)
+    let first = layout.headerRecords
+    var message = [UInt32](repeating: 0, count: layout.messageWords(rows: normalizers.count))
     message.withUnsafeMutableBufferPointer { m in
       let base = m.baseAddress!
       storeHeader(fingerprint: fingerprint.value, width: 0, layout: layout, base)
-      for (i, n) in normalizers.enumerated() { store(n, base + (i + 1) * layout.words) }
+      for (i, n) in normalizers.enumerated() { store(n, base + (first + i) * layout.words, layout) }
       reduce(m, layout: layout)
       if let problem = headerProblem(
         base, fingerprint: fingerprint.value, ranks: size, classes: nil, layout: layout)
       {
         fail("allReduce of \(normalizers.count) normalizers: \(problem)")
       }
-      for i in normalizers.indices { normalizers[i] = load(base + (i + 1) * layout.words) }
+      for i in normalizers.indices {
+        normalizers[i] = load(base + (first + i) * layout.words, layout)
+      }
     }
   }
 }

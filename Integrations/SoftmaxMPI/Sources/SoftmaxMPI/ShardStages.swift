@@ -33,8 +33,8 @@ struct ShardLabels {
   let ignoreIndex: Int32?
   let smoothing: Double
   let reduction: LossReduction
-
-  var layout: RecordLayout { smoothing > 0 ? .smoothing : .targets }
+  /// Whether every rank wants each row's loss (a losses buffer, or `.none`).
+  var perRowLosses = true
 
   func isIgnored(_ row: Int) -> Bool { ignoreIndex.map { labels[row] == $0 } ?? false }
 }
@@ -58,9 +58,18 @@ func batchFingerprint(
     case .sum: f.add(2)
     case .none: f.add(3)
     }
+    f.add(labels.perRowLosses ? 1 : 0)
     for l in labels.labels { f.add(Int(l)) }
   }
   return f.value
+}
+
+/// The record layout of a batch of `rows` rows of `Element` with these labels (nil:
+/// normalizers only).
+func batchLayout<Element>(_: Element.Type, rows: Int, labels: ShardLabels?) -> RecordLayout {
+  RecordLayout.batch(
+    elementSize: MemoryLayout<Element>.size, rows: rows, crossEntropy: labels != nil,
+    smoothing: (labels?.smoothing ?? 0) > 0, perRowLosses: labels?.perRowLosses ?? true)
 }
 
 /// Stage 1: the header, then per row the shard's normalizer and, for a cross-entropy, the
@@ -70,21 +79,63 @@ func batchFingerprint(
 func fillMessage<Element: SoftmaxElement>(
   _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels?,
   fingerprint: UInt64, layout: RecordLayout, threads: Int?,
-  into message: UnsafeMutableBufferPointer<UInt64>
+  into message: UnsafeMutableBufferPointer<UInt32>
 ) {
+  precondition(message.count == layout.messageWords(rows: geometry.rows))
   let w = layout.words
   let width = geometry.width
   let base = message.baseAddress!
-  storeHeader(fingerprint: fingerprint, width: width, layout: layout, base)
+  var targets = TargetSum()
   for r in 0..<geometry.rows {
     let row = UnsafeBufferPointer(rebasing: shard[(r * width)..<((r + 1) * width)])
-    let record = base + (r + 1) * w
-    store(SoftmaxNormalizer(accumulating: row, threads: threads), record)
-    guard let labels, w >= 4 else { continue }
+    let record = base + (layout.headerRecords + r) * w
+    store(SoftmaxNormalizer(accumulating: row, threads: threads), record, layout)
+    guard let labels else { continue }
     let label = Int(labels.labels[r])
     let owned = !labels.isIgnored(r) && geometry.columns.contains(label)
-    record[3] = (owned ? Double(row[label - geometry.columns.lowerBound]) : 0).bitPattern
-    if w >= 5 { record[4] = compensatedSum(row).bitPattern }
+    let target = owned ? Double(row[label - geometry.columns.lowerBound]) : 0
+    if layout.hasTargetSum {
+      if owned { targets.add(Float(target)) }
+    } else if layout.targetWords == 1 {
+      record[layout.targetWord] = Float(target).bitPattern  // a Float or Float16 logit: exact
+    } else {
+      storeDouble(target, record + layout.targetWord)
+    }
+    if layout.hasLogitSum { storeDouble(compensatedSum(row), record + layout.logitSumWord) }
+  }
+  storeHeader(
+    fingerprint: fingerprint, width: width, extra: layout.hasTargetSum ? targets.fields : [],
+    layout: layout, base)
+}
+
+/// The target logits a rank owns, for a header: the exact sum of the finite ones and the
+/// counts of +inf and −inf ones (a NaN one makes its row's normalizer NaN).
+struct TargetSum {
+  var finite = ExactFloatSum()
+  var positiveInfinities = 0
+  var negativeInfinities = 0
+
+  mutating func add(_ x: Float) {
+    if x == .infinity {
+      positiveInfinities += 1
+    } else if x == -.infinity {
+      negativeInfinities += 1
+    } else if x.isFinite {
+      finite.add(x)
+    }
+  }
+
+  var fields: [UInt32] {
+    [UInt32(positiveInfinities), UInt32(negativeInfinities)] + finite.words
+  }
+
+  init() {}
+
+  /// The merged sum in a reduced header's fields.
+  init(fields: [UInt32]) {
+    positiveInfinities = Int(fields[4])
+    negativeInfinities = Int(fields[5])
+    finite = ExactFloatSum(words: fields[6..<(6 + ExactFloatSum.count)])
   }
 }
 
@@ -104,11 +155,19 @@ func compensatedSum<Element: SoftmaxElement>(_ x: UnsafeBufferPointer<Element>) 
   return total.isNaN && !sum.isNaN ? sum : total
 }
 
+/// Row `r`'s record in a message.
+@inline(__always)
+func rowRecord(_ message: UnsafeBufferPointer<UInt32>, row r: Int, layout: RecordLayout)
+  -> UnsafePointer<UInt32>
+{
+  message.baseAddress! + (layout.headerRecords + r) * layout.words
+}
+
 /// The merged normalizer of row `r` in a reduced message.
-func rowNormalizer(_ message: UnsafeBufferPointer<UInt64>, row r: Int, layout: RecordLayout)
+func rowNormalizer(_ message: UnsafeBufferPointer<UInt32>, row r: Int, layout: RecordLayout)
   -> SoftmaxNormalizer
 {
-  load(message.baseAddress! + (r + 1) * layout.words)
+  load(rowRecord(message, row: r, layout: layout), layout)
 }
 
 /// Stage 2 of a cross-entropy: each row's loss (Double; ignored rows 0), the reduced loss,
@@ -118,12 +177,10 @@ func rowNormalizer(_ message: UnsafeBufferPointer<UInt64>, row r: Int, layout: R
 @_specialize(where Element == Double)
 func finishCrossEntropy<Element: SoftmaxElement>(
   _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry, labels: ShardLabels,
-  message: UnsafeBufferPointer<UInt64>, threads: Int?,
+  message: UnsafeBufferPointer<UInt32>, threads: Int?,
   gradient: UnsafeMutableBufferPointer<Element>?, losses: UnsafeMutableBufferPointer<Element>?
 ) -> Double {
-  let layout = labels.layout
-  let w = layout.words
-  let base = message.baseAddress!
+  let layout = batchLayout(Element.self, rows: geometry.rows, labels: labels)
   let epsilon = labels.smoothing
   let classes = Double(geometry.classes)
   var kept = 0
@@ -131,14 +188,20 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   let scale = labels.reduction == .mean ? (kept > 0 ? 1 / Double(kept) : 0) : 1
   var total = 0.0
   let width = geometry.width
+  if layout.hasTargetSum {
+    total = reducedLoss(message, layout: layout, labels: labels, rows: geometry.rows)
+  }
   for r in 0..<geometry.rows {
-    let record = base + (r + 1) * w
-    let n = load(record)
+    let record = rowRecord(message, row: r, layout: layout)
+    let n = load(record, layout)
     let ignored = labels.isIgnored(r)
     var loss = 0.0
-    if !ignored {
-      let target = Double(bitPattern: record[3])
-      let meanLogit = w >= 5 ? Double(bitPattern: record[4]) / classes : 0
+    if !ignored && !layout.hasTargetSum {
+      let target =
+        layout.targetWords == 1
+        ? Double(Float(bitPattern: record[layout.targetWord]))
+        : loadDouble(record + layout.targetWord)
+      let meanLogit = layout.hasLogitSum ? loadDouble(record + layout.logitSumWord) / classes : 0
       loss = rowLoss(n, target: target, meanLogit: meanLogit, smoothing: epsilon)
     }
     losses?[r] = Element(loss)
@@ -158,6 +221,38 @@ func finishCrossEntropy<Element: SoftmaxElement>(
   case .mean: return kept > 0 ? total / Double(kept) : 0
   case .sum, .none: return total
   }
+}
+
+/// Σ over the rows kept of log Z − x_label, from the rows' compact normalizers and the
+/// header's exact sum of target logits: Σ s_row exactly minus that sum, rounded once, plus
+/// Σ log m_row; the same on every rank. Special rows as `rowLoss`: a NaN row makes it NaN; a
+/// −inf target, an empty row, or +inf logits whose label is not one of them make it +inf;
+/// rows whose +inf logits include the label add log(count).
+func reducedLoss(
+  _ message: UnsafeBufferPointer<UInt32>, layout: RecordLayout, labels: ShardLabels, rows: Int
+) -> Double {
+  let targets = TargetSum(fields: readHeaderFields(message.baseAddress!, layout: layout)!)
+  var shifts = ExactFloatSum()
+  var logs = 0.0
+  var infiniteRows = 0
+  var empty = false
+  for r in 0..<rows where !labels.isIgnored(r) {
+    let n = compact(rowRecord(message, row: r, layout: layout))
+    if n.isNaN { return .nan }
+    if n.s == .infinity {
+      infiniteRows += 1
+      logs += log(Double(n.infinityCount))
+    } else if n.s == -.infinity {
+      empty = true
+    } else {
+      shifts.add(n.s)
+      logs += log(Double(Swift.abs(n.m)))
+    }
+  }
+  if empty || targets.negativeInfinities > 0 || targets.positiveInfinities != infiniteRows {
+    return .infinity
+  }
+  return shifts.subtracting(targets.finite).value + logs
 }
 
 /// One row's loss from its merged normalizer: (1 − ε)(log Z − x_label) + ε(log Z − mean x),

@@ -12,18 +12,29 @@ import Softmax
 /// sends its shard's ``SoftmaxNormalizer`` (the Two-Pass (mantissa, exponent) pair sum, or
 /// the maximum and Σ e^(x − max) for rows beyond ±2800: no maximum needs reducing first),
 /// and for a cross-entropy the target logit (from the rank that owns the label, 0 from the
-/// others) and, with label smoothing, Σ x over its shard. The user-defined operation merges
-/// records with ``SoftmaxNormalizer/merging(_:)``. Megatron's vocabulary-parallel
-/// cross-entropy needs three all-reduces for the same (maximum, target logit, Σ e^(x − max)).
+/// others) and, with label smoothing, Σ x over its shard. For Float and Float16 logits the
+/// normalizer travels as two Floats, (s, m) with Σ = e^s · m (s is log Σ rounded to Float,
+/// or the maximum), and the target logit as a Float: 8 bytes per row for softmax,
+/// log-softmax and log-sum-exp, 12 for a cross-entropy (20 with label smoothing: Σ x is a
+/// Double), plus a header of 20–32 bytes per batch. A cross-entropy of 64 rows or more
+/// reduced without per-row losses or smoothing sends no target logit per row: the ranks add
+/// the target logits they own into one exact fixed-point sum in the header (208 bytes), and
+/// the loss is Σ s exactly minus that sum plus Σ log m, so it stays 8 bytes per row. Double logits send the normalizer's
+/// fields whole (24 bytes, 32 with the target logit). Megatron's vocabulary-parallel
+/// cross-entropy needs three all-reduces for the same (maximum, target logit, Σ e^(x − max)):
+/// 12 bytes per row in float32.
 ///
 /// Numerics: each rank's pass over its shard is the library's Two-Pass sum (each e^x within
-/// 1 ulp, no maximum), the merge and the losses are in Double, and log Z − x is taken from
-/// the normalizer's parts, so logits up to ±1e30 lose nothing. `softmax-mpi check` measures,
-/// on 1 to 4 ranks and adversarial rows: probabilities and gradients within 4.1e-7 relative
-/// of the exact values, log-probabilities, log-sum-exps and losses within 1.3e-7 of
-/// max(1, |value|), a gradient's label entry, scale · (p − 1), within about 1e-7 of the
-/// scale; and within the library's documented 1e-5 of the single-process `softmax`,
-/// `logSoftmax`, `logSumExp` and `crossEntropy` on the whole rows. Results are the same bits on
+/// 1 ulp, no maximum); a Float record rounds the sum to Float (2^-24 relative) when it is
+/// sent and once per merge; the merge's rescaling and the losses are in Double, and log Z − x
+/// is taken from the normalizer's parts, so logits up to ±1e30 lose nothing. A merged row
+/// whose shards all were pair sums is rebuilt as a pair, so its outputs come from the exact
+/// Two-Pass output pass. `softmax-mpi check` measures, on 1 to 4 ranks and adversarial rows:
+/// probabilities and gradients within 5.4e-7 relative of the exact values, log-probabilities,
+/// log-sum-exps and losses within 1.3e-7 of max(1, |value|), a gradient's label entry,
+/// scale · (p − 1), within about 1e-7 of the scale; and within 1e-6 of the single-process
+/// library's `softmax` (Two-Pass), `logSoftmax`, `logSumExp` and `crossEntropy` on the whole
+/// rows. Results are the same bits on
 /// every rank, and the same bits again for the same rank count and partition (the merge does
 /// not depend on operand order; Open MPI's choice of reduction algorithm depends only on the
 /// message size and the rank count).
@@ -76,11 +87,11 @@ public struct ShardedSoftmax {
   func reduce<Element: SoftmaxElement>(
     _ shard: UnsafeBufferPointer<Element>, _ geometry: ShardGeometry,
     _ operation: ShardedOperation, labels: ShardLabels?, _ function: String
-  ) -> [UInt64] {
-    let layout = labels?.layout ?? .normalizers
+  ) -> [UInt32] {
+    let layout = batchLayout(Element.self, rows: geometry.rows, labels: labels)
     let fingerprint = batchFingerprint(
       operation, elementSize: MemoryLayout<Element>.size, geometry, labels)
-    var message = [UInt64](repeating: 0, count: (geometry.rows + 1) * layout.words)
+    var message = [UInt32](repeating: 0, count: layout.messageWords(rows: geometry.rows))
     message.withUnsafeMutableBufferPointer { m in
       fillMessage(
         shard, geometry, labels: labels, fingerprint: fingerprint, layout: layout,
@@ -88,7 +99,7 @@ public struct ShardedSoftmax {
       communicator.reduce(m, layout: layout)
       if let problem = headerProblem(
         m.baseAddress!, fingerprint: fingerprint, ranks: communicator.size,
-        classes: layout.words >= 4 ? geometry.classes : nil, layout: layout)
+        classes: labels != nil ? geometry.classes : nil, layout: layout)
       {
         communicator.fail("\(function) of \(geometry.rows) rows: \(problem)")
       }
@@ -104,7 +115,8 @@ public struct ShardedSoftmax {
     let g = geometry(shard, rows: rows, "ShardedSoftmax.normalizers")
     let message = reduce(shard, g, .normalizers, labels: nil, "ShardedSoftmax.normalizers")
     return message.withUnsafeBufferPointer { m in
-      (0..<rows).map { rowNormalizer(m, row: $0, layout: .normalizers) }
+      let layout = batchLayout(Element.self, rows: rows, labels: nil)
+      return (0..<rows).map { rowNormalizer(m, row: $0, layout: layout) }
     }
   }
 
@@ -136,9 +148,10 @@ public struct ShardedSoftmax {
         "\(function): the output holds \(output.count) elements, not \(shard.count)")
     }
     let message = reduce(shard, g, .normalizers, labels: nil, function)
+    let layout = batchLayout(Element.self, rows: rows, labels: nil)
     message.withUnsafeBufferPointer { m in
       for r in 0..<rows {
-        let n = rowNormalizer(m, row: r, layout: .normalizers)
+        let n = rowNormalizer(m, row: r, layout: layout)
         let range = (r * g.width)..<((r + 1) * g.width)
         let x = UnsafeBufferPointer(rebasing: shard[range])
         let y = UnsafeMutableBufferPointer(rebasing: output[range])
@@ -215,7 +228,8 @@ public struct ShardedSoftmax {
       fail("row \(r) has label \(label), not a class of 0..<\(g.classes) or the ignore index")
     }
     let shardLabels = ShardLabels(
-      labels: labels, ignoreIndex: options.ignoreIndex, smoothing: epsilon, reduction: reduction)
+      labels: labels, ignoreIndex: options.ignoreIndex, smoothing: epsilon, reduction: reduction,
+      perRowLosses: losses != nil)
     let message = reduce(logits, g, .crossEntropy, labels: shardLabels, function)
     return message.withUnsafeBufferPointer { m in
       finishCrossEntropy(

@@ -47,7 +47,28 @@ func checkBatches(seed: UInt64) -> [CheckBatch] {
         name: "random \(rows)x\(classes) ±\(scale)", rows: rows, classes: classes,
         logits: logits, labels: labels))
   }
-  batches.append(adversarialBatch(seed: seed))
+  let adversarial = adversarialBatch(seed: seed)
+  batches.append(adversarial)
+  // 75 rows: enough for a cross-entropy without per-row losses to send its target logits as
+  // one exact sum (from 64 rows), with the adversarial rows among random ones.
+  var labels = [Int32]()
+  var logits = [Float]()
+  for r in 0..<75 {
+    if r % 5 == 0 {
+      let a = (r / 5) % adversarial.rows
+      logits += adversarial.row(a)
+      labels.append(adversarial.labels[a])
+    } else {
+      logits += (0..<adversarial.classes).map {
+        seededLogit(seed: seed &+ 99, row: r, column: $0, classes: adversarial.classes, scale: 12)
+      }
+      labels.append(seededLabel(seed: seed &+ 99, row: r, classes: adversarial.classes))
+    }
+  }
+  batches.append(
+    CheckBatch(
+      name: "75x\(adversarial.classes), every fifth row adversarial", rows: 75,
+      classes: adversarial.classes, logits: logits, labels: labels))
   return batches
 }
 

@@ -109,7 +109,7 @@ struct MPIRunTests {
     #expect(result.stderr.contains("mpirun"), "\(kind): \(result.stderr)")
   }
 
-  @Test("bench prints one CSV line per shape: one collective, 32 bytes per row and a header")
+  @Test("bench prints one CSV line per shape: one collective, 12 bytes per row and a header")
   func bench() throws {
     let result = try MPIRun.run(
       ranks: 2, ["bench", "--shape", "5x300", "--shape", "2x7", "--repetitions", "2", "--header"])
@@ -118,7 +118,9 @@ struct MPIRunTests {
     #expect(lines.count == 3 && lines[0][0] == "implementation")
     for (line, rows) in zip(lines.dropFirst(), [5, 2]) where line.count == 12 {
       #expect(line[0] == "swift-softmax-mpi" && line[1] == "2" && line[2] == "\(rows)"[...])
-      #expect(line[9] == "1" && line[10] == "\((rows + 1) * 32)"[...])
+      // Float logits: a compact normalizer (8 bytes) and the target logit (4); the header
+      // takes two 12-byte records.
+      #expect(line[9] == "1" && line[10] == "\(rows * 12 + 24)"[...])
       #expect(Double(line[11]).map { $0 > 0 && $0.isFinite } == true)
     }
   }

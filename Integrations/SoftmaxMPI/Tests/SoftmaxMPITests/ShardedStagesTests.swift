@@ -29,10 +29,10 @@ struct ShardedStagesTests {
       let batch = SimulatedBatch(
         rows: rows, partition: Self.partitions[partitionIndex].1(rows[0].count))
       let messages = batch.messages(labels: nil, operation: .normalizers)
-      let m = merged(messages, order: Array(messages.indices), layout: .normalizers)
+      let m = merged(messages, order: Array(messages.indices), layout: .floatNormalizers)
       m.withUnsafeBufferPointer { mb in
         for r in rows.indices {
-          let n = rowNormalizer(mb, row: r, layout: .normalizers)
+          let n = rowNormalizer(mb, row: r, layout: .floatNormalizers)
           let exact = ExactRow(rows[r])
           let error =
             Swift.abs(n.logSum - exact.logSum(minus: 0))
@@ -43,31 +43,35 @@ struct ShardedStagesTests {
     }
   }
 
-  @Test("the merge is commutative to the bit, and every merge order and tree agrees within 1e-12")
-  func mergeOrders() {
+  @Test(
+    "the merge is commutative to the bit, and every merge order and tree agrees: within 1e-12 for full records, 2^-21 for compact ones",
+    arguments: [RecordLayout.normalizers, .floatNormalizers])
+  func mergeOrders(layout: RecordLayout) {
     let rows = randomRows(6, 2000, scale: 40, seed: 7) + randomRows(2, 2000, scale: 1e20, seed: 8)
     let batch = SimulatedBatch(rows: rows, partition: .even(classes: 2000, parts: 4))
-    let messages = batch.messages(labels: nil, operation: .normalizers)
+    let messages = batch.messages(labels: nil, operation: .normalizers, layout: layout)
     for i in 0..<4 {
       for j in 0..<4 {
         #expect(
-          merged(messages, order: [i, j], layout: .normalizers)
-            == merged(messages, order: [j, i], layout: .normalizers))
+          merged(messages, order: [i, j], layout: layout)
+            == merged(messages, order: [j, i], layout: layout))
       }
     }
-    let reference = merged(messages, order: [0, 1, 2, 3], layout: .normalizers)
+    // Compact records round the sum to Float once per merge: three merges, 2^-24 each.
+    let tolerance = layout.normalizer == .full ? 1e-12 : 0x1p-21
+    let reference = merged(messages, order: [0, 1, 2, 3], layout: layout)
     let others = [
-      merged(messages, order: [3, 2, 1, 0], layout: .normalizers),
-      merged(messages, order: [2, 0, 3, 1], layout: .normalizers),
-      mergedAsTree(messages, layout: .normalizers),
+      merged(messages, order: [3, 2, 1, 0], layout: layout),
+      merged(messages, order: [2, 0, 3, 1], layout: layout),
+      mergedAsTree(messages, layout: layout),
     ]
     for other in others {
       reference.withUnsafeBufferPointer { a in
         other.withUnsafeBufferPointer { b in
           for r in rows.indices {
-            let x = rowNormalizer(a, row: r, layout: .normalizers).logSum
-            let y = rowNormalizer(b, row: r, layout: .normalizers).logSum
-            #expect(Swift.abs(x - y) <= 1e-12 * Swift.max(1, Swift.abs(x)), "row \(r)")
+            let x = rowNormalizer(a, row: r, layout: layout).logSum
+            let y = rowNormalizer(b, row: r, layout: layout).logSum
+            #expect(Swift.abs(x - y) <= tolerance * Swift.max(1, Swift.abs(x)), "row \(r)")
           }
         }
       }
@@ -92,7 +96,8 @@ struct ShardedStagesTests {
             labels: l, ignoreIndex: -100, smoothing: smoothing, reduction: reduction)
           let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
           let m = merged(
-            messages, order: Array(messages.indices).reversed(), layout: shardLabels.layout)
+            messages, order: Array(messages.indices).reversed(),
+            layout: shardLabels.layout(rows: rows.count))
           var results = [Double]()
           var gradient = [[Float]](repeating: [], count: rows.count)
           var losses = [Float](repeating: 0, count: rows.count)
@@ -179,7 +184,7 @@ struct ShardedStagesTests {
         let shardLabels = ShardLabels(
           labels: l, ignoreIndex: nil, smoothing: smoothing, reduction: .sum)
         let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
-        let m = merged(messages, order: [0, 1, 2], layout: shardLabels.layout)
+        let m = merged(messages, order: [0, 1, 2], layout: shardLabels.layout(rows: rows.count))
         var losses = [Float](repeating: 0, count: rows.count)
         for p in 0..<3 {
           let x = batch.shard(p)
@@ -220,6 +225,168 @@ struct ShardedStagesTests {
   }
 }
 
+@Suite("The reduced loss from the header's exact sum of target logits")
+struct TargetSumTests {
+  /// 70 rows (the header sum needs 64): random ones, and rows where the loss is small beside
+  /// huge logits (labels on logits of 1e30 and 2e30, log Z − x ≈ 0 or log of a count), +inf
+  /// logits with the label among them, a −1e30 label, a row near −2800, subnormal logits.
+  static func rows(classes: Int) -> [[Float]] {
+    var rows = randomRows(60, classes, scale: 12, seed: 21)
+    rows.append((0..<classes).map { $0 % 3 == 0 ? -1e30 : 1e30 })
+    rows.append((0..<classes).map { $0 % 3 == 0 ? 2e30 : -3e30 })
+    rows.append((0..<classes).map { $0 == 5 ? 1e30 : Float($0) })
+    rows.append((0..<classes).map { $0 == 7 ? -1e30 : 3e29 })
+    rows.append((0..<classes).map { $0 == 1 || $0 == 40 ? .infinity : Float($0) })
+    rows.append((0..<classes).map { -2795 + Float($0 % 7) })
+    rows.append((0..<classes).map { Float(bitPattern: UInt32($0 + 1)) })
+    rows += randomRows(3, classes, scale: 3000, seed: 23)
+    return rows
+  }
+
+  /// Labels: the largest logits of rows 60–62 (losses near 0 beside Σ s of about 1e30, which
+  /// a Double sum of the shifts would round by 1e14), the +inf of row 64, one ignored row.
+  static func labels(_ rows: [[Float]]) -> [Int32] {
+    var labels = rows.indices.map { seededLabel(seed: 24, row: $0, classes: rows[0].count) }
+    labels[60] = 1
+    labels[61] = 3
+    labels[62] = 5
+    labels[64] = 40
+    labels[10] = -100
+    return labels
+  }
+
+  /// The reduced loss and every part's gradient, through the stages.
+  static func run(
+    _ rows: [[Float]], _ labels: [Int32], parts: Int, reduction: LossReduction, perRow: Bool
+  ) -> (loss: Double, gradient: [[Float]], layout: RecordLayout) {
+    let batch = SimulatedBatch(rows: rows, partition: .even(classes: rows[0].count, parts: parts))
+    return labels.withUnsafeBufferPointer { l in
+      let shardLabels = ShardLabels(
+        labels: l, ignoreIndex: -100, smoothing: 0, reduction: reduction, perRowLosses: perRow)
+      let layout = shardLabels.layout(rows: rows.count)
+      let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
+      let m = mergedAsTree(messages, layout: layout)
+      var loss = 0.0
+      var gradients = [[Float]]()
+      var losses = [Float](repeating: 0, count: rows.count)
+      for p in 0..<parts {
+        let x = batch.shard(p)
+        var g = [Float](repeating: .nan, count: x.count)
+        let result = x.withUnsafeBufferPointer { xs in
+          g.withUnsafeMutableBufferPointer { gs in
+            losses.withUnsafeMutableBufferPointer { ls in
+              m.withUnsafeBufferPointer { mb in
+                finishCrossEntropy(
+                  xs, batch.geometry(p), labels: shardLabels, message: mb, threads: 1,
+                  gradient: gs, losses: perRow ? ls : nil)
+              }
+            }
+          }
+        }
+        if p > 0 { #expect(result.bitPattern == loss.bitPattern, "part \(p)") }
+        loss = result
+        gradients.append(g)
+      }
+      return (loss, gradients, layout)
+    }
+  }
+
+  @Test(
+    "8 bytes a row; the loss within 1e-12 of the per-row path's, 1e-7 of the exact one; the same gradient",
+    arguments: [(LossReduction.mean, 3), (.sum, 2), (.sum, 4)])
+  func againstPerRow(reduction: LossReduction, parts: Int) {
+    let rows = Self.rows(classes: 300)
+    let labels = Self.labels(rows)
+    let summed = Self.run(rows, labels, parts: parts, reduction: reduction, perRow: false)
+    let perRow = Self.run(rows, labels, parts: parts, reduction: reduction, perRow: true)
+    #expect(summed.layout.bytes == 8 && summed.layout.hasTargetSum)
+    #expect(perRow.layout.bytes == 12 && !perRow.layout.hasTargetSum)
+    // The exact loss: rows of finite logits from ExactRow; the +inf row: log 2.
+    var exact = 0.0
+    for r in rows.indices where labels[r] != -100 {
+      exact +=
+        r == 64
+        ? Foundation.log(2) : ExactRow(rows[r]).logSum(minus: Double(rows[r][Int(labels[r])]))
+    }
+    if reduction == .mean { exact /= Double(rows.count - 1) }
+    // Against exact: the records' Floats (2^-24 per rounding of a row's sum); against the
+    // per-row path, which sums the same rows' losses in Double: only the order of additions.
+    #expect(relative(summed.loss, exact, floor: 1) <= 1e-7, "\(summed.loss) against \(exact)")
+    #expect(relative(summed.loss, perRow.loss, floor: 1) <= 1e-12)
+    #expect(summed.gradient == perRow.gradient)
+  }
+
+  @Test("special rows make the reduced loss what the per-row losses sum to: NaN, +inf")
+  func specialRows() {
+    var rows = Self.rows(classes: 50)
+    var labels = Self.labels(rows)
+    let cases: [(String, () -> Void, Double)] = [
+      ("a NaN logit", { rows[3][17] = .nan }, .nan),
+      ("+inf logits, the label elsewhere", { labels[64] = 2 }, .infinity),
+      ("a label on −inf", { rows[4][Int(labels[4])] = -.infinity }, .infinity),
+      ("a row of only −inf", { rows[5] = [Float](repeating: -.infinity, count: 50) }, .infinity),
+    ]
+    for (name, change, expected) in cases {
+      rows = Self.rows(classes: 50)
+      labels = Self.labels(rows)
+      change()
+      let summed = Self.run(rows, labels, parts: 3, reduction: .sum, perRow: false)
+      let perRow = Self.run(rows, labels, parts: 3, reduction: .sum, perRow: true)
+      #expect(
+        summed.loss.bitPattern == expected.bitPattern || (summed.loss.isNaN && expected.isNaN),
+        "\(name): \(summed.loss)")
+      #expect(
+        summed.loss == perRow.loss || (summed.loss.isNaN && perRow.loss.isNaN),
+        "\(name): \(perRow.loss)")
+    }
+  }
+
+  @Test("the exact sum: any finite Floats, in any order and split, to the Double of their sum")
+  func exactSum() {
+    var values: [Float] = [
+      1e30, -1e30, 3, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude,
+      .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0x1p-126, 1.5, -0.25, 7e-20,
+    ]
+    var g = SystemRandomNumberGenerator()
+    for _ in 0..<500 {
+      values.append(Float(bitPattern: UInt32.random(in: 0..<0x7f80_0000, using: &g)))
+      values.append(-Float(bitPattern: UInt32.random(in: 0..<0x7f80_0000, using: &g)))
+    }
+    // The reference: Double sums are exact within a binade window; take the values' exact
+    // sum by pairing each with its negation except the few survivors.
+    var whole = ExactFloatSum()
+    for v in values { whole.add(v) }
+    var halves = (ExactFloatSum(), ExactFloatSum())
+    for (i, v) in values.shuffled(using: &g).enumerated() {
+      if i % 2 == 0 { halves.0.add(v) } else { halves.1.add(v) }
+    }
+    let merged = ExactFloatSum(
+      words: zip(halves.0.words, halves.1.words).map { $0 &+ $1 })
+    #expect(merged.value == whole.value)
+    // x − x is exactly 0; adding a small value after cancelling huge ones keeps it exactly.
+    var cancel = ExactFloatSum()
+    for v in values { cancel.add(v) }
+    for v in values { cancel = cancel.subtracting(ExactFloatSum(adding: v)) }
+    cancel.add(0x1p-149)
+    #expect(cancel.value == 0x1p-149)
+    var small = ExactFloatSum()
+    small.add(1e30)
+    small.add(1.5)
+    small.add(-1e30)
+    #expect(small.value == 1.5)
+    var max = ExactFloatSum()
+    for _ in 0..<1000 { max.add(.greatestFiniteMagnitude) }
+    #expect(max.value == 1000 * Double(Float.greatestFiniteMagnitude))
+  }
+}
+
+extension ExactFloatSum {
+  init(adding x: Float) {
+    self.init()
+    add(x)
+  }
+}
+
 @Suite("Sharded stages on Double rows")
 struct DoubleStagesTests {
   @Test("Double shards of logits to ±1e300 merge to log Σ e^x and the loss within 1e-12")
@@ -235,22 +402,22 @@ struct DoubleStagesTests {
     let labels: [Int32] = [5, 450, 899]
     labels.withUnsafeBufferPointer { l in
       let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
-      var messages = [[UInt64]]()
+      var messages = [[UInt32]]()
       for p in 0..<3 {
         let columns = partition.columns(ofPart: p)
         let shard = rows.flatMap { $0[columns] }
         let geometry = ShardGeometry(rows: 3, columns: columns, partition: partition)
-        var m = [UInt64](repeating: 0, count: 4 * 4)
+        var m = [UInt32](repeating: 0, count: RecordLayout.doubleTargets.messageWords(rows: 3))
         shard.withUnsafeBufferPointer { x in
           m.withUnsafeMutableBufferPointer { mb in
             fillMessage(
-              x, geometry, labels: shardLabels, fingerprint: 1, layout: .targets, threads: 1,
-              into: mb)
+              x, geometry, labels: shardLabels, fingerprint: 1, layout: .doubleTargets,
+              threads: 1, into: mb)
           }
         }
         messages.append(m)
       }
-      let m = merged(messages, order: [2, 0, 1], layout: .targets)
+      let m = merged(messages, order: [2, 0, 1], layout: .doubleTargets)
       var losses = [Double](repeating: 0, count: 3)
       let columns = partition.columns(ofPart: 0)
       let shard = rows.flatMap { $0[columns] }
@@ -287,7 +454,7 @@ struct InPlaceStagesTests {
         let shardLabels = ShardLabels(
           labels: l, ignoreIndex: nil, smoothing: smoothing, reduction: .mean)
         let messages = batch.messages(labels: shardLabels, operation: .crossEntropy)
-        let m = merged(messages, order: [0, 1], layout: shardLabels.layout)
+        let m = merged(messages, order: [0, 1], layout: shardLabels.layout(rows: rows.count))
         for p in 0..<2 {
           let x = batch.shard(p)
           var separate = [Float](repeating: 0, count: x.count)
@@ -334,17 +501,17 @@ struct HalfStagesTests {
         ShardGeometry(rows: 3, columns: partition.columns(ofPart: $0), partition: partition)
       }
       let messages = (0..<2).map { p in
-        var m = [UInt64](repeating: 0, count: 4 * 4)
+        var m = [UInt32](repeating: 0, count: RecordLayout.floatTargets.messageWords(rows: 3))
         shards[p].withUnsafeBufferPointer { x in
           m.withUnsafeMutableBufferPointer { mb in
             fillMessage(
-              x, geometries[p], labels: shardLabels, fingerprint: 1, layout: .targets,
+              x, geometries[p], labels: shardLabels, fingerprint: 1, layout: .floatTargets,
               threads: 1, into: mb)
           }
         }
         return m
       }
-      let m = merged(messages, order: [1, 0], layout: .targets)
+      let m = merged(messages, order: [1, 0], layout: .floatTargets)
       for p in 0..<2 {
         var gradient = [Float16](repeating: 0, count: shards[p].count)
         var losses = [Float16](repeating: 0, count: 3)

@@ -22,12 +22,14 @@ struct SimulatedBatch {
     ShardGeometry(rows: rows.count, columns: partition.columns(ofPart: part), partition: partition)
   }
 
-  /// Every part's message, filled.
-  func messages(labels: ShardLabels?, operation: ShardedOperation) -> [[UInt64]] {
-    let layout = labels?.layout ?? .normalizers
+  /// Every part's message, filled (by default in the layout of a batch of Float).
+  func messages(labels: ShardLabels?, operation: ShardedOperation, layout: RecordLayout? = nil)
+    -> [[UInt32]]
+  {
+    let layout = layout ?? batchLayout(Float.self, rows: rows.count, labels: labels)
     return (0..<partition.parts).map { p in
       let f = batchFingerprint(operation, elementSize: 4, geometry(p), labels)
-      var m = [UInt64](repeating: 0, count: (rows.count + 1) * layout.words)
+      var m = [UInt32](repeating: 0, count: layout.messageWords(rows: rows.count))
       let x = shard(p)
       x.withUnsafeBufferPointer { xs in
         m.withUnsafeMutableBufferPointer { mb in
@@ -41,7 +43,7 @@ struct SimulatedBatch {
 }
 
 /// Merges messages left to right in `order` (what a chain of MPI reductions does).
-func merged(_ messages: [[UInt64]], order: [Int], layout: RecordLayout) -> [UInt64] {
+func merged(_ messages: [[UInt32]], order: [Int], layout: RecordLayout) -> [UInt32] {
   var result = messages[order[0]]
   for q in order.dropFirst() {
     messages[q].withUnsafeBufferPointer { a in
@@ -55,10 +57,10 @@ func merged(_ messages: [[UInt64]], order: [Int], layout: RecordLayout) -> [UInt
 }
 
 /// Merges messages pairwise, as recursive halving does: ((0 1) (2 3)) ...
-func mergedAsTree(_ messages: [[UInt64]], layout: RecordLayout) -> [UInt64] {
+func mergedAsTree(_ messages: [[UInt32]], layout: RecordLayout) -> [UInt32] {
   var level = messages
   while level.count > 1 {
-    var next = [[UInt64]]()
+    var next = [[UInt32]]()
     var i = 0
     while i < level.count {
       next.append(
@@ -112,4 +114,18 @@ func randomRows(_ rows: Int, _ classes: Int, scale: Float, shift: Float = 0, see
       shift + seededLogit(seed: seed, row: r, column: c, classes: classes, scale: scale)
     }
   }
+}
+
+extension ShardLabels {
+  /// The record layout of these labels on a batch of `rows` rows of Float.
+  func layout(rows: Int) -> RecordLayout { batchLayout(Float.self, rows: rows, labels: self) }
+}
+
+extension RecordLayout {
+  /// A batch of Float, normalizers only.
+  static let floatNormalizers = RecordLayout(.compact)
+  /// A batch of Float or Float16, cross-entropy without smoothing.
+  static let floatTargets = RecordLayout(.compact, targetWords: 1)
+  /// A batch of Double, cross-entropy without smoothing.
+  static let doubleTargets = RecordLayout(.full, targetWords: 2)
 }
