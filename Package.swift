@@ -22,7 +22,7 @@ let package = Package(
     .target(name: "SoftmaxKernels", dependencies: ["_SoftmaxCKernels"]),
     // Implementation detail: the C kernels, one folder per architecture (x86/: AVX-512 and
     // AVX2, compiled for their ISA by function target attributes, no unsafe flags, selected at
-    // run time by cpuid) and common/ for what they share.
+    // run time by cpuid; arm/: NEON, baseline on arm64) and common/ for what they share.
     .target(name: "_SoftmaxCKernels"),
     .executableTarget(name: "SoftmaxDemo", dependencies: ["Softmax"]),
 

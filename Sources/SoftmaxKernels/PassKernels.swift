@@ -1,4 +1,4 @@
-#if arch(x86_64)
+#if arch(x86_64) || arch(arm64)
   internal import _SoftmaxCKernels
 #endif
 
@@ -11,6 +11,11 @@ package enum KernelISA: String, Sendable, CaseIterable, Comparable {
   case avx2
   /// C kernels compiled for AVX-512 F/DQ/VL by a target attribute (x86-64 only).
   case avx512
+  #if arch(arm64)
+    /// NEON C kernels (arm64 only, where NEON is baseline; `NEONKernelTable.swift`). Declared
+    /// on arm64 alone, so that x86-64 builds and their tests see the same cases as before.
+    case neon
+  #endif
 
   package static func < (a: KernelISA, b: KernelISA) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -222,13 +227,15 @@ extension PassKernels {
       let features = softmax_x86_cpu_features()
       if features & UInt32(SOFTMAX_X86_AVX2_FMA) != 0 { tables.append(avx2) }
       if features & UInt32(SOFTMAX_X86_AVX512) != 0 { tables.append(avx512) }
+    #elseif arch(arm64)
+      tables.append(neon)
     #endif
     return tables
   }()
 
   /// The table the library uses: the widest this CPU supports, unless the environment
-  /// variable `SOFTMAX_ISA` (`portable`, `avx2` or `avx512`) asks for another one that it
-  /// supports. Chosen once per process.
+  /// variable `SOFTMAX_ISA` (`portable`, `avx2` or `avx512`; `neon` on arm64) asks for another
+  /// one that it supports. Chosen once per process.
   package static let selected: PassKernels = {
     let best = available.last!
     guard let name = getEnvironment("SOFTMAX_ISA"), let isa = KernelISA(rawValue: name) else {
@@ -243,7 +250,7 @@ extension PassKernels {
   }
 }
 
-#if arch(x86_64)
+#if arch(x86_64) || arch(arm64)
   extension ScaledExpSum {
     init(_ sum: softmax_scaled_sum) {
       self.init(mantissa: sum.has_nan != 0 ? .nan : sum.mantissa, exponent: sum.exponent)
@@ -255,7 +262,9 @@ extension PassKernels {
       self.init(maximum: sum.maximum, sum: sum.sum)
     }
   }
+#endif
 
+#if arch(x86_64)
   extension PassKernels {
     static let avx2 = PassKernels(
       isa: .avx2,

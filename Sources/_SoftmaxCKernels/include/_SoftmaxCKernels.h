@@ -1,9 +1,9 @@
-// The C part of the package: the ISA-specific pass kernels (x86/: AVX-512 and AVX2; an arm64
-// set goes in arm/) and what they share (common/: the exp constants, the scaled sum, the CPU
-// count). In C because only C can compile one function for AVX-512 or AVX2
-// (`__attribute__((target(...)))`) inside a package that is built with the default baseline
-// flags. Swift selects them at run time from the CPU features below and
-// falls back to its portable SIMD kernels elsewhere. Each kernel mirrors a Swift kernel of
+// The C part of the package: the ISA-specific pass kernels (x86/: AVX-512 and AVX2; arm/: the
+// arm64 NEON set, declared in _SoftmaxNEONKernels.h) and what they share (common/: the exp
+// constants, the scaled sum, the CPU count). In C because only C can compile one function for
+// AVX-512 or AVX2 (`__attribute__((target(...)))`) inside a package that is built with the
+// default baseline flags. Swift selects them at run time from the CPU features below (NEON is
+// baseline on arm64) and falls back to its portable SIMD kernels elsewhere. Each kernel mirrors a Swift kernel of
 // SoftmaxKernels one for one and keeps the same numerical contract: no subnormal is ever
 // produced, probabilities below 2^-124 may be 0, NaN is reported, never hidden.
 #ifndef SOFTMAX_C_KERNELS_H
@@ -161,5 +161,6 @@ double softmax_tempered_exps_bracket_avx512_u16(const float *x, float *y, size_t
 #endif
 
 #include "_SoftmaxGatingKernels.h"
+#include "_SoftmaxNEONKernels.h"
 
 #endif
