@@ -149,12 +149,6 @@ size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, size_t n,
                                        double *band_mass);
 double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y, size_t n, float shift,
                                                 float inverse_hi, float inverse_lo);
-double softmax_tempered_exps_bracket_avx512_u16(const float *x, float *y, size_t n, float shift,
-                                                float inverse_hi, float inverse_lo, float lo,
-                                                float hi, float *out_x, float *out_e,
-                                                int32_t *out_index, size_t *kept,
-                                                double *above_mass, int64_t *above_count,
-                                                double *band_mass);
 
 #ifdef __cplusplus
 }

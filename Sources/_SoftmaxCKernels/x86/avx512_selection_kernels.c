@@ -187,79 +187,6 @@ KERNEL size_t softmax_bracket_band_avx512_u16(const float *x, const float *e, si
   return kept;
 }
 
-// e^((x − shift)/T) of 16 entries, the quotient carried as in
-// softmax_tempered_sumexp_store_avx512_u16 below (lanes off: x = −inf, so 0).
-INLINE __m512 tempered_exp(__m512 v, __m512 vshift, __m512 hi, __m512 lo) {
-  // TwoSum: d + err = v − shift exactly.
-  const __m512 d = _mm512_add_ps(v, vshift);
-  const __m512 b = _mm512_sub_ps(d, v);
-  const __m512 err =
-      _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)), _mm512_sub_ps(vshift, b));
-  const __m512 z = _mm512_mul_ps(d, hi);
-  __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
-                            _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
-  // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
-  // correction: their errors are infinite or NaN, and their exponentials 0.
-  dz = _mm512_maskz_mov_ps(
-      _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
-  const __m512 e0 = exp_nonpositive(z);
-  return _mm512_fmadd_ps(e0, dz, e0);
-}
-
-// Σ e^((x − shift)/T), storing each term into y (y is not x), and in the same read a first
-// bracket of a search: Σ e and the count over x ≥ hi, Σ e over lo ≤ x < hi, and that band
-// gathered (indices, values, exponentials) as softmax_bracket_band_avx512_u16 does. A sampler
-// that guessed the bracket from a sample saves the read of x and e that the bracket would
-// take after the exponentials.
-KERNEL double softmax_tempered_exps_bracket_avx512_u16(
-    const float *x, float *y, size_t n, float shift, float inverse_hi, float inverse_lo,
-    float lo, float hi, float *out_x, float *out_e, int32_t *out_index, size_t *kept_out,
-    double *above_mass, int64_t *above_count, double *band_mass) {
-  const __m512 vshift = _mm512_set1_ps(-shift), inv_hi = _mm512_set1_ps(inverse_hi);
-  const __m512 inv_lo = _mm512_set1_ps(inverse_lo), neg_inf = _mm512_set1_ps(-INFINITY);
-  const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-  const __m512i iota0 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  double total = 0;
-  __m512d top = _mm512_setzero_pd(), inside = _mm512_setzero_pd();
-  int64_t count = 0;
-  size_t kept = 0;
-  for (size_t start = 0; start < n; start += BAND_BLOCK) {
-    const size_t end = n - start > BAND_BLOCK ? start + BAND_BLOCK : n;
-    __m512 s = _mm512_setzero_ps(), a = s, b = s;
-    for (size_t i = start; i < end; i += 16) {
-      const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
-      const __m512 e = tempered_exp(v, vshift, inv_hi, inv_lo);
-      _mm512_mask_storeu_ps(y + i, lanes, e);
-      s = _mm512_add_ps(s, _mm512_maskz_mov_ps(lanes, e));
-      const __mmask16 over = lanes & _mm512_cmp_ps_mask(v, high, _CMP_GE_OQ);
-      const __mmask16 k = lanes & _mm512_cmp_ps_mask(v, low, _CMP_GE_OQ) & (__mmask16)~over;
-      a = _mm512_mask_add_ps(a, over, a, e);
-      b = _mm512_mask_add_ps(b, k, b, e);
-      count += __builtin_popcount((unsigned)over);
-      if (k) {
-        const __m512i iota = _mm512_add_epi32(_mm512_set1_epi32((int)i), iota0);
-        _mm512_storeu_ps(out_x + kept, _mm512_maskz_compress_ps(k, v));
-        _mm512_storeu_ps(out_e + kept, _mm512_maskz_compress_ps(k, e));
-        _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iota));
-        kept += (size_t)__builtin_popcount((unsigned)k);
-      }
-    }
-    total += (double)_mm512_reduce_add_ps(s);
-    top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
-    top = _mm512_add_pd(top, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                 _mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
-    inside = _mm512_add_pd(inside, _mm512_cvtps_pd(_mm512_castps512_ps256(b)));
-    inside = _mm512_add_pd(inside, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                       _mm512_extractf64x4_pd(_mm512_castps_pd(b), 1))));
-  }
-  *kept_out = kept;
-  *above_mass = _mm512_reduce_add_pd(top);
-  *above_count = count;
-  *band_mass = _mm512_reduce_add_pd(inside);
-  return total;
-}
-
 // Σ e^((x − shift)/T), storing each term into y (y may be x), with (x − shift)/T carried to
 // about 2^-45 relative: x − shift as a rounded difference and its exact error (TwoSum), 1/T as
 // hi + lo, the product's error by FMA, and the exponential corrected by that error to first
@@ -277,7 +204,20 @@ KERNEL double softmax_tempered_sumexp_store_avx512_u16(const float *x, float *y,
     for (size_t i = start; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
       const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
-      const __m512 e = tempered_exp(v, vshift, hi, lo);
+      // TwoSum: d + err = v − shift exactly.
+      const __m512 d = _mm512_add_ps(v, vshift);
+      const __m512 b = _mm512_sub_ps(d, v);
+      const __m512 err = _mm512_add_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, b)),
+                                       _mm512_sub_ps(vshift, b));
+      const __m512 z = _mm512_mul_ps(d, hi);
+      __m512 dz = _mm512_add_ps(_mm512_fmsub_ps(d, hi, z),
+                                _mm512_fmadd_ps(d, lo, _mm512_mul_ps(err, hi)));
+      // Lanes whose product or difference is infinite (x = −inf, or a tiny T) have no
+      // correction: their errors are infinite or NaN, and their exponentials 0.
+      dz = _mm512_maskz_mov_ps(
+          _mm512_cmp_ps_mask(_mm512_abs_ps(dz), _mm512_set1_ps(INFINITY), _CMP_LT_OQ), dz);
+      const __m512 e0 = exp_nonpositive(z);
+      const __m512 e = _mm512_fmadd_ps(e0, dz, e0);
       _mm512_mask_storeu_ps(y + i, lanes, e);
       s0 = _mm512_add_ps(s0, _mm512_maskz_mov_ps(lanes, e));
     }
