@@ -402,30 +402,17 @@ struct DoubleStagesTests {
     let labels: [Int32] = [5, 450, 899]
     labels.withUnsafeBufferPointer { l in
       let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
-      var messages = [[UInt32]]()
-      for p in 0..<3 {
-        let columns = partition.columns(ofPart: p)
-        let shard = rows.flatMap { $0[columns] }
-        let geometry = ShardGeometry(rows: 3, columns: columns, partition: partition)
-        var m = [UInt32](repeating: 0, count: RecordLayout.doubleTargets.messageWords(rows: 3))
-        shard.withUnsafeBufferPointer { x in
-          m.withUnsafeMutableBufferPointer { mb in
-            fillMessage(
-              x, geometry, labels: shardLabels, fingerprint: 1, layout: .doubleTargets,
-              threads: 1, into: mb)
-          }
-        }
-        messages.append(m)
-      }
-      let m = merged(messages, order: [2, 0, 1], layout: .doubleTargets)
+      let filled = filledMessages(rows, partition, labels: shardLabels)
+      #expect(filled.layout == .doubleTargets)
+      let m = merged(filled.messages, order: [2, 0, 1], layout: .doubleTargets)
       var losses = [Double](repeating: 0, count: 3)
-      let columns = partition.columns(ofPart: 0)
-      let shard = rows.flatMap { $0[columns] }
+      let shard = filled.shards[0]
       _ = shard.withUnsafeBufferPointer { x in
         losses.withUnsafeMutableBufferPointer { ls in
           m.withUnsafeBufferPointer { mb in
             finishCrossEntropy(
-              x, ShardGeometry(rows: 3, columns: columns, partition: partition),
+              x,
+              ShardGeometry(rows: 3, columns: partition.columns(ofPart: 0), partition: partition),
               labels: shardLabels, message: mb, threads: 1, gradient: nil, losses: ls)
           }
         }
@@ -496,20 +483,10 @@ struct HalfStagesTests {
     let labels: [Int32] = [0, 250, 500]
     labels.withUnsafeBufferPointer { l in
       let shardLabels = ShardLabels(labels: l, ignoreIndex: nil, smoothing: 0, reduction: .sum)
-      let shards = (0..<2).map { p in rows.flatMap { $0[partition.columns(ofPart: p)] } }
+      let (shards, messages, layout) = filledMessages(rows, partition, labels: shardLabels)
+      #expect(layout == .floatTargets)
       let geometries = (0..<2).map {
         ShardGeometry(rows: 3, columns: partition.columns(ofPart: $0), partition: partition)
-      }
-      let messages = (0..<2).map { p in
-        var m = [UInt32](repeating: 0, count: RecordLayout.floatTargets.messageWords(rows: 3))
-        shards[p].withUnsafeBufferPointer { x in
-          m.withUnsafeMutableBufferPointer { mb in
-            fillMessage(
-              x, geometries[p], labels: shardLabels, fingerprint: 1, layout: .floatTargets,
-              threads: 1, into: mb)
-          }
-        }
-        return m
       }
       let m = merged(messages, order: [1, 0], layout: .floatTargets)
       for p in 0..<2 {

@@ -129,3 +129,25 @@ extension RecordLayout {
   /// A batch of Double, cross-entropy without smoothing.
   static let doubleTargets = RecordLayout(.full, targetWords: 2)
 }
+
+/// Every part's shard and filled message (fingerprint 1) for rows of any element type, in the
+/// batch layout of that type.
+func filledMessages<Element: SoftmaxElement>(
+  _ rows: [[Element]], _ partition: ClassPartition, labels: ShardLabels
+) -> (shards: [[Element]], messages: [[UInt32]], layout: RecordLayout) {
+  let layout = batchLayout(Element.self, rows: rows.count, labels: labels)
+  let shards = (0..<partition.parts).map { p in rows.flatMap { $0[partition.columns(ofPart: p)] } }
+  let messages = (0..<partition.parts).map { p in
+    let geometry = ShardGeometry(
+      rows: rows.count, columns: partition.columns(ofPart: p), partition: partition)
+    var m = [UInt32](repeating: 0, count: layout.messageWords(rows: rows.count))
+    shards[p].withUnsafeBufferPointer { x in
+      m.withUnsafeMutableBufferPointer { mb in
+        fillMessage(
+          x, geometry, labels: labels, fingerprint: 1, layout: layout, threads: 1, into: mb)
+      }
+    }
+    return m
+  }
+  return (shards, messages, layout)
+}
