@@ -98,6 +98,17 @@ public struct BenchArguments: ParsableArguments {
         + "added to the tables and charts. Repeatable.", valueName: "file"))
   public var merge: [String] = []
 
+  @Option(
+    help: ArgumentHelp(
+      "A shared library of another project's softmax kernels (the interface of "
+        + "scripts/xnnpack/softmax_peer.h; scripts/xnnpack/build-peer.sh builds XNNPACK's), "
+        + "timed in the same rounds and on the same buffers as the library. Repeatable.",
+      valueName: "file"))
+  public var peerLibrary: [String] = []
+
+  @Flag(help: "Time only the --peer-library kernels and the roofline kernels.")
+  public var peersOnly = false
+
   @Option(help: "Shortest timed sample in milliseconds (default: 10; 5 with --quick).")
   public var minSampleMs: Double?
 
@@ -149,6 +160,8 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
   public var minSampleSeconds: Double
   /// Whether a debug build may run.
   public var allowDebug: Bool
+  /// Shared libraries of peer kernels (`--peer-library`).
+  public var peerLibraries: [String] = []
 
   /// The library calls the operations other than softmax time, in order.
   public var timedOperations: [TimedOperation] { operations.flatMap(\.timed) }
@@ -179,7 +192,21 @@ public struct BenchConfiguration: Sendable, Codable, Equatable {
       }
       sizes = [layout.count]
     }
-    if !operations.contains(.softmax) {
+    if arguments.peersOnly {
+      guard !arguments.peerLibrary.isEmpty else {
+        throw BenchError("--peers-only needs --peer-library")
+      }
+      guard arguments.algorithms == nil, operations == [.softmax] else {
+        throw BenchError("--peers-only times no algorithm or operation of the library")
+      }
+    }
+    if !arguments.peerLibrary.isEmpty && layout != nil {
+      throw BenchError("--peer-library times single rows (--sizes); drop --shape")
+    }
+    peerLibraries = arguments.peerLibrary
+    if arguments.peersOnly {
+      algorithms = []
+    } else if !operations.contains(.softmax) {
       if let list = arguments.algorithms {
         let names = operations.map(\.rawValue).joined(separator: ",")
         throw BenchError(

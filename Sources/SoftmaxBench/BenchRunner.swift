@@ -40,6 +40,16 @@ public struct BenchRunner {
           + "numbers would mislead; run `swift run -c release softmax bench` (or pass --allow-debug)"
       )
     }
+    var peers: [PeerKernel] = []
+    for path in configuration.peerLibraries {
+      let loaded = try PeerKernel.load(path: path)
+      if !loaded.unsupported.isEmpty {
+        standardError(
+          "softmax bench: this CPU cannot run \(loaded.unsupported.joined(separator: ", ")) "
+            + "of \(path); skipped")
+      }
+      peers += loaded.kernels
+    }
     var merged: [BenchRow] = []
     for path in configuration.mergeFiles {
       merged += Self.relabel(try CSV.loadRows(path: path), file: path)
@@ -59,8 +69,9 @@ public struct BenchRunner {
       .forEach(out)
 
     let start = Stopwatch.now()
-    let sweep = Sweep(configuration: configuration, machine: machine, progress: standardError)
-      .run()
+    let sweep = Sweep(
+      configuration: configuration, machine: machine, peers: peers, progress: standardError
+    ).run()
     let seconds = Double(Stopwatch.now() - start) / 1e9
 
     let rows =

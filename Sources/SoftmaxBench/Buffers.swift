@@ -1,9 +1,13 @@
 import Foundation
+internal import SoftmaxKernels
 
 /// The memory one size of the sweep runs on: one input row (kept hot, as in the paper's
-/// benchmark) and one or more output rows. With cold outputs the rows together exceed twice
-/// the last-level cache, and each call writes the next one, so every call starts with its
-/// output out of cache, as a real program writing fresh activations would.
+/// benchmark) and one or more output rows, all on huge pages (``HugePages``). With cold
+/// outputs the rows together span at least 8× the last-level cache and 256 MiB, and each call
+/// writes the next one, so no output is in a cache, or dirty there, when a call writes it, as
+/// for a real program writing fresh activations. (Twice the cache was not enough: rows the
+/// kernels timed just before had written were still dirty in it, and a write-back is not a
+/// cold write.)
 final class BenchBuffers {
   let count: Int
   /// Floats from one output row to the next: rounded up to 64 bytes so every row is aligned.
@@ -18,11 +22,16 @@ final class BenchBuffers {
   var operands: OperationOperands?
   private var nextSlot = 0
 
+  /// The least memory cold outputs rotate over: 256 MiB, or 8× the last-level cache.
+  static func coldSpanBytes(llcBytes: Int) -> Int {
+    max(256 << 20, 8 * llcBytes)
+  }
+
   /// How many output rows of `count` floats cold outputs need.
   static func slotCount(count: Int, hot: Bool, llcBytes: Int) -> Int {
     if hot { return 1 }
     let rowBytes = alignedStride(count) * MemoryLayout<Float>.size
-    return max(1, (2 * llcBytes + rowBytes - 1) / rowBytes)
+    return max(1, (coldSpanBytes(llcBytes: llcBytes) + rowBytes - 1) / rowBytes)
   }
 
   static func alignedStride(_ count: Int) -> Int {
@@ -66,11 +75,10 @@ final class BenchBuffers {
     return row
   }
 
+  /// `floats` floats, 64-byte aligned, on huge pages when they span one; release with `free`.
   static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
-    var raw: UnsafeMutableRawPointer?
-    let status = posix_memalign(&raw, 64, max(64, floats * MemoryLayout<Float>.size))
-    guard status == 0, let raw else {
-      fatalError("softmax bench: cannot allocate \(floats * 4) bytes (posix_memalign \(status))")
+    guard let raw = HugePages.allocate(byteCount: floats * MemoryLayout<Float>.size) else {
+      fatalError("softmax bench: cannot allocate \(floats * 4) bytes")
     }
     return raw.bindMemory(to: Float.self, capacity: floats)
   }

@@ -46,6 +46,7 @@ enum Results {
       case .algorithm: kind = "algorithm"
       case .operation: kind = "operation"
       case .roofline: kind = "roofline"
+      case .peer: kind = "peer"
       }
       // `.auto` decides by the length of one row, which for a shaped array is its axis.
       let rowLength = configuration.layout?.rowLength ?? measurement.count
@@ -63,6 +64,10 @@ enum Results {
       row.shape = configuration.layout?.label ?? ""
       row.temperature = configuration.layout?.temperature
       row.mask = configuration.layout?.mask.rawValue ?? ""
+      if case .peer(let kernel) = measurement.subject {
+        row.source = kernel.detail
+        row.isaPath = kernel.library
+      }
       return row
     }
     return withComparisons(rows)

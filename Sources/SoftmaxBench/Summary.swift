@@ -61,26 +61,55 @@ enum Summary {
       lines.append(line + ".")
     }
     lines += operationLines(rows)
+    lines += peerLines(rows, own: own)
+    for skip in skipped {
+      lines.append("Skipped N = \(SizeList.label(skip.n)): \(skip.reason).")
+    }
+    return lines
+  }
+
+  /// Each peer's time over the library's (auto if it was timed, else two-pass) across the
+  /// sizes, then, with several peers, the library against the fastest of them at each size.
+  static func peerLines(_ rows: [BenchRow], own: [BenchRow]) -> [String] {
+    let autoName = SoftmaxAlgorithm.auto.description
+    let referenceName =
+      own.contains { $0.name == autoName } ? autoName : SoftmaxAlgorithm.twoPass.description
+    let reference = Dictionary(
+      own.filter { $0.name == referenceName }.map { ($0.n, $0.medianNsPerElement) },
+      uniquingKeysWith: { first, _ in first })
     let peers = rows.filter { $0.kind == "peer" }
+    var lines: [String] = []
+    func range(_ ratios: [(Int, Double)]) -> String? {
+      let sorted = ratios.sorted { $0.0 < $1.0 }
+      guard let low = sorted.min(by: { $0.1 < $1.1 }), let high = sorted.max(by: { $0.1 < $1.1 }),
+        let last = sorted.last
+      else { return nil }
+      return "\(Format.fixed(low.1, 2))× at \(SizeList.label(low.0)) to "
+        + "\(Format.fixed(high.1, 2))× at \(SizeList.label(high.0)); "
+        + "\(Format.fixed(last.1, 2))× at the largest common size \(SizeList.label(last.0))"
+    }
     for name in Set(peers.map(\.name)).sorted() {
       let ratios = peers.filter { $0.name == name }.compactMap { peer -> (Int, Double)? in
-        guard let mine = twoPass.first(where: { $0.n == peer.n }) else { return nil }
-        return (peer.n, peer.medianNsPerElement / mine.medianNsPerElement)
-      }.sorted { $0.0 < $1.0 }
-      guard let low = ratios.min(by: { $0.1 < $1.1 }), let high = ratios.max(by: { $0.1 < $1.1 }),
-        let last = ratios.last
-      else {
-        lines.append("\(name): no size in common with two-pass.")
+        reference[peer.n].map { (peer.n, peer.medianNsPerElement / $0) }
+      }
+      guard let text = range(ratios) else {
+        lines.append("\(name): no size in common with \(referenceName).")
         continue
       }
       lines.append(
-        "two-pass vs \(name) (its time ÷ two-pass time, > 1: two-pass faster): "
-          + "\(Format.fixed(low.1, 2))× at \(SizeList.label(low.0)) to "
-          + "\(Format.fixed(high.1, 2))× at \(SizeList.label(high.0)); "
-          + "\(Format.fixed(last.1, 2))× at the largest common size \(SizeList.label(last.0)).")
+        "\(referenceName) vs \(name) (its time ÷ \(referenceName) time, > 1: "
+          + "\(referenceName) faster): \(text).")
     }
-    for skip in skipped {
-      lines.append("Skipped N = \(SizeList.label(skip.n)): \(skip.reason).")
+    if Set(peers.map(\.name)).count > 1 {
+      let fastest = Dictionary(grouping: peers, by: \.n).compactMap {
+        n, sameSize -> (Int, Double)? in
+        guard let mine = reference[n], let best = sameSize.map(\.medianNsPerElement).min()
+        else { return nil }
+        return (n, best / mine)
+      }
+      if let text = range(fastest) {
+        lines.append("\(referenceName) vs the fastest peer at each size: \(text).")
+      }
     }
     return lines
   }

@@ -27,6 +27,8 @@ public struct SkippedSize: Sendable, Codable, Equatable {
 struct Sweep {
   var configuration: BenchConfiguration
   var machine: MachineInfo
+  /// Kernels of `--peer-library`, timed beside the library's.
+  var peers: [PeerKernel] = []
   var progress: (String) -> Void
 
   /// The softmax algorithms, the other operations, then the roofline kernels they need: all
@@ -40,6 +42,7 @@ struct Sweep {
     }
     return configuration.algorithms.map(BenchSubject.algorithm)
       + configuration.timedOperations.map(BenchSubject.operation)
+      + peers.map(BenchSubject.peer)
       + RooflineKernel.kernels(
         for: configuration.algorithms + resolved, operations: configuration.timedOperations,
         streamingAvailable: machine.streamingStores

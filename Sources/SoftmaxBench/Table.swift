@@ -11,7 +11,9 @@ enum Table {
     let output =
       configuration.hotOutput
       ? "hot (every call writes the same output row)"
-      : "cold (outputs rotated over ≥ 2 × LLC = \(Format.bytes(2 * machine.llcBytes)))"
+      : "cold (outputs rotated over ≥ max(8 × LLC, 256 MiB) = "
+        + "\(Format.bytes(BenchBuffers.coldSpanBytes(llcBytes: machine.llcBytes))); "
+        + "buffers on huge pages)"
     let distribution =
       configuration.distribution == .uniform ? "uniform in [-1000, 1000]" : "standard normal"
     let operations = !configuration.timedOperations.isEmpty

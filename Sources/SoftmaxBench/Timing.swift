@@ -10,6 +10,8 @@ public enum BenchSubject: Sendable, Hashable {
   case operation(TimedOperation)
   /// A kernel that only moves the bytes.
   case roofline(RooflineKernel)
+  /// Another project's softmax from `--peer-library`.
+  case peer(PeerKernel)
 
   /// The name in tables, CSV rows and charts.
   public var name: String {
@@ -17,6 +19,7 @@ public enum BenchSubject: Sendable, Hashable {
     case .algorithm(let algorithm): algorithm.description
     case .operation(let operation): operation.name
     case .roofline(let kernel): kernel.name
+    case .peer(let kernel): kernel.name
     }
   }
 
@@ -28,6 +31,7 @@ public enum BenchSubject: Sendable, Hashable {
     case .algorithm(let algorithm): algorithm.resolved(forCount: count).memoryTraffic
     case .operation(let operation): operation.traffic
     case .roofline(let kernel): kernel.traffic
+    case .peer(let kernel): kernel.traffic
     }
   }
 
@@ -45,6 +49,8 @@ public enum BenchSubject: Sendable, Hashable {
         algorithm, buffers.input, output, buffers.count, threads: threads, shaped: shaped)
     case .operation:
       break
+    case .peer(let kernel):
+      kernel.run(buffers.input, output, count: buffers.count)
     case .roofline(let kernel):
       // The two-input kernel reads the logits and dy: two distinct arrays of the array's size,
       // as a backward pass reads y and dy (the logits stand in for y, whose subnormal entries

@@ -242,7 +242,8 @@ import Testing
     #expect(svg.contains(">numpy</text>") && svg.contains(">onnxruntime</text>"))
     let speedup = try String(contentsOfFile: output + "/speedup.svg", encoding: .utf8)
     #expect(speedup.contains(">vs numpy</text>"))
-    #expect(result.stdout.contains { $0.contains("two-pass vs numpy") })
+    #expect(result.stdout.contains { $0.contains("auto vs numpy") })
+    #expect(result.stdout.contains { $0.contains("auto vs the fastest peer at each size") })
   }
 
   @Test func debugBuildIsRefusedWithoutAllowDebug() throws {

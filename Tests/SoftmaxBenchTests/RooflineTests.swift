@@ -1,3 +1,4 @@
+import Foundation
 import Softmax
 import Testing
 
@@ -49,12 +50,24 @@ import Testing
     #expect(sum == values.reduce(0, +))
   }
 
-  @Test func coldOutputsSpanTwiceTheLastLevelCache() {
+  @Test func coldOutputsSpanEightCachesAndAtLeast256MiB() {
     let llc = 32 << 20
-    #expect(BenchBuffers.slotCount(count: 1024, hot: false, llcBytes: llc) == 16384)
-    #expect(BenchBuffers.slotCount(count: 1 << 24, hot: false, llcBytes: llc) == 1)
-    #expect(BenchBuffers.slotCount(count: 1 << 22, hot: false, llcBytes: llc) == 4)
+    #expect(BenchBuffers.slotCount(count: 1024, hot: false, llcBytes: llc) == 65536)
+    #expect(BenchBuffers.slotCount(count: 1 << 22, hot: false, llcBytes: llc) == 16)
+    #expect(BenchBuffers.slotCount(count: 1 << 24, hot: false, llcBytes: llc) == 4)
+    #expect(BenchBuffers.slotCount(count: 1 << 26, hot: false, llcBytes: llc) == 1)
     #expect(BenchBuffers.slotCount(count: 1024, hot: true, llcBytes: llc) == 1)
+    // A 96 MiB cache: eight of them, 768 MiB, more than the 256 MiB floor.
+    #expect(BenchBuffers.slotCount(count: 1 << 22, hot: false, llcBytes: 96 << 20) == 48)
+  }
+
+  @Test func largeBuffersAreHugePageAligned() {
+    let buffer = BenchBuffers.allocate(floats: 3 << 19)
+    defer { free(buffer) }
+    #expect(UInt(bitPattern: buffer) % UInt(2 << 20) == 0)
+    let small = BenchBuffers.allocate(floats: 100)
+    defer { free(small) }
+    #expect(UInt(bitPattern: small) % 64 == 0)
   }
 
   @Test func statisticsTakeTheMedian() {
