@@ -31,6 +31,17 @@
 #                            [--seed N] [--distribution normal|uniform]
 #   swift run -c release softmax bench --operation gating --shape 4096x64 --threads 1
 #
+# With --xnnpack, it times XNNPACK's f32 softmax microkernels (the three variants of its
+# bench/f32-softmax.cc, AVX-512F and AVX2) built from your checkout by
+# scripts/xnnpack/build-peer.sh (checked against Double first) inside `softmax bench` itself
+# (--peer-library, --peers-only), so in the same rounds and with exactly its method; the
+# other options go to the bench. --ftz sets flush-to-zero + denormals-are-zero around each
+# call, as XNNPACK's bench and the paper did; --peer-library-output keeps the library.
+# SOFTMAX_BIN names the bench binary (default .build/release/softmax, built if absent):
+#
+#   scripts/compare-peers.sh --xnnpack XNNPACK_DIR [--ftz] [--output FILE]
+#                            [--peer-library-output LIB.so] [bench options: --sizes, --quick ...]
+#
 # The MPI peer (Megatron's vocabulary-parallel cross-entropy with mpi4py) has a script of its
 # own: scripts/compare-mpi.sh.
 #
@@ -64,14 +75,56 @@ if [[ ${1-} == sampling ]]; then
   listed="numpy and llama-cpp-python (built from source)"
   output="bench-results/peers-sampling-$(date +%Y-%m-%dT%H-%M-%S).csv"
 fi
+fail() { echo "compare-peers: $*" >&2; exit 2; }
 args=()
+xnnpack=""
+ftz=0
+library_output=""
 while (($#)); do
   case "$1" in
+    --output|--xnnpack|--peer-library-output)
+      (($# >= 2)) || fail "$1 needs a value" ;;&
     --output) output="$2"; shift 2 ;;
     --output=*) output="${1#--output=}"; shift ;;
+    --xnnpack) xnnpack="$2"; shift 2 ;;
+    --xnnpack=*) xnnpack="${1#--xnnpack=}"; shift ;;
+    --ftz) ftz=1; shift ;;
+    --peer-library-output) library_output="$2"; shift 2 ;;
+    --peer-library-output=*) library_output="${1#--peer-library-output=}"; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
+
+if [[ -z $xnnpack ]]; then
+  ((ftz == 0)) || fail "--ftz needs --xnnpack"
+  [[ -z $library_output ]] || fail "--peer-library-output needs --xnnpack"
+else
+  mode=${script#peer_}
+  [[ $script == peer_softmax.py ]] || fail "--xnnpack times softmax only, not with ${mode%.py}"
+  repo=$(cd "$here/.." && pwd)
+  if [[ -n ${SOFTMAX_BIN-} ]]; then
+    bin=$SOFTMAX_BIN
+    [[ -x $bin ]] || fail "SOFTMAX_BIN '$bin' is not an executable"
+  else
+    bin=$repo/.build/release/softmax
+    if [[ ! -x $bin ]]; then
+      echo "compare-peers: building softmax (swift build -c release --product softmax)" >&2
+      swift build --package-path "$repo" -c release --product softmax >&2
+    fi
+  fi
+  workdir=$(mktemp -d)
+  trap 'rm -rf "$workdir"' EXIT
+  library=${library_output:-$workdir/xnnpack-peer.so}
+  build_args=("$xnnpack" "$library")
+  ((ftz)) && build_args+=(--ftz)
+  "$here/xnnpack/build-peer.sh" "${build_args[@]}"
+  "$bin" bench --peer-library "$library" --peers-only --output "$workdir/bench" \
+    "${args[@]+"${args[@]}"}"
+  mkdir -p "$(dirname "$output")"
+  cp "$workdir/bench/results.csv" "$output"
+  echo "compare-peers: wrote $output; merge with: swift run -c release softmax bench --merge $output" >&2
+  exit 0
+fi
 
 if [[ -n ${SOFTMAX_PEER_VENV-} ]]; then
   venv=$SOFTMAX_PEER_VENV
