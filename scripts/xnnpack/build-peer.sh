@@ -117,13 +117,19 @@ mkdir "$workdir/stub"
 echo 'typedef struct pthreadpool* pthreadpool_t;' >"$workdir/stub/pthreadpool.h"
 includes=(-I "$xnnpack" -idirafter "$workdir/stub")
 
-objects=()
+# Every file and its list first, so a missing one is named before anything compiles.
 for entry in "${kernels[@]}"; do
   source=${entry%% *}
   isa=${entry##* }
   [[ -f $xnnpack/$source ]] || fail "missing kernel file $xnnpack/$source"
   grep -qF "$source" "$xnnpack/cmake/gen/${isa}_microkernels.cmake" 2>/dev/null ||
     fail "$source is not in cmake/gen/${isa}_microkernels.cmake (an unexpected XNNPACK revision?)"
+done
+
+objects=()
+for entry in "${kernels[@]}"; do
+  source=${entry%% *}
+  isa=${entry##* }
   list="ALL_$(tr '[:lower:]' '[:upper:]' <<<"$isa")_MICROKERNEL_SRCS"
   isa_flags=$(cmake_flags "$list" "-m$isa")
   object="$workdir/$(basename "$source" .c).o"
@@ -139,7 +145,8 @@ done
   -DSOFTMAX_PEER_FTZ="$ftz" -DSOFTMAX_PEER_XNNPACK_COMMIT="\"$commit\"" \
   -c "$here/peer_adapter.c" -o "$workdir/peer_adapter.o" || fail "compiling peer_adapter.c failed"
 # A fixed soname: gold (clang here) would otherwise record the temporary path.
-"$cc" -shared -fPIC -Wl,-soname,softmax-xnnpack-peer.so -o "$workdir/peer.so" "$workdir/peer_adapter.o" "${objects[@]}" -lm ||
+"$cc" -shared -fPIC -Wl,-soname,softmax-xnnpack-peer.so -o "$workdir/peer.so" \
+  "$workdir/peer_adapter.o" "${objects[@]}" -lm ||
   fail "linking the peer library failed"
 
 "$cc" -std=gnu11 -O2 -Wall -Wextra -I "$here" "$here/check-peer.c" -o "$workdir/check-peer" -ldl -lm ||
