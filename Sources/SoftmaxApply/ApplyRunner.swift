@@ -1,5 +1,6 @@
 import Softmax
 import SoftmaxFiles
+internal import SoftmaxKernels
 
 #if canImport(Glibc)
   import Glibc
@@ -120,8 +121,9 @@ public struct ApplyRunner {
     }
     let (byteCount, overflow) = max(source.count, 1).multipliedReportingOverflow(
       by: MemoryLayout<T>.stride)
-    // malloc, unlike an Array, reports a failure instead of trapping.
-    guard !overflow, let memory = malloc(byteCount) else { return false }
+    // Unlike an Array, this reports a failure instead of trapping; huge pages spare a
+    // multi-gigabyte array most of its TLB misses (see HugePages).
+    guard !overflow, let memory = HugePages.allocate(byteCount: byteCount) else { return false }
     defer { free(memory) }
     let buffer = UnsafeMutableBufferPointer(
       start: memory.bindMemory(to: T.self, capacity: source.count), count: source.count)
