@@ -24,6 +24,24 @@ package enum CacheInfo {
     #endif
   }()
 
+  /// The size in bytes of one core's level-2 cache (Linux sysfs: the level-2 data or unified
+  /// cache of CPU 0; Darwin: the performance cores' L2), 1 MiB where the system does not say.
+  package static let levelTwoBytes: Int = {
+    #if canImport(Darwin)
+      largestCache(
+        named: ["hw.perflevel0.l2cachesize", "hw.l2cachesize"], reading: readSysctlInteger)
+        ?? 1 << 20
+    #else
+      (0..<8).compactMap { index -> Int? in
+        let directory = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
+        guard readSmallFile(directory + "level")?.filter({ !$0.isWhitespace }) == "2",
+          readSmallFile(directory + "type")?.hasPrefix("Instruction") != true
+        else { return nil }
+        return readSmallFile(directory + "size").flatMap(parseCacheSize)
+      }.max() ?? 1 << 20
+    #endif
+  }()
+
   /// The sysctl names of Darwin's cache sizes, in bytes. Apple silicon has no L3 that the
   /// cores own: its last level is the L2 each cluster shares, and `hw.perflevel0` names the
   /// performance cores' cluster (larger than the efficiency cores' that `hw.l2cachesize` may

@@ -118,6 +118,7 @@ func sumExpBlocks(
 
 /// Smallest e^(x − max) that the output passes keep: below it, e · (1/sum) would be smaller
 /// than 2^-125 and is written as 0 instead of a subnormal.
+@inlinable
 package func flushThreshold(inverseSum: Float) -> Float {
   0x1p-125 / inverseSum
 }

@@ -87,6 +87,12 @@ struct ThreadingTests {
       PassKernels.selected.isa == .portable ? .threePassReload : .twoPass
     #expect(SoftmaxAlgorithm.auto.resolved(forCount: 1024) == .threePassReload)
     #expect(SoftmaxAlgorithm.auto.resolved(forCount: 1 << 28) == beyondCache)
+    // The cut: input + output (8 bytes an element) reach min(LLC / 2, 4 × L2).
+    let cut = AutoPolicy.twoPassCrossoverBytes / 8
+    #expect(cut * 8 == min(CacheInfo.lastLevelBytes / 2, 4 * CacheInfo.levelTwoBytes))
+    #expect(CacheInfo.levelTwoBytes >= 64 << 10)
+    #expect(SoftmaxAlgorithm.auto.resolved(forCount: cut - 1) == .threePassReload)
+    #expect(SoftmaxAlgorithm.auto.resolved(forCount: cut + 1) == beyondCache)
     #expect(SoftmaxAlgorithm.twoPass.resolved(forCount: 10) == .twoPass)
   }
 }

@@ -4,21 +4,35 @@ internal import SoftmaxKernels
 /// length and the cache sizes. The crossovers come from `softmax bench` on the development
 /// machine (see BENCHMARKS.md); they follow the cache size, so they move with the hardware.
 package enum AutoPolicy {
-  /// Two-Pass once the row's input and output together fill half the last-level cache; below,
-  /// Three-Pass reload, whose exponentials are computed once and whose extra passes hit the
-  /// cache, is faster. Measured with `softmax bench` (one thread, cold outputs, 32 MiB LLC,
-  /// medians of 5 runs, 2026-11-29): at 2^20 reload 0.414 against Two-Pass 0.471 ns/element; at
-  /// 2^21 (16 MiB in and out) Two-Pass 0.476 against 0.513, at 3·2^20 0.486 against 0.596. The
-  /// other half of the cache holds what the extra passes evict.
+  /// Two-Pass once the row's input and output together reach ``twoPassCrossoverBytes``;
+  /// below, Three-Pass reload, whose exponentials are computed once and whose extra passes hit
+  /// the core's caches, is faster.
   ///
   /// The portable kernels take reload at every length: without FMA their exponential costs
   /// more than the extra trip to memory, and Two-Pass computes two of them per element. With
   /// `SOFTMAX_ISA=portable` (one thread, cold outputs, 105 MiB LLC, 2026-12-01, BENCHMARKS.md)
   /// reload took 2.13–2.17 ns/element at 2^24 against Two-Pass 3.06–3.13.
   package static func algorithm(forCount count: Int) -> SoftmaxAlgorithm {
-    if PassKernels.selected.isa == .portable { return .threePassReload }
-    return 4 * count * MemoryLayout<Float>.size >= CacheInfo.lastLevelBytes
+    // A pattern, not `==`: KernelISA is Comparable, and its `==` went through a witness table
+    // on every call.
+    if case .portable = PassKernels.selected.isa { return .threePassReload }
+    return 2 * count * MemoryLayout<Float>.size >= twoPassCrossoverBytes
       ? .twoPass : .threePassReload
+  }
+
+  /// Input plus output from which `.auto` takes Two-Pass: four times one core's L2, or half
+  /// the last-level cache if that is smaller. Reload's second and third passes are cheap only
+  /// while the row stays in caches the core has to itself; a shared last-level cache (105 MiB
+  /// on the Xeon VM of 2026-12-01, shared with the host's other tenants) did not keep them
+  /// cheap. Measured there with `softmax bench` (one thread, standard normal inputs, outputs
+  /// rotated over 8× the LLC, 2026-12-01, BENCHMARKS.md "Against XNNPACK"): at 2^20 Two-Pass
+  /// took 0.677 ns/element cold against reload's 1.10, and 0.695 hot against 0.700; at 2^22
+  /// 1.10 against 1.46 cold and 1.36 against 1.67 hot; at 2^18, where reload still wins hot
+  /// (0.48 against 0.77), the cut stays below. The earlier rule, half the LLC (2^21 on the
+  /// Zen 4 of 2026-11-29), came from a cold method whose outputs were still dirty in the LLC,
+  /// which favoured reload's write-then-rescale.
+  package static var twoPassCrossoverBytes: Int {
+    Swift.min(CacheInfo.lastLevelBytes / 2, 4 * CacheInfo.levelTwoBytes)
   }
 
   /// Rows shorter than this run on one thread: waking a worker costs tens of microseconds.
@@ -26,9 +40,11 @@ package enum AutoPolicy {
 
   /// The threads to use for a row: `requested` is nil for automatic, else an upper bound.
   package static func threads(forCount count: Int, requested: Int?) -> Int {
-    let available = WorkerPool.shared.maximumThreads
-    guard let requested else { return count >= parallelThreshold ? available : 1 }
-    return Swift.min(requested, available)
+    // One thread needs no look at the pool: short rows skip its lazy initialization check.
+    guard let requested else {
+      return count >= parallelThreshold ? WorkerPool.shared.maximumThreads : 1
+    }
+    return requested == 1 ? 1 : Swift.min(requested, WorkerPool.shared.maximumThreads)
   }
 
   /// Three-Pass reload rescales rows of at least this many elements in place with

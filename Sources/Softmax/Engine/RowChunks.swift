@@ -13,6 +13,12 @@ package struct RowChunks: Sendable {
 
   package init(rowLength: Int) {
     total = rowLength
+    if rowLength <= Self.minimumLength {
+      // One chunk, without the divisions: short rows are where the per-call cost shows.
+      length = Self.minimumLength
+      count = 1
+      return
+    }
     // A multiple of 4096 keeps the kernels' summation blocks aligned with the chunks.
     let even = (rowLength + Self.maximumCount - 1) / Self.maximumCount
     length = Swift.max(Self.minimumLength, (even + 4095) & ~4095)

@@ -67,6 +67,7 @@ package enum RowAlgorithms {
   /// thread, cold outputs, 2026-11-29): 6% and 5% faster at 2^19 and 2^20 in one A/B of 5 runs
   /// each, 1% and 3% in another of 4; within 3% at 2^16–2^18 and 2^21 in both.
   static func threePassReload(_ row: RowPlan<Float>) {
+    if row.chunks.count == 1 && singleChunkReload(row) { return }
     withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(.maximumAndStoreExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
@@ -99,6 +100,27 @@ package enum RowAlgorithms {
       output.results = UnsafeMutableRawPointer(parts.baseAddress!)
       row.perform(output)
     }
+  }
+
+  /// Three-Pass reload of a row of one chunk with a finite maximum, the kernels called
+  /// directly: the same three calls and the same scale, Float(1 / Σ), as the chunked path
+  /// makes for one chunk, so the same bits, without its per-call bookkeeping (about a third of
+  /// a 1024-element call: BENCHMARKS.md, "Per-call overhead"). False, having written nothing,
+  /// when the maximum is not finite: the chunked path then applies the contract.
+  private static func singleChunkReload(_ row: RowPlan<Float>) -> Bool {
+    let (x, y, n, kernels) = (row.x, row.y, row.count, row.kernels)
+    let maximum = kernels.max(x, n)
+    guard maximum.isFinite else { return false }
+    let sum = kernels.sumAndStoreExp(x, y, n, maximum)
+    // NaN (the maximum kernel skips it) reaches the sum; y holds exponentials by now.
+    guard !sum.isNaN else {
+      SpecialValues.writeNaN(y, count: n)
+      return true
+    }
+    let scale = Float(1 / sum)
+    kernels.scaleInPlace(y, n, scale, flushThreshold(inverseSum: scale), row.stream)
+    if row.stream { kernels.storeFence() }
+    return true
   }
 
   /// The non-finite contract after the chunked first pass of Three-Pass reload: finite chunks
