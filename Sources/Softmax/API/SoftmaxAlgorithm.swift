@@ -7,7 +7,8 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   CustomStringConvertible
 {
   /// The default: picks the fastest algorithm for the row's length on this machine. Rows
-  /// whose input and output together fit in half the last-level cache use ``threePassReload``
+  /// whose input and output together stay below four times one core's L2 cache (or half the
+  /// last-level cache, if that is smaller) use ``threePassReload``
   /// (there the exponentials, not memory, limit the speed, and it computes them once);
   /// longer rows use ``twoPass``, which moves the least memory. With the portable Swift
   /// kernels (a CPU that has no C kernel set, or `SOFTMAX_ISA=portable`) every row uses
