@@ -13,12 +13,17 @@ package enum AutoPolicy {
   /// `SOFTMAX_ISA=portable` (one thread, cold outputs, 105 MiB LLC, 2026-12-01, BENCHMARKS.md)
   /// reload took 2.13–2.17 ns/element at 2^24 against Two-Pass 3.06–3.13.
   package static func algorithm(forCount count: Int) -> SoftmaxAlgorithm {
-    // A pattern, not `==`: KernelISA is Comparable, and its `==` went through a witness table
-    // on every call.
-    if case .portable = PassKernels.selected.isa { return .threePassReload }
-    return 2 * count * MemoryLayout<Float>.size >= twoPassCrossoverBytes
-      ? .twoPass : .threePassReload
+    count >= twoPassFromCount ? .twoPass : .threePassReload
   }
+
+  /// The shortest row `.auto` runs as Two-Pass (`Int.max` on the portable kernels), worked out
+  /// once: every call asks, and the cache sizes and the kernel set never change in a process.
+  package static let twoPassFromCount: Int = {
+    // A pattern, not `==`: KernelISA is Comparable, and its `==` goes through a witness table.
+    if case .portable = PassKernels.selected.isa { return .max }
+    let elementBytes = 2 * MemoryLayout<Float>.size
+    return (twoPassCrossoverBytes + elementBytes - 1) / elementBytes
+  }()
 
   /// Input plus output from which `.auto` takes Two-Pass: four times one core's L2, or half
   /// the last-level cache if that is smaller. Reload's second and third passes are cheap only
@@ -55,9 +60,8 @@ package enum AutoPolicy {
   /// 2026-11-29): streaming from 2^20 instead of never made reload 19% and 17% slower at 2^20
   /// and 2^21 but 6% faster at 2^22; from 2^17, 16–31% slower at 2^17–2^20 (after the output
   /// passes went last chunk first). So the cut is where input + output = LLC (2^22).
-  package static var streamingThreshold: Int {
+  package static let streamingThreshold: Int =
     CacheInfo.lastLevelBytes / (2 * MemoryLayout<Float>.size)
-  }
 
   /// Output passes that compute each output from the input (Two-Pass pass 2, the last pass of
   /// Three-Pass recompute and of online) stream rows of at least this many elements: the
@@ -75,7 +79,6 @@ package enum AutoPolicy {
   /// --operation backward,log-backward` (one thread, cold outputs, 105 MiB LLC, three
   /// alternating runs, 2026-12-01): softmaxBackward on 4096×1024 0.76–0.83 ns/element against
   /// 0.89–0.94 with the row-length rule alone; log-softmax backward within the noise.
-  package static var arrayStreamingThreshold: Int {
+  package static let arrayStreamingThreshold: Int =
     CacheInfo.lastLevelBytes / (16 * MemoryLayout<Float>.size)
-  }
 }
