@@ -105,7 +105,7 @@ package enum RowAlgorithms {
   /// Three-Pass reload of a row of one chunk with a finite maximum, the kernels called
   /// directly: the same three calls and the same scale, Float(1 / Σ), as the chunked path
   /// makes for one chunk, so the same bits, without its per-call bookkeeping (about a third of
-  /// a 1024-element call: BENCHMARKS.md, "Per-call overhead"). False, having written nothing,
+  /// a 1024-element call: BENCHMARKS.md, "Against XNNPACK"). False, having written nothing,
   /// when the maximum is not finite: the chunked path then applies the contract.
   private static func singleChunkReload(_ row: RowPlan<Float>) -> Bool {
     let (x, y, n, kernels) = (row.x, row.y, row.count, row.kernels)
