@@ -8,11 +8,20 @@ import SoftmaxBench
 /// (OneLineErrors.swift).
 @main
 struct SoftmaxCommand: ParsableCommand {
+  // No `version:` here: the configuration is built when the process starts, and the version
+  // text names the kernel set, so building it then chose the set before `bench --isa` could.
   static let configuration = CommandConfiguration(
     commandName: "softmax",
     abstract: "Two-Pass softmax on the CPU: time it, check its accuracy, apply it to files.",
-    version: ToolVersion.text,
     subcommands: [Bench.self, Apply.self, Check.self])
+
+  @Flag(help: "Print the package version and the kernel set this process runs, then exit.")
+  var version = false
+
+  func run() throws {
+    guard version else { throw CleanExit.helpRequest(self) }
+    print(ToolVersion.text)
+  }
 }
 
 extension BuildConfiguration {

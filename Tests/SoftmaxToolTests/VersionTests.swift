@@ -49,4 +49,27 @@ import Testing
     #expect(widest.used == widest.available.last)
     #expect(try kernelLine("SOFTMAX_ISA=portable").used == "portable")
   }
+
+  /// Building the version text at startup once chose the kernel set before `bench --isa`
+  /// could, and every `--isa` failed with "already chosen in this process".
+  @Test("bench --isa chooses the kernel set of a new process")
+  func benchIsa() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("softmax-isa-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let result = try ToolRunner.run([
+      "bench", "--isa", "portable", "--quick", "--sizes", "1K", "--algorithms", "auto",
+      "--repetitions", "1", "--min-sample-ms", "0.1", "--hot", "--allow-debug", "--output",
+      directory.path,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdoutText.contains("portable Swift"), "\(result.stdoutText)")
+  }
+
+  @Test("softmax alone prints the help and succeeds")
+  func noArguments() throws {
+    let result = try ToolRunner.run([])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect((result.stdoutText + result.stderr).contains("SUBCOMMANDS"))
+  }
 }
