@@ -136,7 +136,11 @@ KERNEL float softmax_max_avx2_u32_acc4(const float *x, size_t n) {
 }
 
 
-KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size_t n) {
+// Pass 1 of Two-Pass, with the AVX-512 kernel's L2 prefetch on long rows (see there).
+#define SOFTMAX_SUM_PREFETCH_FLOATS 2048
+#define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
+
+INLINE softmax_scaled_sum twopass_sum(const float *x, size_t n, int prefetch) {
   double total_m = 0;
   float total_e = -INFINITY;
   __m256 nan_lanes = _mm256_setzero_ps();
@@ -146,6 +150,12 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size
     __m256 am0 = _mm256_setzero_ps(), ae0 = lowest;
     size_t i = start;
     for (; i + 32 <= end; i += 32) {
+      if (prefetch) {
+        // A hint: never faults, even past the end of the row.
+        const char *ahead = (const char *)(x + i + SOFTMAX_SUM_PREFETCH_FLOATS);
+        _mm_prefetch(ahead, _MM_HINT_T1);
+        _mm_prefetch(ahead + 64, _MM_HINT_T1);
+      }
       const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
       const __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
       nan_lanes = _mm256_or_ps(nan_lanes, _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
@@ -177,6 +187,10 @@ KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size
   }
   softmax_scaled_sum result = {total_m, total_e, _mm256_movemask_ps(nan_lanes) != 0};
   return result;
+}
+
+KERNEL softmax_scaled_sum softmax_twopass_sum_avx2_u32_acc1(const float *x, size_t n) {
+  return n >= SOFTMAX_SUM_PREFETCH_FROM ? twopass_sum(x, n, 1) : twopass_sum(x, n, 0);
 }
 
 #define STORE_OUTPUT(stream, dst, v) \
