@@ -50,4 +50,9 @@
 // Elements per block of a sum: Float sums within a block, Double across blocks.
 #define SOFTMAX_SUM_BLOCK 4096
 
+// Two-Pass pass 1 prefetches into L2 this many floats ahead, on rows of at least
+// SOFTMAX_SUM_PREFETCH_FROM floats (the x86 kernels; see softmax_twopass_sum_avx512_u64_acc1).
+#define SOFTMAX_SUM_PREFETCH_FLOATS 2048
+#define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
+
 #endif

@@ -137,8 +137,6 @@ KERNEL float softmax_max_avx2_u32_acc4(const float *x, size_t n) {
 
 
 // Pass 1 of Two-Pass, with the AVX-512 kernel's L2 prefetch on long rows (see there).
-#define SOFTMAX_SUM_PREFETCH_FLOATS 2048
-#define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
 
 INLINE softmax_scaled_sum twopass_sum(const float *x, size_t n, int prefetch) {
   double total_m = 0;

@@ -37,8 +37,7 @@ KERNEL float softmax_max_avx512_u64_acc4(const float *x, size_t n) {
 // prefetch into L2 8 KiB ahead brought it to 0.39–0.43 against 0.35–0.37 (three alternating
 // runs; 2, 4 and 8 KiB ahead and L1 hints measured too: BENCHMARKS.md "Against XNNPACK").
 // Rows that fit in L2 skip it: there it would be four wasted instructions per 64 elements.
-#define SOFTMAX_SUM_PREFETCH_FLOATS 2048
-#define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
+// The distance and the cut are in common/exp_constants.h.
 
 INLINE softmax_scaled_sum twopass_sum(const float *x, size_t n, int prefetch) {
   double total_m = 0;
