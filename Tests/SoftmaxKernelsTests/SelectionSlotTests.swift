@@ -93,6 +93,33 @@ struct SelectionSlotTests {
   }
 
   @Test(
+    "a gather whose band is dense in some blocks of 1024 and sparse in others",
+    arguments: KernelISA.allCases)
+  func gatherAcrossDensities(isa: KernelISA) {
+    guard let k = PassKernels.table(for: isa)?.selection else { return }
+    // Blocks: all in the band, one entry in 97, none, all, one in 5, and a tail of 37.
+    let n = 5 * 1024 + 37
+    let x = (0..<n).map { i -> Float in
+      switch i / 1024 {
+      case 0, 3: return 1
+      case 1: return i % 97 == 0 ? 1 : -1
+      case 2: return -1
+      default: return i % 5 == 0 ? 1 : -1
+      }
+    }
+    let e = x.indices.map { Float($0 % 251) / 251 }
+    let expected = x.indices.filter { x[$0] == 1 }
+    var outX = [Float](repeating: .nan, count: n + 16)
+    var outE = [Float](repeating: .nan, count: n + 16)
+    var outIndex = [Int32](repeating: -1, count: n + 16)
+    let found = k.gatherBand(x, e, nil, n, 0, 2, &outX, &outE, &outIndex)
+    #expect(found == expected.count, "\(isa)")
+    #expect(outIndex.prefix(found).map(Int.init) == expected, "\(isa)")
+    #expect(outE.prefix(found) == ArraySlice(expected.map { e[$0] }), "\(isa)")
+    #expect(outX.prefix(found).allSatisfy { $0 == 1 }, "\(isa)")
+  }
+
+  @Test(
     "tempered exponentials as exact as the quotient in Double, in place too",
     arguments: KernelISA.allCases)
   func temperedExponentials(isa: KernelISA) {

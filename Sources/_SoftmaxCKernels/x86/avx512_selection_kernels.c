@@ -11,6 +11,8 @@
 // Float lanes hold at most this many terms of at most 1 each before they are added in Double,
 // so a block's lane sums stay exact to a few ulp.
 #define BAND_BLOCK 1024
+// The gather lists the vectors of a block this long (in vectors of 16) before compressing.
+#define GATHER_VECTORS 64
 
 // For each cut c_j: Σ e_i and the number of entries over x_i ≥ c_j. One compare, one masked
 // add and a population count per cut and vector; the two inputs are read once.
@@ -57,31 +59,72 @@ KERNEL void softmax_band_masses_avx512_u16(const float *x, const float *e, size_
 // (index[i] when index is not null, else i) to out_index, and e_i to out_e when both e and
 // out_e are not null. Returns how many. Each output needs room for the count plus 16: whole
 // vectors are stored and the next store overwrites the unused lanes.
+// One vector of a gather: the lanes k of x (and of e when out_e is not null) and their
+// indices compressed to the outputs at *kept.
+INLINE void gather_vector(const float *x, const float *e, const int32_t *index, size_t i,
+                          __mmask16 k, float *out_x, float *out_e, int32_t *out_index,
+                          size_t *kept) {
+  const __m512i iv =
+      index ? _mm512_maskz_loadu_epi32(k, index + i)
+            : _mm512_add_epi32(_mm512_set1_epi32((int)i),
+                               _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  // The register form of compress: the memory form is microcoded on Zen 4.
+  _mm512_storeu_ps(out_x + *kept, _mm512_maskz_compress_ps(k, _mm512_maskz_loadu_ps(k, x + i)));
+  _mm512_storeu_si512((void *)(out_index + *kept), _mm512_maskz_compress_epi32(k, iv));
+  if (out_e) {
+    _mm512_storeu_ps(out_e + *kept, _mm512_maskz_compress_ps(k, _mm512_maskz_loadu_ps(k, e + i)));
+  }
+  *kept += (size_t)__builtin_popcount((unsigned)k);
+}
+
 KERNEL size_t softmax_gather_band_avx512_u16(const float *x, const float *e,
                                              const int32_t *index, size_t n, float lo, float hi,
                                              float *out_x, float *out_e, int32_t *out_index) {
   const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-  const __m512i step = _mm512_set1_epi32(16);
-  __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const int with_e = e != 0 && out_e != 0;
+  if (!e) out_e = 0;
   size_t kept = 0;
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
-    const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) &
-                        _mm512_cmp_ps_mask(xv, high, _CMP_LT_OQ);
-    if (k) {
-      const __m512i iv = index ? _mm512_maskz_loadu_epi32(lanes, index + i) : iota;
-      // The register form of compress: the memory form is microcoded on Zen 4.
-      _mm512_storeu_ps(out_x + kept, _mm512_maskz_compress_ps(k, xv));
-      _mm512_storeu_si512((void *)(out_index + kept), _mm512_maskz_compress_epi32(k, iv));
-      if (with_e) {
-        const __m512 ev = _mm512_maskz_loadu_ps(lanes, e + i);
-        _mm512_storeu_ps(out_e + kept, _mm512_maskz_compress_ps(k, ev));
+  // Blocks of 64 vectors, each gathered one of two ways, chosen by the block before:
+  // - sparse (a few entries in most vectors: min-p's survivors, a rising top-k threshold, a
+  //   bracket): a first loop lists the vectors with a lane in the band and their masks, with
+  //   no branch on the data, and a second compresses only those. A branch per vector would be
+  //   mispredicted about as often as taken, which cost more than the read;
+  // - dense (nearly every vector has an entry): every vector is compressed, without a list.
+  uint32_t which[GATHER_VECTORS];
+  __mmask16 masks[GATHER_VECTORS];
+  int dense = 0;
+  for (size_t start = 0; start < n; start += 16 * GATHER_VECTORS) {
+    const size_t end = n - start > 16 * GATHER_VECTORS ? start + 16 * GATHER_VECTORS : n;
+    size_t listed = 0, i = start;
+    if (dense) {
+      for (; i + 16 <= end; i += 16) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        const __mmask16 k = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ),
+                                                    xv, high, _CMP_LT_OQ);
+        gather_vector(x, e, index, i, k, out_x, out_e, out_index, &kept);
+        listed += k != 0;
       }
-      kept += (size_t)__builtin_popcount((unsigned)k);
+    } else {
+      // Whole vectors without a load mask: the mask registers' port is the bottleneck here.
+      for (; i + 16 <= end; i += 16) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        const __mmask16 k = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ),
+                                                    xv, high, _CMP_LT_OQ);
+        which[listed] = (uint32_t)(i - start);
+        masks[listed] = k;
+        listed += k != 0;
+      }
+      for (size_t j = 0; j < listed; j++) {
+        gather_vector(x, e, index, start + which[j], masks[j], out_x, out_e, out_index, &kept);
+      }
     }
-    iota = _mm512_add_epi32(iota, step);
+    if (i < end) {
+      const __mmask16 lanes = first_lanes(end - i);
+      const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+      const __mmask16 k = lanes & _mm512_cmp_ps_mask(xv, low, _CMP_GE_OQ) &
+                          _mm512_cmp_ps_mask(xv, high, _CMP_LT_OQ);
+      gather_vector(x, e, index, i, k, out_x, out_e, out_index, &kept);
+    }
+    dense = 8 * listed > 7 * GATHER_VECTORS;
   }
   return kept;
 }
