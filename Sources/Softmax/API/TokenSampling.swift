@@ -71,7 +71,11 @@ public struct SamplingOptions: Sendable, Hashable, Codable {
 ///   normalizer over the whole row), and a search finds the kept prefix: the mass and count
 ///   above eight cut points in one read, then only the entries between two cuts, until a few
 ///   are left to sort;
-/// - the draw walks the kept entries' exponentials in blocks, by their sums first.
+/// - the draw walks the kept entries' exponentials in blocks, by their sums first;
+/// - top-p of at least 0.5 alone (no top-k, no min-p) skips the search when it draws: a token
+///   drawn from the whole row is kept if the mass above it (one read) is below the target,
+///   else drawn again, which gives the kept distribution exactly; min-p alone gathers the
+///   tokens it keeps in one read and computes only their exponentials.
 ///
 /// Results do not depend on the thread count. One draw consumes one
 /// `UInt64` from the generator (greedy ones too), so a seeded generator reproduces a run.
@@ -104,11 +108,11 @@ public struct TokenSampler: Sendable {
     _ logits: UnsafeBufferPointer<Float>, options: SamplingOptions = SamplingOptions(),
     history: [Int] = [], using generator: inout Generator
   ) -> Int {
-    let u = Double(generator.next() >> 11) * 0x1p-53
+    let draw = generator.next()
     return withRow(logits, options, history, "sample") { selection in
       if options.temperature == 0 { return selection.greedy() }
-      return selection.draw(
-        selection.select(topK: options.topK, topP: options.topP, minP: options.minP), u)
+      return selection.sample(
+        topK: options.topK, topP: options.topP, minP: options.minP, draw: draw)
     }
   }
 

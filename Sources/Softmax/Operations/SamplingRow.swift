@@ -203,7 +203,7 @@ extension TokenSelection {
   /// The entry at which the running sum of e first exceeds v (index[i] when given), walking
   /// blocks of 1024 by their sums first; the last entry with e > 0 if rounding leaves v
   /// beyond the total.
-  private func walk(
+  func walk(
     _ e: UnsafePointer<Float>, _ index: UnsafePointer<Int32>?, _ n: Int, _ v: Double
   ) -> Int {
     var sum = 0.0

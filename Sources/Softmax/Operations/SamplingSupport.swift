@@ -111,9 +111,8 @@ private struct SamplingJob: PoolJob {
       if options.temperature == 0 {
         tokens[r] = selection.greedy()
       } else {
-        let u = Double(draws[r] >> 11) * 0x1p-53
-        tokens[r] = selection.draw(
-          selection.select(topK: options.topK, topP: options.topP, minP: options.minP), u)
+        tokens[r] = selection.sample(
+          topK: options.topK, topP: options.topP, minP: options.minP, draw: draws[r])
       }
     }
   }

@@ -261,22 +261,30 @@ struct TokenSelection {
   /// sum, in Double.
   func exponentials(maximum m: Float) -> (UnsafeMutablePointer<Float>, Double) {
     let e = scratch.floats(SelectionScratch.exps, count)
+    return (e, exponentials(of: x, count, into: e, maximum: m))
+  }
+
+  /// Writes e^((v − maximum)/T) of n values to `e` (NaN values give 0) and returns their sum,
+  /// in Double.
+  func exponentials(
+    of v: UnsafePointer<Float>, _ n: Int, into e: UnsafeMutablePointer<Float>, maximum m: Float
+  ) -> Double {
     var sum: Double
     if temperature == 1 {
-      sum = kernels.sumAndStoreExp(x, e, count, m)
+      sum = kernels.sumAndStoreExp(v, e, n, m)
     } else if temperature >= 0x1p-126 && (1 / temperature).isFinite {
       // (x − max)/T as exact as in Double, in one read.
-      sum = kernels.selection.temperedExps(x, e, count, m, temperature)
+      sum = kernels.selection.temperedExps(v, e, n, m, temperature)
     } else {
       // (x − max)/T in Double, rounded once: the library's exact temperatures.
-      kernels.effectiveLogits(x, e, count, temperature, m, 0, nil, nil)
-      sum = kernels.sumAndStoreExp(UnsafePointer(e), e, count, 0)
+      kernels.effectiveLogits(v, e, n, temperature, m, 0, nil, nil)
+      sum = kernels.sumAndStoreExp(UnsafePointer(e), e, n, 0)
     }
     if sum.isNaN {
-      for i in 0..<count where e[i].isNaN { e[i] = 0 }
-      sum = kernels.training.sum(e, count)
+      for i in 0..<n where e[i].isNaN { e[i] = 0 }
+      sum = kernels.training.sum(e, n)
     }
-    return (e, sum)
+    return sum
   }
 
   /// e^((x − maximum)/T) in Double, for the probabilities reported.
