@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the .npy header parser, the text reader and the kernels (FuzzKernels.swift: every
 # algorithm on every kernel set against softmax check's reference and bounds) with libFuzzer
-# for SECONDS each (default 30), starting from the committed seeds in Fuzz/corpus (copied: new
-# inputs stay in a temporary folder); `fuzz.sh SECONDS kernels` runs one target. The drivers
-# and the sources they test are compiled by swiftc directly, because SwiftPM cannot link an
-# executable target built with -sanitize=fuzzer; the C kernels also under UBSan, which traps
+# for SECONDS (default 30; the targets side by side), starting from the committed seeds in
+# Fuzz/corpus (copied: new inputs stay in a temporary folder); `fuzz.sh SECONDS kernels` runs
+# one target. The drivers and the sources they test are compiled by swiftc directly, because
+# SwiftPM cannot link an executable target built with -sanitize=fuzzer; the C kernels also under UBSan, which traps
 # (the library build is shared with scripts/sanitize.sh through SANITIZER_BUILD). A crash or a
 # failed property stops with libFuzzer's report and a non-zero exit, and the input that caused
 # it is copied to FUZZ_ARTIFACTS (default $TMPDIR/swift-softmax-fuzz, or
@@ -54,14 +54,35 @@ build() { # $1: target
     -o "$work/fuzz-$1"
 }
 
+# The targets are built side by side, then fuzzed side by side: each fuzzer is one process,
+# and -max_total_time is wall time, so on two cores all of them take SECONDS, not one after
+# another (each gets a core's share of the runs).
+declare -A jobs
 for target in $targets; do
-  build "$target"
+  build "$target" >"$work/build-$target.log" 2>&1 &
+  jobs[$target]=$!
+done
+for target in $targets; do
+  if ! wait "${jobs[$target]}"; then
+    cat "$work/build-$target.log"
+    echo "building fuzz-$target failed"
+    exit 1
+  fi
+  { grep -v '^$' "$work/build-$target.log" || true; } | head -n 20
+done
+for target in $targets; do
   mkdir -p "$work/corpus-$target"
   cp Fuzz/corpus/$target/* "$work/corpus-$target/"
   echo "fuzzing $target for ${seconds}s"
-  status=0
   "$work/fuzz-$target" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
-    -artifact_prefix="$work/" "$work/corpus-$target" >"$work/log-$target" 2>&1 || status=$?
+    -artifact_prefix="$work/$target-" "$work/corpus-$target" >"$work/log-$target" 2>&1 &
+  jobs[$target]=$!
+done
+failed=0
+for target in $targets; do
+  status=0
+  wait "${jobs[$target]}" || status=$?
+  echo "--- fuzz-$target"
   tail -n 12 "$work/log-$target"
   if [ "$status" -ne 0 ]; then
     # The property that failed (a Swift trap's message, a sanitizer's first line), which the
@@ -69,12 +90,14 @@ for target in $targets; do
     grep -m 3 -E 'Fatal error|Precondition failed|runtime error|ERROR: [A-Za-z]+Sanitizer' \
       "$work/log-$target" || true
     echo "fuzz-$target failed (status $status); the input(s) that caused it:"
-    for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$work"/slow-unit-*; do
+    for f in "$work/$target"-crash-* "$work/$target"-leak-* "$work/$target"-timeout-* \
+      "$work/$target"-oom-* "$work/$target"-slow-unit-*; do
       [ -e "$f" ] || continue
       od -c "$f" | head
       cp "$f" "$artifacts/"
       echo "copied to $artifacts/$(basename "$f")"
     done
-    exit 1
+    failed=1
   fi
 done
+exit "$failed"
