@@ -140,7 +140,7 @@ struct FusedOptionsTests {
   // Against the reference and bit for bit against the softmax of the effective logits.
   @Test(
     "rows of many blocks: every algorithm with temperatures and each mask kind",
-    arguments: KernelISA.allCases)
+    optimizedRunOnly, arguments: KernelISA.allCases)
   func manyBlocks(isa: KernelISA) {
     guard supported(isa) else { return }
     let shape = [Self.rows, Self.length]
@@ -252,7 +252,7 @@ struct FusedOptionsTests {
 
   @Test(
     "a row over several chunks: one and two threads give identical bits, and the reference",
-    arguments: KernelISA.allCases)
+    optimizedRunOnly, arguments: KernelISA.allCases)
   func chunksAndThreads(isa: KernelISA) {
     guard supported(isa) else { return }
     // Chunks are 65536 elements (RowChunks): two full ones and a short third.

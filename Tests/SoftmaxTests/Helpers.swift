@@ -9,6 +9,12 @@ let relativeTolerance = 1e-5
 /// Every kernel set, by name, for parameterized tests; sets this CPU lacks are skipped.
 let allISAs = KernelISA.allCases
 
+/// The heaviest sweeps run only in the optimized test run (`swift test -c release`, which CI
+/// runs): in a debug build they took 70 of the suite's 240 seconds, repeating at smaller sizes
+/// what they check at full size there, and the library has no debug-only checks.
+let optimizedRunOnly = ConditionTrait.enabled(
+  if: !isDebugBuild, "a heavy sweep: swift test -c release runs it")
+
 /// Runs `algorithm` with the input placed `offset` floats into a larger allocation, so that
 /// loads and stores are misaligned for every vector width: through the public buffer API when
 /// `isa` is nil, else on that kernel set (which must be available).
