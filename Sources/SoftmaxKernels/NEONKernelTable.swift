@@ -16,7 +16,7 @@
       sumExp: { softmax_sumexp_neon_u16_acc4($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_neon_u16_acc4($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_neon_u8($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
-      scaleInPlace: { softmax_scale_neon_u16($0, $1, $2, $3, $4 ? 1 : 0) },
+      scale: { softmax_scale_neon_u16($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_neon_u16_acc8($0, $1)) },
       effectiveLogits: { softmax_logits_neon_u4($0, $1, $2, $3, $4, $5, $6, $7) },
       // No non-temporal stores: the output passes ignore their `stream` flag.

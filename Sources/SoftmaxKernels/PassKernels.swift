@@ -49,8 +49,11 @@ package final class PassKernels: Sendable {
   package let expScaledOutput:
     @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool)
       -> Void
-  /// y *= scale in place, 0 below threshold: (y, count, scale, threshold, stream).
-  package let scaleInPlace: @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+  /// y = e · scale, 0 where e is below threshold, from stored exponentials e (which may be y
+  /// itself; streaming stores only into another buffer): (e, y, count, scale, threshold,
+  /// stream).
+  package let scale:
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
   /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
   /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
   package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
@@ -100,8 +103,10 @@ package final class PassKernels: Sendable {
       @escaping @Sendable (
         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool
       ) -> Void,
-    scaleInPlace:
-      @escaping @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void,
+    scale:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool
+      ) -> Void,
     onlineSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> OnlineSum,
     effectiveLogits:
       @escaping @Sendable (
@@ -135,7 +140,7 @@ package final class PassKernels: Sendable {
     self.sumExp = sumExp
     self.sumAndStoreExp = sumAndStoreExp
     self.expScaledOutput = expScaledOutput
-    self.scaleInPlace = scaleInPlace
+    self.scale = scale
     self.onlineSum = onlineSum
     self.effectiveLogits = effectiveLogits
     self.logSoftmaxOutput = logSoftmaxOutput
@@ -200,8 +205,8 @@ extension PassKernels {
     expScaledOutput: { x, y, n, shift, scale, threshold, _ in
       expScaledOutput_simd16(x, y, count: n, shift: shift, scale: scale, threshold: threshold)
     },
-    scaleInPlace: { y, n, scale, threshold, _ in
-      scaleInPlace_simd16(y, count: n, scale: scale, threshold: threshold)
+    scale: { e, y, n, scale, threshold, _ in
+      scale_simd16(e, y, count: n, scale: scale, threshold: threshold)
     },
     onlineSum: { onlineSum_simd16_acc2($0, count: $1) },
     effectiveLogits: { x, y, n, divisor, shift, offset, keep, bias in
@@ -275,7 +280,7 @@ extension PassKernels {
       sumExp: { softmax_sumexp_avx2_u32_acc2($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_avx2_u32_acc2($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
-      scaleInPlace: { softmax_scale_avx2_u32($0, $1, $2, $3, $4 ? 1 : 0) },
+      scale: { softmax_scale_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
       hasStreamingStores: true,
@@ -290,7 +295,7 @@ extension PassKernels {
       sumExp: { softmax_sumexp_avx512_u64_acc4($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
-      scaleInPlace: { softmax_scale_avx512_u64($0, $1, $2, $3, $4 ? 1 : 0) },
+      scale: { softmax_scale_avx512_u64($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       training: .avx512,

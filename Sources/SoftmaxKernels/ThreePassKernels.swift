@@ -146,12 +146,12 @@ package func expScaledOutput_simd16(
   }
 }
 
-/// Pass 3 of Three-Pass reload: y_i *= scale in place on the stored exponentials, 0 where
-/// y_i < threshold.
-package func scaleInPlace_simd16(
-  _ y: UnsafeMutablePointer<Float>, count: Int, scale inverseSum: Float, threshold: Float
+/// Pass 3 of Three-Pass reload: y_i = e_i · scale from the stored exponentials e (which may
+/// be y), 0 where e_i < threshold.
+package func scale_simd16(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+  scale inverseSum: Float, threshold: Float
 ) {
-  let x = UnsafePointer(y)
   var i = 0
   while i + 16 <= count {
     let e = x.loadVector(at: i)
@@ -159,7 +159,7 @@ package func scaleInPlace_simd16(
     i += 16
   }
   while i < count {
-    let e = y[i]
+    let e = x[i]
     y[i] = e < threshold ? 0 : e * inverseSum
     i += 1
   }

@@ -76,15 +76,14 @@ package func blockSum_simd16(_ a: UnsafePointer<Float>, count: Int) -> Double {
 }
 
 /// The fused output pass of a cross-entropy gradient after Three-Pass reload's first pass:
-/// y = (y < threshold ? 0 : y · scale) − offset in place, and Σ y over every entry but
-/// `excluded` (the label; count or more for none) in Float lanes per 4096-element block, the
-/// blocks added in Double.
+/// y = (e < threshold ? 0 : e · scale) − offset from the stored exponentials e (which may be
+/// y), and Σ y over every entry but `excluded` (the label; count or more for none) in Float
+/// lanes per 4096-element block, the blocks added in Double.
 package func scaleGradient_simd16(
-  _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, threshold: Float, offset: Float,
-  excluded: Int
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float,
+  threshold: Float, offset: Float, excluded: Int
 ) -> Double {
   let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-  let x = UnsafePointer(y)
   var total = 0.0
   var start = 0
   while start < count {

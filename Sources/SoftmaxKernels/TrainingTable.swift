@@ -44,11 +44,14 @@ package struct TrainingRowKernels: Sendable {
         UnsafePointer<Float>, Int, Bool
       ) -> Double
     )?
-  /// y = (y < threshold ? 0 : y · scale) − offset in place, returning Σ y but the entry
-  /// `excluded` (Float lanes per 4096-element block): (y, count, scale, threshold, offset,
-  /// excluded).
+  /// y = (e < threshold ? 0 : e · scale) − offset from stored exponentials e (which may be y;
+  /// streamed into another buffer when asked, the caller fences), returning Σ y but the entry
+  /// `excluded` (Float lanes per 4096-element block, the same sum whatever y's alignment):
+  /// (e, y, count, scale, threshold, offset, excluded, stream).
   package let scaleGradient:
-    @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int) -> Double
+    @Sendable (
+      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Bool
+    ) -> Double
   /// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused: y = the
   /// scaled softmax − offset, streamed when asked (the caller fences), returning Σ y but the
   /// entry `excluded`: (x, y, count, inverseMantissa, exponentBias, offset, excluded, stream).
@@ -95,9 +98,11 @@ package struct TrainingRowKernels: Sendable {
         logSoftmaxBackwardOutput_simd16(y, dy, dx, count: n, sum: s)
       },
     scaleGradient:
-      @escaping @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int) -> Double = {
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Bool
+      ) -> Double = { e, y, n, scale, threshold, offset, excluded, _ in
         scaleGradient_simd16(
-          $0, count: $1, scale: $2, threshold: $3, offset: $4, excluded: $5)
+          e, y, count: n, scale: scale, threshold: threshold, offset: offset, excluded: excluded)
       },
     subtractTargets:
       @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
@@ -155,7 +160,8 @@ package struct TrainingRowKernels: Sendable {
         softmax_log_backward_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
       },
       scaleGradient: {
-        softmax_scale_gradient_avx512_u32($0, $1, $2, $3, $4, $5 < 0 ? Int.max : $5)
+        softmax_scale_gradient_avx512_u32(
+          $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7 ? 1 : 0)
       },
       subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) },
       backwardStep: {

@@ -114,8 +114,15 @@ struct PassKernelTests {
             var row = Array(UnsafeBufferPointer(start: output, count: count))
             kernels.expScaledOutput(input, output, count, x.max() ?? 0, 0.5, 1e-30, stream)
             row += UnsafeBufferPointer(start: output, count: count)
-            kernels.scaleInPlace(output, count, 3, 1e-29, stream)
+            kernels.scale(output, output, count, 3, 1e-29, stream)
             row += UnsafeBufferPointer(start: output, count: count)
+            // From a separate buffer (where reload streams): the input as exponentials.
+            kernels.scale(input, output, count, 0.25, 1e-29, stream)
+            kernels.storeFence()
+            let scaled = Array(UnsafeBufferPointer(start: output, count: count))
+            #expect(
+              scaled == x.map { $0 < 1e-29 ? 0 : $0 * 0.25 }, "\(isa) n=\(count) scale into")
+            row += scaled
             #expect(output[count].isNaN, "\(isa) n=\(count): wrote past the end")
             results.append(row)
           }

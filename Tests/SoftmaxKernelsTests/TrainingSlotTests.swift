@@ -90,10 +90,32 @@ struct TrainingSlotTests {
         var sum = 0.0
         let scaled = withBuffers(a, b) { pa, _, po in
           po.update(from: pa, count: n)
-          sum = k.scaleGradient(po, n, 0.5, -1, 0.125, excluded)
+          sum = k.scaleGradient(po, po, n, 0.5, -1, 0.125, excluded, false)
         }
         let expected = a.map { ($0 < -1 ? 0 : $0 * 0.5) - 0.125 }
         #expect(scaled == expected, "\(isa) scale gradient n=\(n)")
+        // From a separate buffer of exponentials, streamed or not, at every alignment of the
+        // output: bitwise the same outputs and sum as in place.
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
+        defer { output.deallocate() }
+        for stream in [false, true] {
+          for shift in 0..<16 {
+            output.initialize(repeating: .nan, count: n + 16)
+            let shiftedSum = a.withUnsafeBufferPointer {
+              k.scaleGradient($0.baseAddress!, output + shift, n, 0.5, -1, 0.125, excluded, stream)
+            }
+            PassKernels.table(for: isa)!.storeFence()
+            let shifted = Array(UnsafeBufferPointer(start: output + shift, count: n))
+            #expect(shifted == expected, "\(isa) n=\(n) stream \(stream) shift \(shift)")
+            #expect(
+              (0..<shift).allSatisfy { output[$0].isNaN }
+                && (shift + n..<n + 16).allSatisfy { output[$0].isNaN },
+              "\(isa) n=\(n) shift \(shift): wrote outside the output")
+            #expect(
+              shiftedSum.bitPattern == sum.bitPattern,
+              "\(isa) n=\(n) stream \(stream) shift \(shift): \(shiftedSum) vs \(sum)")
+          }
+        }
         let exactSum = ReferenceSoftmax.compensatedSum(
           expected.enumerated().filter { $0.offset != excluded }.map { Double($0.element) })
         let magnitude = expected.map { abs(Double($0)) }.reduce(0, +)

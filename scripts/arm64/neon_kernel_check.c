@@ -232,13 +232,21 @@ static void check_scaled_outputs(void) {
     if (n > 0) y.row[n / 2] = 1e-29f;
     float *before = malloc((n + 1) * sizeof(float));
     memcpy(before, y.row, n * sizeof(float));
-    softmax_scale_neon_u16(y.row, n, 3, 1e-29f, (int)(k % 2));
+    softmax_scale_neon_u16(y.row, y.row, n, 3, 1e-29f, (int)(k % 2));
     for (size_t i = 0; i < n; i++) {
       const float expected = before[i] >= 1e-29f ? before[i] * 3 : 0;
       check(y.row[i] == expected, "scale", "n=%zu [%zu]: %g · 3 gave %g", n, i, before[i],
             y.row[i]);
     }
     check(sentinels_intact(&y), "scale", "n=%zu wrote outside the row", n);
+    // From a separate buffer of exponentials into the row (where reload stages them).
+    softmax_scale_neon_u16(before, y.row, n, 0.5f, 1e-29f, (int)(k % 2));
+    for (size_t i = 0; i < n; i++) {
+      const float expected = before[i] >= 1e-29f ? before[i] * 0.5f : 0;
+      check(y.row[i] == expected, "scale into", "n=%zu [%zu]: %g · 0.5 gave %g", n, i,
+            before[i], y.row[i]);
+    }
+    check(sentinels_intact(&y), "scale into", "n=%zu wrote outside the row", n);
     free(before);
     free(x.base);
     free(y.base);

@@ -81,4 +81,24 @@ package enum AutoPolicy {
   /// 0.89–0.94 with the row-length rule alone; log-softmax backward within the noise.
   package static let arrayStreamingThreshold: Int =
     CacheInfo.lastLevelBytes / (16 * MemoryLayout<Float>.size)
+
+  /// Whether Three-Pass reload on rows of `count` elements, computed whole on one thread of a
+  /// batch whose whole array is beyond ``arrayStreamingThreshold`` (`arrayStreams`), stores
+  /// its exponentials in a scratch of the task instead of the output, then writes each output
+  /// once from it with streaming stores. In place, reload reads its output for ownership,
+  /// writes it, reads it back and writes it again; staged, the memory sees one read of the
+  /// input and one write of the output. Measured with `softmax bench --shape 4096x1024` (one
+  /// thread, cold outputs, 2026-12-01, BENCHMARKS.md): softmax 0.84 ns/element against 1.05.
+  ///
+  /// Only rows whose scratch fits on the stack (16 KiB: `withScratch`), so that the call
+  /// still allocates nothing. Longer rows would gain as much (8×128256: 0.74 against 1.14 with
+  /// a heap scratch per task), but cost an allocation per call.
+  package static func stagesExponentials(count: Int, arrayStreams: Bool) -> Bool {
+    arrayStreams && count >= stagedRowMinimum
+      && count * MemoryLayout<Float>.stride <= stackScratchBytes
+  }
+
+  /// The shortest row that `stagesExponentials` takes: below, a row is a few cache lines, and
+  /// streaming stores of partial lines cost more than they save.
+  static let stagedRowMinimum = 256
 }

@@ -33,11 +33,14 @@ extension ChunkPassing {
 /// One row's execution: its buffers, the kernel table, the chunk cut and the thread budget.
 /// `y` is `x` or does not overlap it.
 struct RowPlan<Element> {
-  let x: UnsafePointer<Element>
+  var x: UnsafePointer<Element>
   let y: UnsafeMutablePointer<Element>
   let threads: Int
   let kernels: PassKernels
   let chunks: RowChunks
+  /// Whether every output pass streams, whatever the row length: set where the output is
+  /// written once from a scratch and the whole array is beyond the caches.
+  var streamAlways = false
 
   init(
     x: UnsafePointer<Element>, y: UnsafeMutablePointer<Element>, count: Int, threads: Int,
@@ -53,7 +56,14 @@ struct RowPlan<Element> {
   var count: Int { chunks.total }
 
   /// Whether the output passes that rescale stored exponentials use non-temporal stores.
-  var stream: Bool { count >= AutoPolicy.streamingThreshold }
+  var stream: Bool { streamAlways || count >= AutoPolicy.streamingThreshold }
+
+  /// The same row with its passes reading `source` (of the row's length) instead of `x`.
+  func reading(_ source: UnsafePointer<Element>) -> RowPlan {
+    var row = self
+    row.x = source
+    return row
+  }
 
   /// Whether the output passes that compute from the input use non-temporal stores.
   var streamComputedOutput: Bool {

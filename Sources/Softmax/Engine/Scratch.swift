@@ -42,3 +42,29 @@ func withScratch<Element, Result>(
   defer { heap.deallocate() }
   return body(heap)
 }
+
+/// Stack scratch for one row at a time, placed for each row at the same offset within a cache
+/// line as that row's output where the stack has room (one vector more than the row): the
+/// output's streaming stores are then aligned, and so are the loads from the scratch beside
+/// them.
+struct RowScratch<Element> {
+  private let base: UnsafeMutablePointer<Element>
+  private let slack: Bool
+
+  /// Calls `body` with scratch for rows of `count` elements, `count` at most what fits on the
+  /// stack (`stackScratchBytes`).
+  static func with<Result>(count: Int, _ body: (RowScratch) -> Result) -> Result {
+    let vector = 64 / MemoryLayout<Element>.stride
+    let capacity = Swift.min(count + vector, stackScratchBytes / MemoryLayout<Element>.stride)
+    return withScratch(of: Element.self, count: capacity) { base in
+      body(RowScratch(base: base, slack: capacity >= count + vector))
+    }
+  }
+
+  /// The scratch for the row whose output is at `output`.
+  func aligned(like output: UnsafeRawPointer) -> UnsafeMutablePointer<Element> {
+    guard slack else { return base }
+    let lag = (Int(bitPattern: output) - Int(bitPattern: base)) & 63
+    return base + lag / MemoryLayout<Element>.stride
+  }
+}

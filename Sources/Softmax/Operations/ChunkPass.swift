@@ -20,8 +20,9 @@ struct ChunkPass: ChunkPassing {
     case onlineSum  // writes one OnlineSum per chunk
     case maximumAndStoreExp  // one OnlineSum per chunk; e^(x − chunk maximum) into y
     case maximumAndSumExp  // the same OnlineSum, bitwise, without the store
-    case twoPassOutput, expScaledOutput, scaleInPlace  // write the output
-    case scaleChunks  // y ·= e^(chunk maximum − shift) · inverseSum, from maximumAndStoreExp
+    case twoPassOutput, expScaledOutput  // write the output
+    case scale  // y = x · scale: x holds the exponentials (the output itself, or a scratch)
+    case scaleChunks  // y = x · e^(chunk maximum − shift) · inverseSum, x as for `scale`
     case logSoftmaxOutput  // y = ((x − shift) − logHigh) − logLow
     case firstPass  // `transform` into y, then the `parts` of pass 1 on each block
     case shiftedFirstPass  // a ChunkFirstPass: the chunk's sum after its own shift
@@ -70,7 +71,7 @@ struct ChunkPass: ChunkPassing {
       k.twoPassOutput(x, y, n, inverseMantissa, exponentBias, row.streamComputedOutput)
     case .expScaledOutput:
       k.expScaledOutput(x, y, n, shift, scale, threshold, row.streamComputedOutput)
-    case .scaleInPlace: k.scaleInPlace(y, n, scale, threshold, row.stream)
+    case .scale: k.scale(x, y, n, scale, threshold, row.stream)
     case .maximumAndStoreExp:
       let m = k.max(x, n)
       store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumAndStoreExp(x, y, n, m) : 0), chunk)
@@ -81,7 +82,7 @@ struct ChunkPass: ChunkPassing {
       let part = results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
       guard part.maximum.isFinite else { return y.update(repeating: 0, count: n) }
       let chunkScale = Float(exp(Double(part.maximum) - Double(shift)) * inverseSum)
-      k.scaleInPlace(y, n, chunkScale, flushThreshold(inverseSum: chunkScale), row.stream)
+      k.scale(x, y, n, chunkScale, flushThreshold(inverseSum: chunkScale), row.stream)
     case .logSoftmaxOutput:
       k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow)
     case .firstPass: firstPass(row, range, chunk: chunk)
@@ -98,7 +99,7 @@ struct ChunkPass: ChunkPassing {
   /// depend on the order.
   func chunk(forTask task: Int, of count: Int) -> Int {
     switch kind {
-    case .twoPassOutput, .expScaledOutput, .scaleInPlace, .scaleChunks, .logSoftmaxOutput,
+    case .twoPassOutput, .expScaledOutput, .scale, .scaleChunks, .logSoftmaxOutput,
       .shiftedOutput, .shiftedLogOutput:
       count - 1 - task
     default: task
@@ -110,7 +111,7 @@ struct ChunkPass: ChunkPassing {
     switch kind {
     case .twoPassOutput, .expScaledOutput: row.streamComputedOutput
     case .shiftedOutput: row.stream
-    case .scaleInPlace, .scaleChunks: row.stream
+    case .scale, .scaleChunks: row.stream
     default: false
     }
   }

@@ -1,3 +1,6 @@
+internal import SoftmaxKernels
+internal import _SoftmaxCKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -42,6 +45,41 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     _ out: UnsafeMutablePointer<Compute>?,
     count n: Int, index: Int, threads: Int
   ) {
+    row(a, b, out, count: n, index: index, threads: threads, staging: nil)
+  }
+
+  /// Consecutive label rows with one scratch for their exponentials, where reload stages them
+  /// (`AutoPolicy.stagesExponentials`): decided by the row length and the array alone, never
+  /// by whether there is a gradient, so the loss stays the same bits without one.
+  func rows(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?, count n: Int, indices: Range<Int>
+  ) -> Bool {
+    guard case .labels = targets, Compute.self == Float.self,
+      AutoPolicy.stagesExponentials(count: n, arrayStreams: streamAlways)
+    else { return false }
+    RowScratch<Compute>.with(count: n) { scratch in
+      for index in indices {
+        let offset = index * n
+        let target = out.map { UnsafeRawPointer($0 + offset) } ?? UnsafeRawPointer(a + offset)
+        row(
+          a + offset, b.map { $0 + offset }, out.map { $0 + offset }, count: n, index: index,
+          threads: 1,
+          staging: Staging(
+            exponentials: scratch.aligned(like: target),
+            next: index + 1 < indices.upperBound ? a + offset + n : nil))
+      }
+    }
+    // The staged rows' streaming stores, before the pool reports the task done.
+    PassKernels.selected.storeFence()
+    return true
+  }
+
+  private func row(
+    _ a: UnsafePointer<Compute>, _ b: UnsafePointer<Compute>?,
+    _ out: UnsafeMutablePointer<Compute>?,
+    count n: Int, index: Int, threads: Int, staging: Staging<Compute>?
+  ) {
     switch targets {
     case .labels(let labels):
       if let logSums, labels.isIgnored(index) {
@@ -50,7 +88,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       }
       guard let label = labels.label(ofRow: index, losses: losses, gradient: out, count: n)
       else { return }
-      labelRow(a, out, count: n, label: label, index: index, threads: threads)
+      labelRow(
+        a, out, count: n, label: label, index: index, threads: threads, staging: staging)
     case .probabilities:
       if temperature != 1 {
         // The input is scratch here (`rewritesInput`): divide it in place.
@@ -64,7 +103,7 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
 
   private func labelRow(
     _ x: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?, count n: Int, label: Int,
-    index: Int, threads: Int
+    index: Int, threads: Int, staging: Staging<Compute>?
   ) {
     // Read before pass 1, which may write to the gradient, which may be the logits.
     let xl = Double(x[label])
@@ -77,7 +116,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     // x_label − log Z, from the parts (exact where both are huge and close).
     var labelExponent = 0.0
     let written = Compute.gradientPasses(
-      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true
+      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true,
+      staging: staging
     ) { total in
       guard total.isFiniteSum else {
         logSums?[index] = total.logSum
@@ -109,14 +149,26 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       // have. The sum of the others would carry the rounding of C offsets ε / C summed in
       // Float lanes: 1.3e-6 at 9000 classes.
       let pMinusOne = expm1(labelExponent)
-      out[label] = Compute(
-        weight * (factor * pMinusOne + (factor - 1) + smoothing - smoothing / Double(n)))
-      return
+      let entry = factor * pMinusOne + (factor - 1) + smoothing - smoothing / Double(n)
+      return set(out, label, weight * entry, streamed: staging != nil)
     }
     // The label's entry from the sum of the others: the gradient sums to weight · (factor − 1)
     // and the others are accurate relative to themselves, while factor · p − 1 would cancel
     // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
-    out[label] = Compute(weight * (factor - 1) - written)
+    set(out, label, weight * (factor - 1) - written, streamed: staging != nil)
+  }
+
+  /// out[index] = value rounded once, after the row's gradient was written: with a streaming
+  /// store where the row streamed from a scratch (`softmax_stream_store`).
+  private func set(
+    _ out: UnsafeMutablePointer<Compute>, _ index: Int, _ value: Double, streamed: Bool
+  ) {
+    guard streamed, Compute.self == Float.self else {
+      out[index] = Compute(value)
+      return
+    }
+    softmax_stream_store(
+      UnsafeMutableRawPointer(out + index).assumingMemoryBound(to: Float.self), Float(value))
   }
 
   private func probabilityRow(
@@ -143,7 +195,8 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     }
     let t2 = temperature * temperature
     _ = Compute.gradientPasses(
-      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: false
+      x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: false,
+      staging: nil
     ) { total in
       let lse = total.logSum
       logSums?[index] = lse

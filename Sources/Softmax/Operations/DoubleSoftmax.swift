@@ -17,6 +17,12 @@ internal import SoftmaxKernels
 extension Double: RowElement {
   static let columnWidth = 8
 
+  /// Double rows have one algorithm, whose output is computed from the input: nothing to stage.
+  static func stagedRows(
+    _ rows: SoftmaxRows<Double>, _ items: Range<Int>, x: UnsafePointer<Double>,
+    y: UnsafeMutablePointer<Double>, length: Int, arrayStreams: Bool
+  ) -> Bool { false }
+
   static func strided(
     _ kernels: PassKernels, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
     length: Int, stride: Int, width: Int, output: RowOutput

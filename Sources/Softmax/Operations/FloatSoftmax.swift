@@ -54,6 +54,29 @@ extension Float: RowElement {
     }
   }
 
+  /// Three-Pass reload with a scratch: the same bits as in place, each output written once.
+  static func stagedRows(
+    _ rows: SoftmaxRows<Float>, _ items: Range<Int>, x: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, length n: Int, arrayStreams: Bool
+  ) -> Bool {
+    guard rows.settings.algorithm.resolved(forCount: n) == .threePassReload,
+      AutoPolicy.stagesExponentials(count: n, arrayStreams: arrayStreams)
+    else { return false }
+    RowScratch<Float>.with(count: n) { scratch in
+      for item in items {
+        let (xr, yr) = (x + item * n, y + item * n)
+        var row = RowPlan(x: xr, y: yr, count: n, threads: 1, kernels: rows.kernels)
+        row.streamAlways = true
+        RowAlgorithms.threePassReload(
+          row, exponentials: scratch.aligned(like: yr),
+          next: item + 1 < items.upperBound ? xr + n : nil)
+      }
+    }
+    // The staged rows' streaming stores, before the pool reports the task done.
+    rows.kernels.storeFence()
+    return true
+  }
+
   /// The effective logits of the row's masks and temperature, fused into pass 1.
   static func row(
     _ rows: SoftmaxRows<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,

@@ -1,4 +1,5 @@
 package import SoftmaxKernels
+internal import _SoftmaxCKernels
 
 #if canImport(Glibc)
   import Glibc
@@ -66,12 +67,24 @@ package enum RowAlgorithms {
   /// non-finite contract. Measured against the row-maximum-first order (`softmax bench`, one
   /// thread, cold outputs, 2026-11-29): 6% and 5% faster at 2^19 and 2^20 in one A/B of 5 runs
   /// each, 1% and 3% in another of 4; within 3% at 2^16–2^18 and 2^21 in both.
-  static func threePassReload(_ row: RowPlan<Float>) {
-    if row.chunks.count == 1 && singleChunkReload(row) { return }
+  ///
+  /// `exponentials` (the row's length, not overlapping x or y) takes them instead of y: the
+  /// output is then written once, from it, streamed when `row.stream`, and the same bits. A
+  /// row of one chunk then leaves its streaming stores unfenced: the caller runs many such
+  /// rows and fences once (a fence per row of 1024 waits for each row's stores to drain
+  /// before the next row can start). `next` (the row's length, or nil) is the input of the
+  /// row computed after this one, asked for before the output pass of a row of one chunk.
+  static func threePassReload(
+    _ row: RowPlan<Float>, exponentials: UnsafeMutablePointer<Float>? = nil,
+    next: UnsafePointer<Float>? = nil
+  ) {
+    let stored = exponentials ?? row.y
+    if row.chunks.count == 1 && singleChunkReload(row, stored, next: next) { return }
     withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(.maximumAndStoreExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
-      row.perform(first)
+      RowPlan(x: row.x, y: stored, count: row.count, threads: row.threads, kernels: row.kernels)
+        .perform(first)
       var maximum = -Float.infinity
       var finiteParts = true
       for (chunk, part) in parts.enumerated() {
@@ -98,28 +111,34 @@ package enum RowAlgorithms {
       var output = ChunkPass(.scaleChunks, shift: maximum)
       output.inverseSum = 1 / sum
       output.results = UnsafeMutableRawPointer(parts.baseAddress!)
-      row.perform(output)
+      row.reading(stored).perform(output)
     }
   }
 
   /// Three-Pass reload of a row of one chunk with a finite maximum, the kernels called
   /// directly: the same three calls and the same scale, Float(1 / Σ), as the chunked path
   /// makes for one chunk, so the same bits, without its per-call bookkeeping (about a third of
-  /// a 1024-element call: BENCHMARKS.md, "Against XNNPACK"). False, having written nothing,
-  /// when the maximum is not finite: the chunked path then applies the contract.
-  private static func singleChunkReload(_ row: RowPlan<Float>) -> Bool {
+  /// a 1024-element call: BENCHMARKS.md, "Against XNNPACK"). The exponentials go to `stored`
+  /// (y or a scratch). False, having written nothing, when the maximum is not finite: the
+  /// chunked path then applies the contract.
+  private static func singleChunkReload(
+    _ row: RowPlan<Float>, _ stored: UnsafeMutablePointer<Float>, next: UnsafePointer<Float>?
+  ) -> Bool {
     let (x, y, n, kernels) = (row.x, row.y, row.count, row.kernels)
     let maximum = kernels.max(x, n)
     guard maximum.isFinite else { return false }
-    let sum = kernels.sumAndStoreExp(x, y, n, maximum)
-    // NaN (the maximum kernel skips it) reaches the sum; y holds exponentials by now.
+    let sum = kernels.sumAndStoreExp(x, stored, n, maximum)
+    // NaN (the maximum kernel skips it) reaches the sum; y may hold exponentials by now.
     guard !sum.isNaN else {
       SpecialValues.writeNaN(y, count: n)
       return true
     }
     let scale = Float(1 / sum)
-    kernels.scaleInPlace(y, n, scale, flushThreshold(inverseSum: scale), row.stream)
-    if row.stream { kernels.storeFence() }
+    // Streamed outputs fill the store buffer, and the bookkeeping of the next row waits for it
+    // to drain: its input is asked for first, so that reading overlaps that wait.
+    if let next { softmax_prefetch(next, n * MemoryLayout<Float>.stride) }
+    kernels.scale(stored, y, n, scale, flushThreshold(inverseSum: scale), row.stream)
+    if row.stream && stored == y { kernels.storeFence() }
     return true
   }
 
@@ -157,10 +176,10 @@ package enum RowAlgorithms {
     guard finite(max, row) else { return }
     let sum = row.reduce(ChunkPass(.sumAndStoreExp, shift: max), as: Double.self, merge: +)
     guard !sum.isNaN else { return row.y.update(repeating: .nan, count: row.count) }
-    var output = ChunkPass(.scaleInPlace)
+    var output = ChunkPass(.scale)
     output.scale = Float(1 / sum)
     output.threshold = flushThreshold(inverseSum: output.scale)
-    row.perform(output)
+    row.reading(row.y).perform(output)
   }
 
   /// Online softmax: pass 1 gives each chunk's maximum and Σ e^(x − maximum) in one read, merged

@@ -47,6 +47,20 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
     }
     Element.row(self, x, y, kept: kept, length: length, index: index, threads: threads)
   }
+
+  /// Plain softmax rows whose reload stages its exponentials run with one scratch for the
+  /// task (`RowElement.stagedRows`); the others one by one.
+  func task(_ items: Range<Int>, of work: AxisWork<Self>) {
+    let layout = work.layout
+    if isPlain && settings.output == .probabilities && layout.inner == 1
+      && Element.stagedRows(
+        self, items, x: work.x, y: work.y, length: layout.length,
+        arrayStreams: layout.outer * layout.length >= AutoPolicy.arrayStreamingThreshold)
+    {
+      return
+    }
+    for item in items { work.item(item, operation: self) }
+  }
 }
 
 /// An element type with its own row algorithms and strided kernel (Float and Double;
@@ -71,6 +85,14 @@ protocol RowElement: BinaryFloatingPoint & Sendable {
   static func row(
     _ rows: SoftmaxRows<Self>, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
     kept: Int, length: Int, index: Int, threads: Int)
+
+  /// The plain softmax of rows `items` (each `length` elements, at `x` and `y` + item ·
+  /// length) on this thread with one scratch for their exponentials, when the type's reload
+  /// stages them (`AutoPolicy.stagesExponentials`); false, having done nothing, otherwise.
+  static func stagedRows(
+    _ rows: SoftmaxRows<Self>, _ items: Range<Int>, x: UnsafePointer<Self>,
+    y: UnsafeMutablePointer<Self>, length: Int, arrayStreams: Bool
+  ) -> Bool
 }
 
 /// The one-row entry points of a `RowElement`: no shape, no options, so no settings either.

@@ -1,4 +1,5 @@
 internal import SoftmaxKernels
+internal import _SoftmaxCKernels
 
 #if canImport(Glibc)
   import Glibc
@@ -26,10 +27,12 @@ protocol TrainingCompute: RowElement {
   /// nothing, or it wrote a special row itself); pass 2 writes it. `out` may be `x`; pass 1
   /// may already have written to it (Float rows that fit the caches store e^(x − chunk max)
   /// there, as the softmax does), so read what is needed from `x` before. Returns Σ of what
-  /// pass 2 wrote when the output asks for it, else 0.
+  /// pass 2 wrote when the output asks for it, else 0. `staging` (given with or without an
+  /// output, so that the loss does not depend on it) is where Float rows that fit the caches
+  /// store their exponentials: they then write the output once, streamed and unfenced.
   static func gradientPasses(
     _ x: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Self>?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Self>?
   ) -> Double
 
@@ -43,6 +46,14 @@ protocol TrainingCompute: RowElement {
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Self>, _ dy: UnsafePointer<Self>,
     _ dx: UnsafeMutablePointer<Self>, _ n: Int, _ s: Double, stream: Bool)
+}
+
+/// A scratch for the exponentials of a row of a batch (its length, in L1 or L2: see
+/// `AutoPolicy.stagesExponentials`), and the input of the row computed after it (nil: none),
+/// asked for before the output pass, as the softmax's staged rows do.
+struct Staging<Element> {
+  let exponentials: UnsafeMutablePointer<Element>
+  let next: UnsafePointer<Element>?
 }
 
 /// What the output pass of a loss writes: scale · softmax(x) − (offset + weight · targets)
@@ -115,7 +126,7 @@ extension Float: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Float>?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double {
     // Rows that fit the caches: Three-Pass reload, as `.auto` softmax runs them (one
@@ -125,34 +136,88 @@ extension Float: TrainingCompute {
     // cannot stream, and the read for ownership of a cold gradient costs more than the second
     // exponential (8×128256 cold: 0.76 → 0.62 ns/element; rows of 1024 stay with reload, as
     // Two-Pass made 4096×1024 1.27–1.32× softmax instead of 1.01–1.18×; 2026-12-01,
-    // BENCHMARKS.md). Without an output the choice is the same and pass 1 takes the same
-    // sums, so the loss is bitwise the same with or without the gradient.
+    // BENCHMARKS.md). With a scratch for the exponentials, reload streams too: it stores them
+    // there and writes the gradient once from them. Without an output the choice is the same
+    // and pass 1 takes the same sums, so the loss is bitwise the same with or without the
+    // gradient.
     let streams =
       streamable
       && (count >= AutoPolicy.computedOutputStreamingThreshold
         || streamAlways && count >= AutoPolicy.computedOutputStreamingThreshold / 8)
     let reload =
       SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload
-      && !(streams && PassKernels.selected.training.twoPassGradient != nil)
+      && (staging != nil || !(streams && PassKernels.selected.training.twoPassGradient != nil))
     guard reload else {
       let total = normalizer(x, count: count, threads: threads)
       guard var output = gradient(total), let out else { return 0 }
       output.stream = streams
       return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
     }
-    let row = RowPlan(
+    if let staging, streamable, count <= RowChunks.minimumLength,
+      let written = stagedRow(x, out, count: count, staging: staging, gradient)
+    {
+      return written
+    }
+    var row = RowPlan(
       x: x, y: out ?? UnsafeMutablePointer(mutating: x), count: count, threads: threads)
+    let stored = staging?.exponentials ?? row.y
     return withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(out == nil ? .maximumAndSumExp : .maximumAndStoreExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
-      row.perform(first)
+      RowPlan(x: x, y: stored, count: count, threads: threads).perform(first)
       let total = SoftmaxNormalizer(reloadParts: parts, of: row)
       guard let output = gradient(total), out != nil else { return 0 }
       var pass = ChunkPass(.scaleChunks, shift: Float(total.shift))
       pass.inverseSum = output.scale / total.mantissa
       pass.results = UnsafeMutableRawPointer(parts.baseAddress!)
-      return row.run(TargetsPass(pass, output))
+      row.streamAlways = staging != nil && output.targets == nil
+      // The next row's input (its label's logit among it) is read while this one's output
+      // drains; staged rows are fenced by their caller, once for all of them.
+      if let next = staging?.next { softmax_prefetch(next, count * MemoryLayout<Float>.stride) }
+      return row.reading(stored).run(TargetsPass(pass, output), fence: staging == nil)
     }
+  }
+
+  /// A staged row of one chunk without targets, its kernels called directly: the calls, the
+  /// normalizer and the chunk scale that the reload path below makes for one chunk, so the
+  /// same bits, without its per-pass bookkeeping. That matters here: every store of the
+  /// thread queues behind the previous row's streaming stores until they drain, and the
+  /// bookkeeping's stores then wait too (4096×1024 spent a fifth of its time there). nil,
+  /// having called nothing and written only the scratch, when the maximum is not finite or
+  /// the sum is NaN: the general path then applies the contract.
+  private static func stagedRow(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int,
+    staging: Staging<Float>, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
+  ) -> Double? {
+    let k = PassKernels.selected
+    let maximum = k.max(x, count)
+    guard maximum.isFinite else { return nil }
+    if out == nil, let next = staging.next {
+      // Nothing is written: the next row is read at once, beside this one.
+      softmax_prefetch(next, count * MemoryLayout<Float>.stride)
+    }
+    let e = staging.exponentials
+    let sum = out == nil ? k.sumExp(x, count, maximum) : k.sumAndStoreExp(x, e, count, maximum)
+    guard !sum.isNaN else { return nil }
+    let total = SoftmaxNormalizer(
+      shift: Double(maximum), mantissa: sum, exponent: 0, infinityCount: 0)
+    guard let output = gradient(total), let out else { return 0 }
+    let scale = Float(output.scale / total.mantissa)
+    if let next = staging.next { softmax_prefetch(next, count * MemoryLayout<Float>.stride) }
+    guard let excluded = output.summingExcept else {
+      // Streamed and unfenced, as every staged row: the caller fences once.
+      if output.offset == 0 {
+        k.scale(e, out, count, scale, flushThreshold(inverseSum: scale), true)
+      } else {
+        _ = k.training.scaleGradient(
+          e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)),
+          Float(output.offset), count, true)
+      }
+      return 0
+    }
+    return k.training.scaleGradient(
+      e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)), Float(output.offset),
+      excluded, true)
   }
 
   /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.
@@ -199,7 +264,8 @@ extension Float: TrainingCompute {
 /// The output pass of a Float cross-entropy gradient: the scaled probabilities by the
 /// normalizer's output pass, then, while each 4096-element block is still in L1, the targets
 /// subtracted and the block summed (no streaming stores then, as the block is read back at
-/// once). One Double per chunk when summing.
+/// once). One Double per chunk when summing. For `.scaleChunks`, `row.x` holds the stored
+/// exponentials (the output itself, or a scratch).
 struct TargetsPass: ChunkPassing {
   typealias Element = Float
   /// `.twoPassOutput`, `.expScaledOutput` or `.scaleChunks`.
@@ -259,8 +325,8 @@ struct TargetsPass: ChunkPassing {
       let start = range.lowerBound
       let skip = (excluded ?? row.count) - start
       let sum = k.training.scaleGradient(
-        row.y + start, range.count, chunkScale,
-        flushThreshold(inverseSum: Swift.abs(chunkScale)), offset, skip)
+        row.x + start, row.y + start, range.count, chunkScale,
+        flushThreshold(inverseSum: Swift.abs(chunkScale)), offset, skip, row.stream)
       if summing { store(sum, chunk) }
       return
     }
@@ -273,7 +339,7 @@ struct TargetsPass: ChunkPassing {
       case .twoPassOutput:
         k.twoPassOutput(x, y, n, output.inverseMantissa, output.exponentBias, false)
       case .scaleChunks:
-        k.scaleInPlace(y, n, chunkScale, flushThreshold(inverseSum: Swift.abs(chunkScale)), false)
+        k.scale(x, y, n, chunkScale, flushThreshold(inverseSum: Swift.abs(chunkScale)), false)
       default:
         k.expScaledOutput(x, y, n, output.shift, output.scale, output.threshold, false)
       }
@@ -298,14 +364,18 @@ struct TargetsPass: ChunkPassing {
   }
 
   func streams(_ row: RowPlan<Float>) -> Bool {
-    if blocks && fused(row) { return stream }
-    return !blocks && output.streams(row)
+    guard blocks else { return output.streams(row) }
+    if fused(row) { return stream }
+    // The fused reload kernel streams with the row (from a scratch of exponentials).
+    return output.kind == .scaleChunks && targets == nil && row.stream
   }
 }
 
 extension RowPlan where Element == Float {
-  /// Runs a gradient's output pass; Σ of what it wrote when it sums, else 0.
-  func run(_ pass: TargetsPass) -> Double {
+  /// Runs a gradient's output pass; Σ of what it wrote when it sums, else 0. `fence` false
+  /// leaves the streaming stores of a row of one chunk unfenced, for a caller that fences once
+  /// after many rows.
+  func run(_ pass: TargetsPass, fence: Bool = true) -> Double {
     guard pass.summing else {
       perform(pass)
       return 0
@@ -318,7 +388,7 @@ extension RowPlan where Element == Float {
         pass.results = UnsafeMutableRawPointer(slot)
         pass.run(self, chunk: 0)
       }
-      if pass.streams(self) { kernels.storeFence() }
+      if fence && pass.streams(self) { kernels.storeFence() }
       return sum
     }
     return reduce(pass, as: Double.self, merge: +)
@@ -366,7 +436,7 @@ extension Double: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Double>?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Double>?
   ) -> Double {
     let total = normalizer(x, count: count, threads: threads)

@@ -204,19 +204,19 @@ void softmax_expscale_neon_u8(const float *x, float *y, size_t n, float shift, f
   }
 }
 
-void softmax_scale_neon_u16(float *y, size_t n, float scale, float threshold, int stream) {
+void softmax_scale_neon_u16(const float *x, float *y, size_t n, float scale, float threshold, int stream) {
   (void)stream;
   const float32x4_t vscale = vdupq_n_f32(scale), vthreshold = vdupq_n_f32(threshold);
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const float32x4_t e0 = vld1q_f32(y + i), e1 = vld1q_f32(y + i + 4);
-    const float32x4_t e2 = vld1q_f32(y + i + 8), e3 = vld1q_f32(y + i + 12);
+    const float32x4_t e0 = vld1q_f32(x + i), e1 = vld1q_f32(x + i + 4);
+    const float32x4_t e2 = vld1q_f32(x + i + 8), e3 = vld1q_f32(x + i + 12);
     vst1q_f32(y + i, scale_kept(e0, vscale, vthreshold));
     vst1q_f32(y + i + 4, scale_kept(e1, vscale, vthreshold));
     vst1q_f32(y + i + 8, scale_kept(e2, vscale, vthreshold));
     vst1q_f32(y + i + 12, scale_kept(e3, vscale, vthreshold));
   }
-  for (; i < n; i += 4) store_upto4(y + i, scale_kept(load_upto4(y + i, n - i, 0.0f), vscale, vthreshold), n - i);
+  for (; i < n; i += 4) store_upto4(y + i, scale_kept(load_upto4(x + i, n - i, 0.0f), vscale, vthreshold), n - i);
 }
 
 // Pass 1 of the online softmax; the per-lane recurrence of the x86 kernels (see

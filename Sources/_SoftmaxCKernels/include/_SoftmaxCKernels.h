@@ -49,6 +49,19 @@ static inline void softmax_store_fence(void) {
 #endif
 }
 
+/// *y = value with a non-temporal store on x86-64 (movnti, baseline SSE2), an ordinary one
+/// elsewhere: one entry fixed up in a row that was just streamed. An ordinary store there
+/// reads the line back for ownership, and every later store of the thread queues behind it.
+static inline void softmax_stream_store(float *y, float value) {
+#if defined(__x86_64__)
+  int bits;
+  __builtin_memcpy(&bits, &value, sizeof bits);
+  __builtin_ia32_movnti((int *)(void *)y, bits);
+#else
+  *y = value;
+#endif
+}
+
 /// Asks for the cache lines of [start, start + bytes) ahead of use (any architecture; no
 /// fault past the end of a buffer, so the bytes after a row may be named).
 static inline void softmax_prefetch(const void *start, size_t bytes) {
@@ -90,7 +103,7 @@ double softmax_sumexp_avx512_u64_acc4(const float *x, size_t n, float shift);
 double softmax_sumexp_store_avx512_u64_acc4(const float *x, float *y, size_t n, float shift);
 void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift, float scale,
                                  float threshold, int stream);
-void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream);
+void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 // The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias − offset)
 // computed in Double and rounded once (divisor 1, shift and offset 0: x + bias in Float), −inf
@@ -107,7 +120,7 @@ double softmax_sumexp_avx2_u32_acc2(const float *x, size_t n, float shift);
 double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, float shift);
 void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, float scale,
                                float threshold, int stream);
-void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream);
+void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
 void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
                             float offset, const bool *keep, const float *bias);
@@ -126,8 +139,9 @@ double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dy
                                             float sa, const float *dyb, size_t n, int stream);
 void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy, float *dx,
                                             size_t n, float s, int stream);
-double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale, float threshold,
-                                         float offset, size_t excluded);
+double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t n, float scale,
+                                         float threshold, float offset, size_t excluded,
+                                         int stream);
 double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
                                            float inverse_mantissa, float exponent_bias,
                                            float offset, size_t excluded, int stream);

@@ -20,7 +20,7 @@ double softmax_sumexp_neon_u16_acc4(const float *x, size_t n, float shift);
 double softmax_sumexp_store_neon_u16_acc4(const float *x, float *y, size_t n, float shift);
 void softmax_expscale_neon_u8(const float *x, float *y, size_t n, float shift, float scale,
                               float threshold, int stream);
-void softmax_scale_neon_u16(float *y, size_t n, float scale, float threshold, int stream);
+void softmax_scale_neon_u16(const float *x, float *y, size_t n, float scale, float threshold, int stream);
 softmax_max_sum softmax_online_sum_neon_u16_acc8(const float *x, size_t n);
 void softmax_logits_neon_u4(const float *x, float *y, size_t n, float divisor, float shift,
                             float offset, const bool *keep, const float *bias);

@@ -302,17 +302,17 @@ KERNEL void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float 
   }
 }
 
-KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float threshold, int stream) {
+KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream) {
   const __m256 vscale = _mm256_set1_ps(scale), vthreshold = _mm256_set1_ps(threshold);
   const size_t head = head_count(y, n, stream);
   if (head) {
     const __m256i lanes = first_lanes(head);
-    _mm256_maskstore_ps(y, lanes, scale_kept(load_partial(y, lanes, 0.0f), vscale, vthreshold));
+    _mm256_maskstore_ps(y, lanes, scale_kept(load_partial(x, lanes, 0.0f), vscale, vthreshold));
   }
   size_t i = head;
   for (; i + 32 <= n; i += 32) {
-    const __m256 e0 = _mm256_loadu_ps(y + i), e1 = _mm256_loadu_ps(y + i + 8);
-    const __m256 e2 = _mm256_loadu_ps(y + i + 16), e3 = _mm256_loadu_ps(y + i + 24);
+    const __m256 e0 = _mm256_loadu_ps(x + i), e1 = _mm256_loadu_ps(x + i + 8);
+    const __m256 e2 = _mm256_loadu_ps(x + i + 16), e3 = _mm256_loadu_ps(x + i + 24);
     STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
     STORE_OUTPUT(stream, y + i + 8, scale_kept(e1, vscale, vthreshold));
     STORE_OUTPUT(stream, y + i + 16, scale_kept(e2, vscale, vthreshold));
@@ -320,7 +320,7 @@ KERNEL void softmax_scale_avx2_u32(float *y, size_t n, float scale, float thresh
   }
   for (; i < n; i += 8) {
     const __m256i lanes = first_lanes(n - i);
-    _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(y + i, lanes, 0.0f), vscale, vthreshold));
+    _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(x + i, lanes, 0.0f), vscale, vthreshold));
   }
 }
 

@@ -204,18 +204,18 @@ KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, floa
   }
 }
 
-KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float threshold, int stream) {
+KERNEL void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float scale, float threshold, int stream) {
   const __m512 vscale = _mm512_set1_ps(scale), vthreshold = _mm512_set1_ps(threshold);
   const size_t head = head_count(y, n, stream);
   size_t i = 0;
   if (head) {
     const __mmask16 lanes = first_lanes(head);
-    _mm512_mask_storeu_ps(y, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, y), vscale, vthreshold));
+    _mm512_mask_storeu_ps(y, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, x), vscale, vthreshold));
     i = head;
   }
   for (; i + 64 <= n; i += 64) {
-    const __m512 e0 = _mm512_loadu_ps(y + i), e1 = _mm512_loadu_ps(y + i + 16);
-    const __m512 e2 = _mm512_loadu_ps(y + i + 32), e3 = _mm512_loadu_ps(y + i + 48);
+    const __m512 e0 = _mm512_loadu_ps(x + i), e1 = _mm512_loadu_ps(x + i + 16);
+    const __m512 e2 = _mm512_loadu_ps(x + i + 32), e3 = _mm512_loadu_ps(x + i + 48);
     STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
     STORE_OUTPUT(stream, y + i + 16, scale_kept(e1, vscale, vthreshold));
     STORE_OUTPUT(stream, y + i + 32, scale_kept(e2, vscale, vthreshold));
@@ -223,7 +223,7 @@ KERNEL void softmax_scale_avx512_u64(float *y, size_t n, float scale, float thre
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, y + i), vscale, vthreshold));
+    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, x + i), vscale, vthreshold));
   }
 }
 

@@ -244,39 +244,110 @@ INLINE __mmask16 counted_lanes(size_t excluded, size_t i) {
   return d < 16 ? (__mmask16)~(1u << d) : (__mmask16)0xFFFF;
 }
 
+// Stores of vectors computed on the element grid (elements 16k…16k+15 of y, in order of k),
+// with streaming stores when asked. The sums of the gradient kernels must not depend on where
+// y happens to be aligned (a row's gradient is bitwise the same in any buffer, in place or
+// not), so their vectors stay on the element grid; streaming stores need 64-byte aligned
+// addresses, so when y is not aligned each one joins two neighbouring vectors with one
+// permutation. Ordinary stores go straight to the grid.
+typedef struct {
+  float *y;
+  size_t n;
+  size_t head;  // elements before y + head is 64-byte aligned (when streaming and misaligned)
+  int stream;
+  __m512i join;
+  __m512 previous;
+} grid_stores;
+
+INLINE grid_stores grid_stores_start(float *y, size_t n, int stream) {
+  grid_stores s;
+  s.y = y;
+  s.n = n;
+  s.stream = stream;
+  s.head = stream_head(y, n, stream);
+  s.join = _mm512_add_epi32(_mm512_set1_epi32((int)s.head),
+                            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  s.previous = _mm512_setzero_ps();
+  return s;
+}
+
+// The vector of elements k…k+15 (`lanes` of them exist), k a multiple of 16, in order.
+INLINE void grid_store(grid_stores *s, size_t k, __mmask16 lanes, __m512 r) {
+  if (!s->stream || s->head == 0) {
+    if (lanes == 0xFFFF && s->stream) {
+      _mm512_stream_ps(s->y + k, r);
+    } else {
+      _mm512_mask_storeu_ps(s->y + k, lanes, r);
+    }
+    return;
+  }
+  if (k == 0) {
+    // The head: elements 0…head−1 of the first vector, with an ordinary store.
+    _mm512_mask_storeu_ps(s->y, first_lanes(s->head) & lanes, r);
+  } else {
+    // Elements k−16+head … k+head−1: the previous vector's top lanes and this one's bottom.
+    const __m512 joined = _mm512_permutex2var_ps(s->previous, s->join, r);
+    const size_t at = k - 16 + s->head;
+    if (at + 16 <= s->n) {
+      _mm512_stream_ps(s->y + at, joined);
+    } else {
+      _mm512_mask_storeu_ps(s->y + at, first_lanes(s->n - at), joined);
+    }
+  }
+  s->previous = r;
+}
+
+// After the last vector: what it holds beyond the last joined store, elements from the last
+// multiple of 16 at or after n − 16 + head … n − 1.
+INLINE void grid_stores_finish(grid_stores *s) {
+  if (!s->stream || s->head == 0 || s->n <= s->head) return;
+  const size_t last = (s->n - 1) / 16 * 16;  // the last vector's first element
+  const size_t at = last + s->head;
+  if (at < s->n) {
+    const __m512 rest = _mm512_permutex2var_ps(s->previous, s->join, _mm512_setzero_ps());
+    _mm512_mask_storeu_ps(s->y + at, first_lanes(s->n - at), rest);
+  }
+}
+
 // The output pass of a cross-entropy gradient after Three-Pass reload's first pass, fused:
-// y = (y < threshold ? 0 : y · scale) − offset in place, and Σ y over every entry but
-// `excluded` (the label, whose entry is the large one; n or more for none), in Float lanes
-// per 4096-element block, the blocks added in Double. One read and one write of y.
-KERNEL double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale, float threshold,
-                                                float offset, size_t excluded) {
+// y = (e < threshold ? 0 : e · scale) − offset from the exponentials e (which may be y
+// itself, or a scratch of them: then y streams when asked, and the caller fences), and Σ y
+// over every entry but `excluded` (the label, whose entry is the large one; n or more for
+// none) in Float lanes per 4096-element block, the blocks added in Double. Within a block the
+// vectors at 32j go to one accumulator and those at 32j + 16 to another, except a last lone
+// vector (the block's length not a multiple of 32), which goes to the first.
+KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t n, float scale,
+                                                float threshold, float offset, size_t excluded,
+                                                int stream) {
   const __m512 vs = _mm512_set1_ps(scale), vt = _mm512_set1_ps(threshold), vo = _mm512_set1_ps(offset);
+  grid_stores out = grid_stores_start(y, n, stream);
   double total = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0;
     size_t i = start;
     for (; i + 32 <= end; i += 32) {
-      const __m512 e0 = _mm512_loadu_ps(y + i), e1 = _mm512_loadu_ps(y + i + 16);
+      const __m512 e0 = _mm512_loadu_ps(e + i), e1 = _mm512_loadu_ps(e + i + 16);
       const __mmask16 k0 = _mm512_cmp_ps_mask(e0, vt, _CMP_GE_OQ), k1 = _mm512_cmp_ps_mask(e1, vt, _CMP_GE_OQ);
       const __m512 r0 = _mm512_sub_ps(_mm512_maskz_mul_ps(k0, e0, vs), vo);
       const __m512 r1 = _mm512_sub_ps(_mm512_maskz_mul_ps(k1, e1, vs), vo);
-      _mm512_storeu_ps(y + i, r0);
-      _mm512_storeu_ps(y + i + 16, r1);
+      grid_store(&out, i, 0xFFFF, r0);
+      grid_store(&out, i + 16, 0xFFFF, r1);
       a0 = _mm512_mask_add_ps(a0, counted_lanes(excluded, i), a0, r0);
       a1 = _mm512_mask_add_ps(a1, counted_lanes(excluded, i + 16), a1, r1);
     }
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 e = _mm512_maskz_loadu_ps(lanes, y + i);
-      const __mmask16 k = _mm512_cmp_ps_mask(e, vt, _CMP_GE_OQ);
-      const __m512 r = _mm512_sub_ps(_mm512_maskz_mul_ps(k, e, vs), vo);
-      _mm512_mask_storeu_ps(y + i, lanes, r);
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, e + i);
+      const __mmask16 k = _mm512_cmp_ps_mask(v, vt, _CMP_GE_OQ);
+      const __m512 r = _mm512_sub_ps(_mm512_maskz_mul_ps(k, v, vs), vo);
+      grid_store(&out, i, lanes, r);
       a0 = _mm512_mask_add_ps(a0, lanes & counted_lanes(excluded, i), a0, r);
     }
     total += _mm512_reduce_add_pd(_mm512_add_pd(
         _mm512_add_pd(low_doubles(a0), high_doubles(a0)), _mm512_add_pd(low_doubles(a1), high_doubles(a1))));
   }
+  grid_stores_finish(&out);
   return total;
 }
 
@@ -284,13 +355,8 @@ KERNEL double softmax_scale_gradient_avx512_u32(float *y, size_t n, float scale,
 // y = (m · inverse_mantissa) · 2^(n − bias) − offset (the scaled softmax minus the smoothing
 // offset), streamed when `stream` (the caller fences), and Σ y over every entry but
 // `excluded` in Float lanes per 4096-element block (the blocks added in Double), summed from
-// registers, so the output is never read back.
-//
-// The sum must not depend on where y happens to be aligned (a row's gradient is bitwise the
-// same in any buffer, in place or not), so the vectors are computed on the element grid
-// (elements 16k…16k+15, lane l = element 16k + l, blocks of 4096 elements from 0), and the
-// streaming stores, which need 64-byte aligned addresses, take two neighbouring vectors
-// joined by one permutation.
+// registers, so the output is never read back. The vectors stay on the element grid
+// (`grid_stores`).
 KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
                                                   float inverse_mantissa, float exponent_bias,
                                                   float offset, size_t excluded, int stream) {
@@ -298,13 +364,9 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
   scaled_table(inverse_mantissa, table);
   const __m512 lo = _mm512_load_ps(table), hi = _mm512_load_ps(table + 16);
   const __m512 bias = _mm512_set1_ps(exponent_bias), vo = _mm512_set1_ps(offset);
-  // Elements before y + head is 64-byte aligned (when streaming).
-  const size_t head = stream_head(y, n, stream);
-  const __m512i join = _mm512_add_epi32(_mm512_set1_epi32((int)head),
-                                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  grid_stores out = grid_stores_start(y, n, stream);
   double total = 0;
   __m512 acc = _mm512_setzero_ps();
-  __m512 previous = _mm512_setzero_ps();
   for (size_t k = 0; k < n; k += 16) {
     const __mmask16 lanes = n - k >= 16 ? (__mmask16)0xFFFF : first_lanes(n - k);
     const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + k), lo, hi, bias), vo);
@@ -313,40 +375,9 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
       total += _mm512_reduce_add_pd(_mm512_add_pd(low_doubles(acc), high_doubles(acc)));
       acc = _mm512_setzero_ps();
     }
-    if (!stream || head == 0) {
-      // Unaligned stores (or aligned streaming ones when y itself is aligned).
-      if (lanes == 0xFFFF && stream) {
-        _mm512_stream_ps(y + k, r);
-      } else {
-        _mm512_mask_storeu_ps(y + k, lanes, r);
-      }
-      continue;
-    }
-    if (k == 0) {
-      // The head: elements 0…head−1 of the first vector, with an ordinary store.
-      _mm512_mask_storeu_ps(y, first_lanes(head) & lanes, r);
-    } else {
-      // Elements k−16+head … k+head−1: the previous vector's top lanes and this one's bottom.
-      const __m512 joined = _mm512_permutex2var_ps(previous, join, r);
-      const size_t at = k - 16 + head;
-      if (at + 16 <= n) {
-        _mm512_stream_ps(y + at, joined);
-      } else {
-        _mm512_mask_storeu_ps(y + at, first_lanes(n - at), joined);
-      }
-    }
-    previous = r;
+    grid_store(&out, k, lanes, r);
   }
-  if (stream && head != 0 && n > head) {
-    // What the last vector holds beyond the last joined store: elements from the last
-    // multiple of 16 at or after n − 16 + head … n − 1.
-    const size_t last = (n - 1) / 16 * 16;  // the last vector's first element
-    const size_t at = last + head;
-    if (at < n) {
-      const __m512 rest = _mm512_permutex2var_ps(previous, join, _mm512_setzero_ps());
-      _mm512_mask_storeu_ps(y + at, first_lanes(n - at), rest);
-    }
-  }
+  grid_stores_finish(&out);
   return total + _mm512_reduce_add_pd(_mm512_add_pd(low_doubles(acc), high_doubles(acc)));
 }
 

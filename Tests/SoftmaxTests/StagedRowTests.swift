@@ -1,0 +1,131 @@
+import Foundation
+import Softmax
+import Testing
+import _SoftmaxTestSupport
+
+/// Rows of an array beyond a sixteenth of the last-level cache store their exponentials in a
+/// stack scratch and stream each output once from it (`AutoPolicy.stagesExponentials`). The
+/// staged rows must give the bits of the same rows computed alone (in place, no scratch), in
+/// place or not, for every thread count, with the special values in chosen rows.
+@Suite("Staged rows of large arrays")
+struct StagedRowTests {
+  /// Rows of `length`, enough of them for the array to stage its rows on this machine.
+  static func rows(length: Int) -> Int {
+    AutoPolicy.arrayStreamingThreshold / length + 3
+  }
+
+  /// The bit patterns, so that NaN entries compare equal and failures print short.
+  func bits(_ x: [Float]) -> [UInt32] { x.map { $0.bitPattern } }
+
+  /// A batch with a NaN row, a +inf row, a row of only −inf and a row of huge logits.
+  static func batch(rows: Int, length: Int) -> [Float] {
+    var x = randomInputs(count: rows * length, distribution: .standardNormal, scale: 5, seed: 31)
+    x[1 * length + 7] = .nan
+    x[2 * length + length - 1] = .infinity
+    for i in 0..<length { x[3 * length + i] = -.infinity }
+    for i in 0..<length { x[4 * length + i] = 1e30 + Float(i % 7) * 1e24 }
+    return x
+  }
+
+  @Test("softmax: staged rows are the rows computed alone, in place or not, any threads")
+  func softmaxRows() {
+    for length in [256, 1000, 1024, 4096] {
+      let rows = Self.rows(length: length)
+      #expect(AutoPolicy.stagesExponentials(count: length, arrayStreams: true))
+      #expect(rows * length >= AutoPolicy.arrayStreamingThreshold)
+      let x = Self.batch(rows: rows, length: length)
+      var y = [Float](repeating: .nan, count: x.count)
+      softmax(x, shape: [rows, length], into: &y, threads: 1)
+      // The first rows (the special ones), and some from the middle and the end.
+      for r in Array(0..<8) + [rows / 2, rows - 2, rows - 1] {
+        let alone = softmax(row(x, r, length: length))
+        #expect(bits(row(y, r, length: length)) == bits(alone), "n \(length) row \(r)")
+      }
+      // Against the Double reference, every row within the contract.
+      for r in Array(0..<8) + [rows / 2, rows - 1] {
+        expectAccurate(row(y, r, length: length), for: row(x, r, length: length), "row \(r)")
+      }
+      var two = [Float](repeating: .nan, count: x.count)
+      softmax(x, shape: [rows, length], into: &two, threads: 2)
+      #expect(bits(two) == bits(y), "n \(length): two threads")
+      var inPlace = x
+      inPlace.withUnsafeMutableBufferPointer { buffer in
+        softmax(UnsafeBufferPointer(buffer), shape: [rows, length], into: buffer, threads: 2)
+      }
+      #expect(bits(inPlace) == bits(y), "n \(length): in place")
+    }
+  }
+
+  @Test(
+    "cross-entropy: staged rows give the loss and gradient of the Double reference, the same bits with or without the gradient, in place, any threads",
+    arguments: [(0.0, 0.0), (0.1, 1e-4)])
+  func crossEntropyRows(smoothing: Double, zLoss: Double) {
+    for length in [300, 1024, 4096] {
+      let rows = Self.rows(length: length)
+      var x = randomInputs(count: rows * length, distribution: .standardNormal, scale: 5, seed: 9)
+      x[1 * length + 3] = .nan
+      var labels = CrossEntropyTests.labels(rows: rows, classes: length, seed: 11)
+      labels[2] = -100
+      labels[rows - 1] = -100
+      let options = CrossEntropyOptions(
+        ignoreIndex: -100, labelSmoothing: smoothing, zLossWeight: zLoss)
+      let shape = [rows, length]
+      var gradient = [Float]()
+      let loss = crossEntropy(
+        logits: x, shape: shape, labels: labels, reduction: .sum, options: options,
+        gradient: &gradient, threads: 1)
+      let context = "n \(length) ε \(smoothing) w \(zLoss)"
+      // The NaN row makes the loss NaN; its gradient row is NaN and no other row is.
+      #expect(loss.isNaN, "\(context)")
+      #expect(row(gradient, 1, length: length).allSatisfy { $0.isNaN }, "\(context)")
+      #expect(gradient.enumerated().allSatisfy { $0.offset / length == 1 || !$0.element.isNaN })
+      #expect(row(gradient, 2, length: length).allSatisfy { $0 == 0 }, "\(context): ignored")
+      let losses = crossEntropyLosses(
+        logits: x, shape: shape, labels: labels, options: options, threads: 1)
+      let lossesTwo = crossEntropyLosses(
+        logits: x, shape: shape, labels: labels, options: options, threads: 2)
+      #expect(
+        losses.map { $0.bitPattern } == lossesTwo.map { $0.bitPattern }, "\(context): threads")
+      // Some rows against the reference (a sample keeps the debug run short).
+      let sample = [0, 3, 4, rows / 2, rows - 2]
+      var sampleX: [Float] = []
+      for r in sample { sampleX += row(x, r, length: length) }
+      let expected = CrossEntropyTests.reference(
+        sampleX, rows: sample.count, labels: sample.map { labels[$0] }, smoothing: smoothing,
+        zLoss: zLoss, reduction: .sum)
+      var sampleGradient: [Float] = []
+      for r in sample { sampleGradient += row(gradient, r, length: length) }
+      expectClose(
+        sampleGradient, expected.gradient, relative: 1e-5, floors: expected.floors, context)
+      expectClose(
+        sample.map { losses[$0] }, expected.losses, relative: 1e-6, floor: 1, "\(context) losses")
+      // The same rows as a small batch, which computes them in place without a scratch.
+      var smallGradient = [Float]()
+      _ = crossEntropy(
+        logits: sampleX, shape: [sample.count, length], labels: sample.map { labels[$0] },
+        reduction: .sum, options: options, gradient: &smallGradient, threads: 1)
+      #expect(bits(sampleGradient) == bits(smallGradient), "\(context): small batch")
+      let smallLosses = crossEntropyLosses(
+        logits: sampleX, shape: [sample.count, length], labels: sample.map { labels[$0] },
+        options: options, threads: 1)
+      #expect(
+        sample.map { losses[$0].bitPattern } == smallLosses.map { $0.bitPattern },
+        "\(context): small batch losses")
+      // The loss without the gradient, and with it in place over the logits, on two threads.
+      var clean = x
+      clean[1 * length + 3] = 0
+      var cleanGradient = [Float]()
+      let withGradient = crossEntropy(
+        logits: clean, shape: shape, labels: labels, options: options,
+        gradient: &cleanGradient, threads: 1)
+      let valueOnly = crossEntropy(
+        logits: clean, shape: shape, labels: labels, options: options, threads: 2)
+      #expect(withGradient.bitPattern == valueOnly.bitPattern, "\(context): value only")
+      var inPlace = clean
+      let inPlaceLoss = crossEntropyInPlace(
+        logitsToGradient: &inPlace, shape: shape, labels: labels, options: options, threads: 2)
+      #expect(inPlaceLoss.bitPattern == withGradient.bitPattern, "\(context): in place loss")
+      #expect(bits(inPlace) == bits(cleanGradient), "\(context): in place gradient")
+    }
+  }
+}
