@@ -56,6 +56,34 @@ struct StagedRowTests {
     }
   }
 
+  @Test("softmax: longer rows whose output streams run Two-Pass under .auto, alone or in a batch")
+  func streamedTwoPassRows() {
+    // Rows of 2^15 or more in any batch, or of 4096 or more in a large array.
+    for (rows, length) in [(5, 40_000), (5, 100_000), (Self.rows(length: 5000), 5000)] {
+      #expect(!AutoPolicy.stagesExponentials(count: length, arrayStreams: true))
+      let x = Self.batch(rows: rows, length: length)
+      var y = [Float](repeating: .nan, count: x.count)
+      softmax(x, shape: [rows, length], into: &y, threads: 1)
+      var reload = [Float](repeating: .nan, count: x.count)
+      softmax(x, shape: [rows, length], into: &reload, algorithm: .threePassReload, threads: 2)
+      for r in Array(0..<5) + [rows - 1] {
+        let input = row(x, r, length: length)
+        let context = "\(rows) × \(length) row \(r)"
+        #expect(
+          bits(row(y, r, length: length)) == bits(softmax(input, algorithm: .twoPass)), "\(context)"
+        )
+        // An explicit algorithm is kept.
+        #expect(
+          bits(row(reload, r, length: length))
+            == bits(softmax(input, algorithm: .threePassReload)), "\(context) reload")
+        expectAccurate(row(y, r, length: length), for: input, context)
+      }
+      var two = [Float](repeating: .nan, count: x.count)
+      softmax(x, shape: [rows, length], into: &two, threads: 2)
+      #expect(bits(two) == bits(y), "\(rows) × \(length): two threads")
+    }
+  }
+
   @Test(
     "cross-entropy: staged rows give the loss and gradient of the Double reference, the same bits with or without the gradient, in place, any threads",
     arguments: [(0.0, 0.0), (0.1, 1e-4)])

@@ -98,6 +98,16 @@ package enum AutoPolicy {
       && count * MemoryLayout<Float>.stride <= stackScratchBytes
   }
 
+  /// Whether output passes computed from the input stream on rows of `count` elements, each
+  /// computed whole on one thread of a batch: rows of 2^15 or more, or of 4096 or more in an
+  /// array beyond ``arrayStreamingThreshold`` (`arrayStreams`). Reload cannot stream in place,
+  /// so such rows that `stagesExponentials` does not take run Two-Pass under `.auto` (the
+  /// softmax, and the cross-entropy's fused gradient).
+  package static func streamsComputedRows(count: Int, arrayStreams: Bool) -> Bool {
+    count >= computedOutputStreamingThreshold
+      || arrayStreams && count >= computedOutputStreamingThreshold / 8
+  }
+
   /// The shortest row that `stagesExponentials` takes: below, a row is a few cache lines, and
   /// streaming stores of partial lines cost more than they save.
   static let stagedRowMinimum = 256

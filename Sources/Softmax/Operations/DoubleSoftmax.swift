@@ -18,7 +18,7 @@ extension Double: RowElement {
   static let columnWidth = 8
 
   /// Double rows have one algorithm, whose output is computed from the input: nothing to stage.
-  static func stagedRows(
+  static func streamedRows(
     _ rows: SoftmaxRows<Double>, _ items: Range<Int>, x: UnsafePointer<Double>,
     y: UnsafeMutablePointer<Double>, length: Int, arrayStreams: Bool
   ) -> Bool { false }

@@ -54,14 +54,29 @@ extension Float: RowElement {
     }
   }
 
-  /// Three-Pass reload with a scratch: the same bits as in place, each output written once.
-  static func stagedRows(
+  /// Reload rows whose output streams: staged through a stack scratch where they fit (the
+  /// same bits as in place, each output written once), else, for `.auto` on kernels with
+  /// FMA, Two-Pass with streamed outputs, as the cross-entropy's gradient does: reload in
+  /// place cannot stream, and for a cold output the read for ownership costs more than the
+  /// second exponential (512×32000: 0.97–1.05 ns/element against 1.28–1.29; BENCHMARKS.md).
+  static func streamedRows(
     _ rows: SoftmaxRows<Float>, _ items: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, length n: Int, arrayStreams: Bool
   ) -> Bool {
-    guard rows.settings.algorithm.resolved(forCount: n) == .threePassReload,
-      AutoPolicy.stagesExponentials(count: n, arrayStreams: arrayStreams)
-    else { return false }
+    guard rows.settings.algorithm.resolved(forCount: n) == .threePassReload else { return false }
+    guard AutoPolicy.stagesExponentials(count: n, arrayStreams: arrayStreams) else {
+      if case .portable = rows.kernels.isa { return false }
+      guard rows.settings.algorithm == .auto,
+        AutoPolicy.streamsComputedRows(count: n, arrayStreams: arrayStreams)
+      else { return false }
+      for item in items {
+        var row = RowPlan(
+          x: x + item * n, y: y + item * n, count: n, threads: 1, kernels: rows.kernels)
+        row.streamAlways = true
+        RowAlgorithms.twoPass(row)
+      }
+      return true
+    }
     RowScratch<Float>.with(count: n) { scratch in
       for item in items {
         let (xr, yr) = (x + item * n, y + item * n)

@@ -48,12 +48,12 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
     Element.row(self, x, y, kept: kept, length: length, index: index, threads: threads)
   }
 
-  /// Plain softmax rows whose reload stages its exponentials run with one scratch for the
-  /// task (`RowElement.stagedRows`); the others one by one.
+  /// Plain softmax rows whose output streams run together (`RowElement.streamedRows`: one
+  /// scratch for the task where reload stages its exponentials); the others one by one.
   func task(_ items: Range<Int>, of work: AxisWork<Self>) {
     let layout = work.layout
     if isPlain && settings.output == .probabilities && layout.inner == 1
-      && Element.stagedRows(
+      && Element.streamedRows(
         self, items, x: work.x, y: work.y, length: layout.length,
         arrayStreams: layout.outer * layout.length >= AutoPolicy.arrayStreamingThreshold)
     {
@@ -87,9 +87,10 @@ protocol RowElement: BinaryFloatingPoint & Sendable {
     kept: Int, length: Int, index: Int, threads: Int)
 
   /// The plain softmax of rows `items` (each `length` elements, at `x` and `y` + item ·
-  /// length) on this thread with one scratch for their exponentials, when the type's reload
-  /// stages them (`AutoPolicy.stagesExponentials`); false, having done nothing, otherwise.
-  static func stagedRows(
+  /// length) on this thread, when the type computes such rows differently once their output
+  /// streams (`AutoPolicy.stagesExponentials`, `streamsComputedRows`); false, having done
+  /// nothing, otherwise.
+  static func streamedRows(
     _ rows: SoftmaxRows<Self>, _ items: Range<Int>, x: UnsafePointer<Self>,
     y: UnsafeMutablePointer<Self>, length: Int, arrayStreams: Bool
   ) -> Bool

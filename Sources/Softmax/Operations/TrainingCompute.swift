@@ -141,9 +141,7 @@ extension Float: TrainingCompute {
     // and pass 1 takes the same sums, so the loss is bitwise the same with or without the
     // gradient.
     let streams =
-      streamable
-      && (count >= AutoPolicy.computedOutputStreamingThreshold
-        || streamAlways && count >= AutoPolicy.computedOutputStreamingThreshold / 8)
+      streamable && AutoPolicy.streamsComputedRows(count: count, arrayStreams: streamAlways)
     let reload =
       SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload
       && (staging != nil || !(streams && PassKernels.selected.training.twoPassGradient != nil))
