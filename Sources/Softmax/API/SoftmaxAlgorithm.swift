@@ -13,6 +13,12 @@ public enum SoftmaxAlgorithm: String, Sendable, Hashable, CaseIterable, Codable,
   /// longer rows use ``twoPass``, which moves the least memory. With the portable Swift
   /// kernels (a CPU that has no C kernel set, or `SOFTMAX_ISA=portable`) every row uses
   /// ``threePassReload``: there the exponential costs more than the extra trip to memory.
+  ///
+  /// Rows of a shaped array whose outputs are written with streaming stores (rows of 2^15
+  /// elements or more, or of more than 4096 in an array beyond a sixteenth of the last-level
+  /// cache) use ``twoPass`` on the C kernel sets. Rows of 256–4096 elements in such an array
+  /// run ``threePassReload`` with their exponentials in a stack scratch, so that each output
+  /// is written once (the same results as the row computed alone).
   case auto
 
   /// The Two-Pass algorithm (Dukhan & Ablavatski, 2020): no maximum. Pass 1 sums every e^x as
