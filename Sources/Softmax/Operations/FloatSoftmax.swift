@@ -58,8 +58,8 @@ extension Float: RowElement {
   /// same bits as in place, each output written once), else, for `.auto` on kernels with
   /// FMA, Two-Pass with streamed outputs, as the cross-entropy's gradient does: reload in
   /// place cannot stream, and for a cold output the read for ownership costs more than the
-  /// second exponential (512×32000, alternating runs: 0.84–0.91 ns/element against 1.28–1.29;
-  /// BENCHMARKS.md).
+  /// second exponential (512×32000, alternating with the code before: 1.04 and 1.28
+  /// ns/element against 1.59 and 1.74; BENCHMARKS.md).
   static func streamedRows(
     _ rows: SoftmaxRows<Float>, _ items: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, length n: Int, arrayStreams: Bool
