@@ -105,8 +105,10 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     _ x: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?, count n: Int, label: Int,
     index: Int, threads: Int, staging: Staging<Compute>?
   ) {
-    // Read before pass 1, which may write to the gradient, which may be the logits.
-    let xl = Double(x[label])
+    // Read before pass 1, which may write to the gradient, which may be the logits; staged
+    // rows write only their scratch before pass 2, so they read it after pass 1, when the row
+    // is in L1, instead of waiting for that one element first.
+    let early = staging == nil ? Double(x[label]) : 0
     let mean =
       smoothing > 0
       ? RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: n, threads: threads).sum()
@@ -119,6 +121,7 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true,
       staging: staging
     ) { total in
+      let xl = staging == nil ? early : Double(x[label])
       guard total.isFiniteSum else {
         logSums?[index] = total.logSum
         losses[index] = specialLoss(total, labelIsInfinite: xl == .infinity)
