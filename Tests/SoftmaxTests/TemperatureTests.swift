@@ -210,6 +210,41 @@ struct ExactQuotientTests {
       logSoftmax([1e300, 2e300] as [Double], shape: [1, 2], temperature: 1e-10) == [-.infinity, 0])
   }
 
+  @Test("+inf beside finite logits whose quotient overflows: only the +inf entries share")
+  func infinityBesideHugeQuotients() {
+    // The kernel fuzzer's input (Fuzz/corpus/kernels/regression-inf-beside-huge-quotients):
+    // 2.5e17 / 1e-30 is beyond Float, but it is finite and gets 0 beside +inf.
+    let x: [Float] = [6e-36, 0, 2.481e17, 2.481e17, 8.5e-39, 0, .infinity, 0, -.infinity, -0.0]
+    var expected = [Float](repeating: 0, count: x.count)
+    expected[6] = 1
+    for algorithm in SoftmaxAlgorithm.allCases {
+      #expect(
+        softmax(x, shape: [1, x.count], algorithm: algorithm, temperature: 1e-30) == expected,
+        "\(algorithm)")
+    }
+    let logarithms = logSoftmax(x, shape: [1, x.count], temperature: 1e-30)
+    #expect(
+      logarithms[6] == 0
+        && logarithms.enumerated().allSatisfy { $0.offset == 6 || $0.element == -.infinity })
+    // Two +inf entries share; a keep mask that drops one leaves the other alone.
+    var two = x
+    two[0] = .infinity
+    let shared = softmax(two, shape: [1, x.count], temperature: 1e-30)
+    #expect(shared[0] == 0.5 && shared[6] == 0.5 && shared.reduce(0, +) == 1)
+    var keep = [Bool](repeating: true, count: x.count)
+    keep[0] = false
+    #expect(softmax(two, shape: [1, x.count], mask: .keep(keep), temperature: 1e-30) == expected)
+    // Rows of several chunks: the +inf in one chunk, the huge logits in another.
+    var long = [Float](repeating: 0, count: (1 << 17) + 5)
+    long[3] = 3e37
+    long[long.count - 2] = .infinity
+    let y = softmax(long, shape: [1, long.count], threads: 2, temperature: 1e-30)
+    #expect(y[long.count - 2] == 1 && y.reduce(0, +) == 1, "several chunks")
+    // Double: 1e290 / 1e-30 is beyond Double.
+    #expect(
+      softmax([1e290, .infinity, -1] as [Double], shape: [1, 3], temperature: 1e-30) == [0, 1, 0])
+  }
+
   @Test("additive masks beyond the pair range, in place too")
   func hugeBiases() {
     let x: [Float] = [1, 2, 3, 4]

@@ -83,19 +83,21 @@ extension Double: RowElement {
       .softmax(sink: sink, output: settings.output)
   }
 
-  /// The largest of the first `kept` logits that a keep mask keeps, or 0 when it is not
-  /// finite (NaN is skipped: it makes the sum NaN anyway; +inf entries take the contract's
-  /// shares, which the unshifted quotients give).
+  /// The largest finite one of the first `kept` logits that a keep mask keeps, or 0 when there
+  /// is none (NaN makes the sum NaN anyway; +inf entries take the contract's shares, and a
+  /// finite logit beside them must stay finite: 1e290 / 1e-30 unshifted is +inf).
   private static func largestKept(
     _ x: UnsafePointer<Double>, kept: Int, mask: SoftmaxMask, at start: Int
   ) -> Double {
     var largest = -Double.infinity
     if case .keep(let keep) = mask {
       keep.withUnsafeBufferPointer { k in
-        for i in 0..<kept where k[start + i] && x[i] > largest { largest = x[i] }
+        for i in 0..<kept where k[start + i] && x[i].isFinite && x[i] > largest {
+          largest = x[i]
+        }
       }
     } else {
-      for i in 0..<kept where x[i] > largest { largest = x[i] }
+      for i in 0..<kept where x[i].isFinite && x[i] > largest { largest = x[i] }
     }
     return largest.isFinite ? largest : 0
   }

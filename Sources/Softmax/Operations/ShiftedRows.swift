@@ -161,19 +161,35 @@ extension ChunkPass {
 }
 
 extension LogitTransform {
-  /// The transform with the shift of `range` of `row.x`: its largest kept logit s (T > 0
-  /// keeps the order; 0 when that is NaN, +inf or nothing is kept), and with an additive mask
-  /// the largest (x − s) / T + bias as the offset. Reads the range (through a stack block of
-  /// 256 where a mask must be applied, since the output may be the input).
+  /// The transform with the shift of `range` of `row.x`: its largest kept finite logit s
+  /// (T > 0 keeps the order; 0 when the largest is NaN or nothing finite is kept), and with an
+  /// additive mask the largest (x − s) / T + bias as the offset. Reads the range (through a
+  /// stack block of 256 where a mask must be applied, since the output may be the input).
+  ///
+  /// Beside a kept +inf the shift is the largest finite logit, not 0: +inf entries share the
+  /// mass whatever the temperature, and every finite logit gets 0, but an unshifted huge one
+  /// at a tiny T (2.5e17 / 1e-30) rounds to +inf and would take a share (the kernel fuzzer's
+  /// input of 2026-12-01).
   func shifted(over row: RowPlan<Float>, _ range: Range<Int>) -> LogitTransform {
     var shifted = self
     let largest = largestEffective(row, range, divisor: 1, shift: 0, bias: nil)
-    shifted.shift = largest.isFinite ? largest : 0
+    shifted.shift =
+      largest.isFinite ? largest : (largest == .infinity ? largestFinite(row, range) : 0)
     if let bias {
       let lifted = largestEffective(row, range, divisor: divisor, shift: shifted.shift, bias: bias)
       if lifted.isFinite { shifted.offset = lifted }
     }
     return shifted
+  }
+
+  /// The largest finite logit of `range` that the keep mask keeps, or 0 when there is none: a
+  /// plain loop, for the rare rows that hold +inf.
+  private func largestFinite(_ row: RowPlan<Float>, _ range: Range<Int>) -> Float {
+    var largest = -Float.infinity
+    for i in range where row.x[i].isFinite && row.x[i] > largest && keep.map({ $0[i] }) ?? true {
+      largest = row.x[i]
+    }
+    return largest.isFinite ? largest : 0
   }
 
   /// The logit that the shift and offset subtract: shift / T + offset, in Double.
