@@ -398,12 +398,6 @@ KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t
   return total;
 }
 
-// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused:
-// y = (m · inverse_mantissa) · 2^(n − bias) − offset (the scaled softmax minus the smoothing
-// offset), streamed when `stream` (the caller fences), and Σ y over every entry but
-// `excluded` in Float lanes per 4096-element block (the blocks added in Double), summed from
-// registers, so the output is never read back. The vectors stay on the element grid
-// (`grid_stores`).
 // The gradient vector at k (its lanes below `end`), stored on the element grid and added to
 // acc except at `excluded`.
 INLINE void twopass_gradient_vector(const float *x, grid_stores *out, size_t k, size_t end,
@@ -431,6 +425,12 @@ INLINE size_t twopass_gradient_pairs(const float *x, float *y, size_t k, size_t 
   return k;
 }
 
+// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused:
+// y = (m · inverse_mantissa) · 2^(n − bias) − offset (the scaled softmax minus the smoothing
+// offset), streamed when `stream` (the caller fences), and Σ y over every entry but
+// `excluded` in Float lanes per 4096-element block (the blocks added in Double), summed from
+// registers, so the output is never read back. The vectors stay on the element grid
+// (`grid_stores`).
 KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
                                                   float inverse_mantissa, float exponent_bias,
                                                   float offset, size_t excluded, int stream) {
