@@ -22,6 +22,10 @@ package enum KernelISA: String, Sendable, CaseIterable, Comparable {
   }
 }
 
+/// A kernel set's Three-Pass reload of one short row (`PassKernels.reloadRow`).
+package typealias ReloadRowKernel =
+  @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int32) -> Int32
+
 /// One implementation of every pass kernel, all for the same instruction set: the table that
 /// the algorithms run on. Tables differ only in speed; each keeps the same contract (no
 /// subnormal results, NaN inputs visible in the sums, tails and misalignment handled).
@@ -54,6 +58,10 @@ package final class PassKernels: Sendable {
   /// stream).
   package let scale:
     @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+  /// Three-Pass reload of a row of at most one chunk in one C call (`max`, `sumAndStoreExp`,
+  /// `scale`; the same bits as calling them in turn): (x, y, count, stream) → 0, having written
+  /// nothing, when the row's maximum is not finite. Nil where the set has no C kernels.
+  package let reloadRow: ReloadRowKernel?
   /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
   /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
   package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
@@ -107,6 +115,7 @@ package final class PassKernels: Sendable {
       @escaping @Sendable (
         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool
       ) -> Void,
+    reloadRow: ReloadRowKernel? = nil,
     onlineSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> OnlineSum,
     effectiveLogits:
       @escaping @Sendable (
@@ -141,6 +150,7 @@ package final class PassKernels: Sendable {
     self.sumAndStoreExp = sumAndStoreExp
     self.expScaledOutput = expScaledOutput
     self.scale = scale
+    self.reloadRow = reloadRow
     self.onlineSum = onlineSum
     self.effectiveLogits = effectiveLogits
     self.logSoftmaxOutput = logSoftmaxOutput
@@ -281,6 +291,7 @@ extension PassKernels {
       sumAndStoreExp: { softmax_sumexp_store_avx2_u32_acc2($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scale: { softmax_scale_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      reloadRow: softmax_reload_row_avx2_u32,
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
       hasStreamingStores: true,
@@ -296,6 +307,7 @@ extension PassKernels {
       sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scale: { softmax_scale_avx512_u64($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      reloadRow: softmax_reload_row_avx512_u64,
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       training: .avx512,

@@ -23,6 +23,21 @@ extension Float: RowElement {
     kernels.strided(x, y, length, stride, width, output)
   }
 
+  static func shortRow(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+    algorithm: SoftmaxAlgorithm
+  ) -> Bool {
+    let short = ShortReload.selected
+    let limit =
+      switch algorithm {
+      case .auto: short.autoLimit
+      case .threePassReload: RowChunks.minimumLength
+      default: 0
+      }
+    guard count <= limit, let reloadRow = short.kernel else { return false }
+    return reloadRow(x, y, count, count >= short.streamFrom ? 1 : 0) != 0
+  }
+
   static func plainRow(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
     algorithm: SoftmaxAlgorithm, output: RowOutput, threads: Int, kernels: PassKernels
@@ -287,4 +302,23 @@ extension SoftmaxNormalizer {
     pass.threshold = flushThreshold(inverseSum: pass.scale)
     return pass
   }
+}
+
+/// What `Float.shortRow` needs of the selected kernel set and of the policy, worked out once
+/// into one global: one lazy-initialization check per call, and no reference to the kernel
+/// table. A retain of the table is an atomic instruction, and on the Zen 5 of 2026-12-02 it
+/// kept each call from overlapping the previous one's stores: a row of 16 floats took 50 ns
+/// through the table and 23 ns this way (BENCHMARKS.md, "Short rows in one C call").
+private struct ShortReload {
+  /// The selected set's `reloadRow` (a C function pointer: not reference counted).
+  let kernel: ReloadRowKernel?
+  /// The longest row that `.auto` runs as Three-Pass reload in one chunk.
+  let autoLimit: Int
+  /// Rows from this length stream their output (`AutoPolicy.streamingThreshold`).
+  let streamFrom: Int
+
+  static let selected = ShortReload(
+    kernel: PassKernels.selected.reloadRow,
+    autoLimit: Swift.min(RowChunks.minimumLength, AutoPolicy.twoPassFromCount - 1),
+    streamFrom: AutoPolicy.streamingThreshold)
 }

@@ -119,12 +119,16 @@ package enum RowAlgorithms {
   /// directly: the same three calls and the same scale, Float(1 / Σ), as the chunked path
   /// makes for one chunk, so the same bits, without its per-call bookkeeping (about a third of
   /// a 1024-element call: BENCHMARKS.md, "Against XNNPACK"). The exponentials go to `stored`
-  /// (y or a scratch). False, having written nothing, when the maximum is not finite: the
-  /// chunked path then applies the contract.
+  /// (y or a scratch). The kernel set's `reloadRow` makes the three calls itself when the
+  /// exponentials go to y and no next row is to be prefetched. False, having written nothing,
+  /// when the maximum is not finite: the chunked path then applies the contract.
   private static func singleChunkReload(
     _ row: RowPlan<Float>, _ stored: UnsafeMutablePointer<Float>, next: UnsafePointer<Float>?
   ) -> Bool {
     let (x, y, n, kernels) = (row.x, row.y, row.count, row.kernels)
+    if let reloadRow = kernels.reloadRow, stored == y, next == nil {
+      return reloadRow(x, y, n, row.stream ? 1 : 0) != 0
+    }
     let maximum = kernels.max(x, n)
     guard maximum.isFinite else { return false }
     let sum = kernels.sumAndStoreExp(x, stored, n, maximum)

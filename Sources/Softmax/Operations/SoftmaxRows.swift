@@ -94,6 +94,22 @@ protocol RowElement: BinaryFloatingPoint & Sendable {
     _ rows: SoftmaxRows<Self>, _ items: Range<Int>, x: UnsafePointer<Self>,
     y: UnsafeMutablePointer<Self>, length: Int, arrayStreams: Bool
   ) -> Bool
+
+  /// The softmax of a whole row of `count` ≥ 2 elements with no options through the selected
+  /// kernel set's one-call reload, without touching the kernel table, when `algorithm` takes
+  /// Three-Pass reload there and the row is one chunk; false, having written nothing,
+  /// otherwise (also for a row whose maximum is not finite).
+  static func shortRow(
+    _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int,
+    algorithm: SoftmaxAlgorithm
+  ) -> Bool
+}
+
+extension RowElement {
+  static func shortRow(
+    _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int,
+    algorithm: SoftmaxAlgorithm
+  ) -> Bool { false }
 }
 
 /// The one-row entry points of a `RowElement`: no shape, no options, so no settings either.
@@ -105,6 +121,11 @@ func oneRow<Element: RowElement>(
   checkBuffers(function, input, output)
   let threads = validatedThreads(threads, count: input.count)
   guard let x = input.baseAddress, let y = output.baseAddress else { return }
+  if !logarithm && input.count > 1
+    && Element.shortRow(x, y, count: input.count, algorithm: algorithm)
+  {
+    return
+  }
   Element.plainRow(
     x, y, count: input.count, algorithm: algorithm,
     output: logarithm ? .logProbabilities : .probabilities, threads: threads, kernels: .selected)

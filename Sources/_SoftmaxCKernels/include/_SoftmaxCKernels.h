@@ -104,6 +104,10 @@ double softmax_sumexp_store_avx512_u64_acc4(const float *x, float *y, size_t n, 
 void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, float shift, float scale,
                                  float threshold, int stream);
 void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float scale, float threshold, int stream);
+// Three-Pass reload of a row of at most one chunk in one call (common/reload_row.h): the
+// maximum, sum-and-store and scale kernels above, the same bits. Returns 0, having written
+// nothing, when the row's maximum is not finite; `stream` as for the scale kernel (fenced).
+int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int stream);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 // The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias − offset)
 // computed in Double and rounded once (divisor 1, shift and offset 0: x + bias in Float), −inf
@@ -121,6 +125,7 @@ double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, fl
 void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, float scale,
                                float threshold, int stream);
 void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream);
+int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
 void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
                             float offset, const bool *keep, const float *bias);

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "../common/exp_constants.h"
+#include "../common/reload_row.h"
 #include "../common/scaled_sum.h"
 
 #define KERNEL __attribute__((target("avx2,fma")))
@@ -322,6 +323,11 @@ KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float sca
     const __m256i lanes = first_lanes(n - i);
     _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(x + i, lanes, 0.0f), vscale, vthreshold));
   }
+}
+
+KERNEL int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream) {
+  return softmax_reload_row(x, y, n, stream, softmax_max_avx2_u32_acc4,
+                            softmax_sumexp_store_avx2_u32_acc2, softmax_scale_avx2_u32);
 }
 
 // Pass 1 of the online softmax; the same per-lane recurrence as the AVX-512 kernel (see there

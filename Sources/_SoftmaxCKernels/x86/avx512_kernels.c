@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "../common/exp_constants.h"
+#include "../common/reload_row.h"
 #include "../common/scaled_sum.h"
 #include "avx512_exp.h"
 
@@ -225,6 +226,11 @@ KERNEL void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float s
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
     _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, x + i), vscale, vthreshold));
   }
+}
+
+KERNEL int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int stream) {
+  return softmax_reload_row(x, y, n, stream, softmax_max_avx512_u64_acc4,
+                            softmax_sumexp_store_avx512_u64_acc4, softmax_scale_avx512_u64);
 }
 
 // Pass 1 of the online softmax, per lane a running maximum m and s = Σ e^(x − m) (see
