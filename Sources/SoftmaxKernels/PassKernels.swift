@@ -259,6 +259,12 @@ extension PassKernels {
     return available.first { $0.isa == isa } ?? best
   }()
 
+  /// `selected` without reference counting, for per-row code: through
+  /// `_withUnsafeGuaranteedRef` it is used with no retain, whose atomic instruction would
+  /// wait for the previous row's streaming stores to drain (the tables live as long as the
+  /// process, so nothing can free it).
+  package static let unretainedSelected = Unmanaged.passUnretained(selected)
+
   /// The table for `isa`, if this CPU supports it.
   package static func table(for isa: KernelISA) -> PassKernels? {
     available.first { $0.isa == isa }

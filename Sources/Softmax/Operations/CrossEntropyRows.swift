@@ -109,6 +109,9 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     // rows write only their scratch before pass 2, so they read it after pass 1, when the row
     // is in L1, instead of waiting for that one element first.
     let early = staging == nil ? Double(x[label]) : 0
+    // The label's entry is written last, into a line that the gradient kernel stores
+    // ordinarily: its read for ownership overlaps pass 1 (BENCHMARKS.md "The label's line").
+    if let out { softmax_prefetch_for_store(out + label) }
     let mean =
       smoothing > 0
       ? RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: n, threads: threads).sum()
@@ -153,25 +156,21 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       // Float lanes: 1.3e-6 at 9000 classes.
       let pMinusOne = expm1(labelExponent)
       let entry = factor * pMinusOne + (factor - 1) + smoothing - smoothing / Double(n)
-      return set(out, label, weight * entry, streamed: staging != nil)
+      return set(out, label, weight * entry)
     }
     // The label's entry from the sum of the others: the gradient sums to weight · (factor − 1)
     // and the others are accurate relative to themselves, while factor · p − 1 would cancel
     // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
-    set(out, label, weight * (factor - 1) - written, streamed: staging != nil)
+    set(out, label, weight * (factor - 1) - written)
   }
 
-  /// out[index] = value rounded once, after the row's gradient was written: with a streaming
-  /// store where the row streamed from a scratch (`softmax_stream_store`).
-  private func set(
-    _ out: UnsafeMutablePointer<Compute>, _ index: Int, _ value: Double, streamed: Bool
-  ) {
-    guard streamed, Compute.self == Float.self else {
-      out[index] = Compute(value)
-      return
-    }
-    softmax_stream_store(
-      UnsafeMutableRawPointer(out + index).assumingMemoryBound(to: Float.self), Float(value))
+  /// out[index] = value rounded once, after the row's gradient was written. An ordinary
+  /// store: the gradient kernels store the label's line ordinarily even when the row streams
+  /// (`grid_stores` in avx512_training_kernels.c), so it is in the cache. (A streaming store
+  /// here, as before, wrote part of a line that had just streamed: on the Zen 5 of 2026-12-02
+  /// that cost about 270 ns a row of 1024, BENCHMARKS.md "The label's line".)
+  private func set(_ out: UnsafeMutablePointer<Compute>, _ index: Int, _ value: Double) {
+    out[index] = Compute(value)
   }
 
   private func probabilityRow(

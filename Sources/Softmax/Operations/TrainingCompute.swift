@@ -187,7 +187,15 @@ extension Float: TrainingCompute {
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int,
     staging: Staging<Float>, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double? {
-    let k = PassKernels.selected
+    PassKernels.unretainedSelected._withUnsafeGuaranteedRef { k in
+      stagedRow(k, x, out, count: count, staging: staging, gradient)
+    }
+  }
+
+  private static func stagedRow(
+    _ k: PassKernels, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?,
+    count: Int, staging: Staging<Float>, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
+  ) -> Double? {
     let maximum = k.max(x, count)
     guard maximum.isFinite else { return nil }
     if out == nil, let next = staging.next {

@@ -49,25 +49,24 @@ static inline void softmax_store_fence(void) {
 #endif
 }
 
-/// *y = value with a non-temporal store on x86-64 (movnti, baseline SSE2), an ordinary one
-/// elsewhere: one entry fixed up in a row that was just streamed. An ordinary store there
-/// reads the line back for ownership, and every later store of the thread queues behind it.
-static inline void softmax_stream_store(float *y, float value) {
-#if defined(__x86_64__)
-  int bits;
-  __builtin_memcpy(&bits, &value, sizeof bits);
-  __builtin_ia32_movnti((int *)(void *)y, bits);
-#else
-  *y = value;
-#endif
-}
-
 /// Asks for the cache lines of [start, start + bytes) ahead of use (any architecture; no
 /// fault past the end of a buffer, so the bytes after a row may be named).
 static inline void softmax_prefetch(const void *start, size_t bytes) {
   for (size_t offset = 0; offset < bytes; offset += 64) {
     __builtin_prefetch((const char *)start + offset, 0, 3);
   }
+}
+
+/// Asks for the cache line of `p` ready to be written: prefetchw on x86-64 (a CPU without it
+/// runs it as a no-op), a prefetch for a store elsewhere. For one entry written after a row
+/// that streams: its read for ownership then overlaps the row instead of stalling the stores
+/// behind it.
+static inline void softmax_prefetch_for_store(void *p) {
+#if defined(__x86_64__)
+  __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+  __builtin_prefetch(p, 1, 3);
+#endif
 }
 
 /// A sum of exponentials as mantissa · 2^exponent. `has_nan` is non-zero when an input was NaN.

@@ -258,19 +258,37 @@ INLINE size_t excluded_step(size_t excluded, size_t start, size_t end, size_t wi
 // not), so their vectors stay on the element grid; streaming stores need 64-byte aligned
 // addresses, so when y is not aligned each one joins two neighbouring vectors with one
 // permutation. Ordinary stores go straight to the grid.
+//
+// The 16 elements stored with the one at `ordinary` (the label, whose entry the caller writes
+// after the kernel) take an ordinary store even when the row streams: the caller's store then
+// finds the line in the cache. A store to a line that was just streamed costs a partial
+// write of that line to memory: on the Zen 5 of 2026-12-02 it made the cross-entropy of
+// 4096×1024 1.9–2.0× the softmax instead of 1.06–1.12× (BENCHMARKS.md, "The label's line").
 typedef struct {
   float *y;
   size_t n;
   size_t head;  // elements before y + head is 64-byte aligned (when streaming and misaligned)
+  size_t ordinary;
   int stream;
   __m512i join;
   __m512 previous;
 } grid_stores;
 
-INLINE grid_stores grid_stores_start(float *y, size_t n, int stream) {
+// 16 elements of y from `at` with a streaming store, or an ordinary one for the line of
+// `ordinary` (at + 16 <= n, y + at 64-byte aligned).
+INLINE void stream_line(const grid_stores *s, size_t at, __m512 v) {
+  if (s->ordinary - at < 16) {
+    _mm512_storeu_ps(s->y + at, v);
+  } else {
+    _mm512_stream_ps(s->y + at, v);
+  }
+}
+
+INLINE grid_stores grid_stores_start(float *y, size_t n, int stream, size_t ordinary) {
   grid_stores s;
   s.y = y;
   s.n = n;
+  s.ordinary = ordinary;
   s.stream = stream;
   s.head = stream_head(y, n, stream);
   s.join = _mm512_add_epi32(_mm512_set1_epi32((int)s.head),
@@ -283,7 +301,7 @@ INLINE grid_stores grid_stores_start(float *y, size_t n, int stream) {
 INLINE void grid_store(grid_stores *s, size_t k, __mmask16 lanes, __m512 r) {
   if (!s->stream || s->head == 0) {
     if (lanes == 0xFFFF && s->stream) {
-      _mm512_stream_ps(s->y + k, r);
+      stream_line(s, k, r);
     } else {
       _mm512_mask_storeu_ps(s->y + k, lanes, r);
     }
@@ -297,7 +315,7 @@ INLINE void grid_store(grid_stores *s, size_t k, __mmask16 lanes, __m512 r) {
     const __m512 joined = _mm512_permutex2var_ps(s->previous, s->join, r);
     const size_t at = k - 16 + s->head;
     if (at + 16 <= s->n) {
-      _mm512_stream_ps(s->y + at, joined);
+      stream_line(s, at, joined);
     } else {
       _mm512_mask_storeu_ps(s->y + at, first_lanes(s->n - at), joined);
     }
@@ -363,7 +381,7 @@ KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t
                                                 float threshold, float offset, size_t excluded,
                                                 int stream) {
   const __m512 vs = _mm512_set1_ps(scale), vt = _mm512_set1_ps(threshold), vo = _mm512_set1_ps(offset);
-  grid_stores out = grid_stores_start(y, n, stream);
+  grid_stores out = grid_stores_start(y, n, stream, excluded);
   // Where no joining is needed (y aligned for streaming, or not streamed), the pairs before
   // and after the label's take plain stores and unmasked adds to the same accumulators: the
   // same sum on either path. Bound by arithmetic (a row in cache, or a slow core), the general
@@ -438,7 +456,7 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
   scaled_table(inverse_mantissa, table);
   const __m512 lo = _mm512_load_ps(table), hi = _mm512_load_ps(table + 16);
   const __m512 bias = _mm512_set1_ps(exponent_bias), vo = _mm512_set1_ps(offset);
-  grid_stores out = grid_stores_start(y, n, stream);
+  grid_stores out = grid_stores_start(y, n, stream, excluded);
   // Where no joining is needed (y aligned for streaming, or not streamed), the pairs before and
   // after the label's take plain stores and unmasked adds; every vector goes to one
   // accumulator in element order either way, so the sum does not depend on the path. Bound by
