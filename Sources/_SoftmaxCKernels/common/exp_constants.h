@@ -55,4 +55,8 @@
 #define SOFTMAX_SUM_PREFETCH_FLOATS 2048
 #define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
 
+// The pipelined backward steps prefetch the rows they sum into L1 this many floats ahead
+// (see softmax_backward_step_avx512_u16).
+#define SOFTMAX_BACKWARD_PREFETCH_FLOATS 1024
+
 #endif

@@ -149,6 +149,18 @@ KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const flo
   }
 }
 
+// Asks for the two lines at p + SOFTMAX_BACKWARD_PREFETCH_FLOATS into L1: the 32 elements a
+// step's sum reads one iteration later by 1024 floats, which on rows of 1024 is the next row.
+// The hardware prefetcher alone left the pipelined steps at 57% of the two-input roofline on
+// 4096×1024 on the Zen 5 of 2026-12-02 (per row, dot then output: 75%); with this, a C loop
+// over the steps ran at the roofline (0.24-0.26 ns/element against 0.23-0.25), and 512×32000
+// went from 0.50-0.54 to 0.36-0.38 (BENCHMARKS.md, "The pipelined backward, prefetched").
+// A hint: it never faults, even past the end of the arrays.
+INLINE void prefetch_sum_rows(const float *p) {
+  _mm_prefetch((const char *)(p + SOFTMAX_BACKWARD_PREFETCH_FLOATS), _MM_HINT_T0);
+  _mm_prefetch((const char *)(p + SOFTMAX_BACKWARD_PREFETCH_FLOATS + 16), _MM_HINT_T0);
+}
+
 // One step of the pipelined backward over rows of n elements: the output of row a and the
 // first pass of the next row b in one loop, so that row b's reads from memory overlap row a's
 // writes (two passes over one row leave the memory idle in turn). Returns Σ dy_b · y_b in
@@ -168,6 +180,8 @@ KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya
   // from `head` (aligned for streaming), its first `head` elements done above.
   size_t i = 0, j = head;
   for (; i + 32 <= n; i += 32) {
+    prefetch_sum_rows(dyb + i);
+    prefetch_sum_rows(yb + i);
     const __m512 a0 = _mm512_loadu_ps(dyb + i), b0 = _mm512_loadu_ps(yb + i);
     const __m512 a1 = _mm512_loadu_ps(dyb + i + 16), b1 = _mm512_loadu_ps(yb + i + 16);
     s0 = _mm512_fmadd_pd(low_doubles(a0), low_doubles(b0), s0);
@@ -210,6 +224,8 @@ KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const fl
     _mm512_mask_storeu_ps(dxa, lanes, log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_ya), _mm512_maskz_loadu_ps(lanes, dya), vs));
   }
   size_t i = 0, j = head;
+  // No prefetch here: the one of the softmax step made this one 5-25% slower (two runs of
+  // the three training shapes, 2026-12-02).
   for (; i + 32 <= n; i += 32) {
     const __m512 a0 = _mm512_loadu_ps(dyb + i), a1 = _mm512_loadu_ps(dyb + i + 16);
     s0 = _mm512_add_pd(s0, low_doubles(a0));
