@@ -146,7 +146,7 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       labelExponent = (xl - total.shift) - rest
       return GradientOutput(
         scale: weight * factor, offset: weight * smoothing / Double(n),
-        summingExcept: smoothing > 0 ? nil : label)
+        summingExcept: smoothing > 0 ? nil : label, rewritten: label)
     }
     guard let out, normal else { return }
     if smoothing > 0 {

@@ -65,6 +65,13 @@ struct GradientOutput<Element> {
   var offset: Double = 0
   /// The entry left out of the sum of what was written; nil: no sum.
   var summingExcept: Int? = nil
+  /// An entry that the caller writes again after the pass (nil: none). The gradient kernels
+  /// store its line ordinarily even when the row streams, so that write finds it in the cache
+  /// (`grid_stores` in avx512_training_kernels.c); `summingExcept` is such an entry too.
+  var rewritten: Int? = nil
+  /// The entry whose line the kernels store ordinarily, passed to them where they take the
+  /// entry they leave out of their sum (that sum is not used without `summingExcept`).
+  var ordinaryEntry: Int? { summingExcept ?? rewritten }
   /// Whether the output is written with streaming stores where a kernel can.
   var stream = false
 }
@@ -217,7 +224,7 @@ extension Float: TrainingCompute {
       } else {
         _ = k.training.scaleGradient(
           e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)),
-          Float(output.offset), count, true)
+          Float(output.offset), output.rewritten ?? count, true)
       }
       return 0
     }
@@ -284,6 +291,9 @@ struct TargetsPass: ChunkPassing {
   /// The entry left out of the sum, or nil for no sum.
   let excluded: Int?
   var summing: Bool { excluded != nil }
+  /// What the kernels are given as the entry to leave out: `excluded`, or else the entry whose
+  /// line they store ordinarily (`GradientOutput.ordinaryEntry`; their sum is then unused).
+  let kernelExcluded: Int?
   /// Whether the fused Two-Pass gradient kernel streams its stores.
   let stream: Bool
   var results: UnsafeMutableRawPointer? = nil
@@ -294,6 +304,7 @@ struct TargetsPass: ChunkPassing {
     weight = Float(gradient.weight)
     offset = Float(gradient.offset)
     excluded = gradient.summingExcept
+    kernelExcluded = gradient.ordinaryEntry
     stream = gradient.stream
     blocks = excluded != nil || targets != nil || offset != 0
   }
@@ -311,7 +322,7 @@ struct TargetsPass: ChunkPassing {
       let start = range.lowerBound
       let sum = kernel(
         row.x + start, row.y + start, range.count, output.inverseMantissa, output.exponentBias,
-        offset, (excluded ?? row.count) - start, stream)
+        offset, (kernelExcluded ?? row.count) - start, stream)
       if summing { store(sum, chunk) }
       return
     }
@@ -329,7 +340,7 @@ struct TargetsPass: ChunkPassing {
     if output.kind == .scaleChunks && targets == nil {
       // One fused kernel per chunk: scale, offset and the sum leaving out the label.
       let start = range.lowerBound
-      let skip = (excluded ?? row.count) - start
+      let skip = (kernelExcluded ?? row.count) - start
       let sum = k.training.scaleGradient(
         row.x + start, row.y + start, range.count, chunkScale,
         flushThreshold(inverseSum: Swift.abs(chunkScale)), offset, skip, row.stream)
