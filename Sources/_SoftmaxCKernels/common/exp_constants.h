@@ -55,8 +55,10 @@
 #define SOFTMAX_SUM_PREFETCH_FLOATS 2048
 #define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
 
-// The pipelined backward steps prefetch the rows they sum into L1 this many floats ahead
-// (see softmax_backward_step_avx512_u16).
+// The pipelined backward steps prefetch the rows they read from memory into L1 this many
+// floats ahead (see softmax_backward_step_avx512_u16); the log-softmax step only on rows (or
+// chunks) shorter than SOFTMAX_BACKWARD_PREFETCH_BELOW floats.
 #define SOFTMAX_BACKWARD_PREFETCH_FLOATS 1024
+#define SOFTMAX_BACKWARD_PREFETCH_BELOW (1 << 15)
 
 #endif

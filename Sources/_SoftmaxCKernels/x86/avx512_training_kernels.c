@@ -149,14 +149,14 @@ KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const flo
   }
 }
 
-// Asks for the two lines at p + SOFTMAX_BACKWARD_PREFETCH_FLOATS into L1: the 32 elements a
-// step's sum reads one iteration later by 1024 floats, which on rows of 1024 is the next row.
-// The hardware prefetcher alone left the pipelined steps at 57% of the two-input roofline on
-// 4096×1024 on the Zen 5 of 2026-12-02 (per row, dot then output: 75%); with this, a C loop
-// over the steps ran at the roofline (0.24-0.26 ns/element against 0.23-0.25), and 512×32000
-// went from 0.50-0.54 to 0.36-0.38 (BENCHMARKS.md, "The pipelined backward, prefetched").
-// A hint: it never faults, even past the end of the arrays.
-INLINE void prefetch_sum_rows(const float *p) {
+// Asks for the two lines at p + SOFTMAX_BACKWARD_PREFETCH_FLOATS into L1: the 32 elements that
+// a step reads from memory 1024 floats later (on rows of 1024, in the next row). For the
+// softmax step, the rows it sums: the hardware prefetcher alone left the pipelined steps at
+// 57% of the two-input roofline on 4096×1024 on the Zen 5 of 2026-12-02 (per row, dot then
+// output: 75%); with this, a C loop over the steps ran at the roofline (0.24-0.26 ns/element
+// against 0.23-0.25), and 512×32000 went from 0.50-0.54 to 0.36-0.38 (BENCHMARKS.md, "The
+// pipelined backward, prefetched"). A hint: it never faults, even past the end of the arrays.
+INLINE void prefetch_ahead(const float *p) {
   _mm_prefetch((const char *)(p + SOFTMAX_BACKWARD_PREFETCH_FLOATS), _MM_HINT_T0);
   _mm_prefetch((const char *)(p + SOFTMAX_BACKWARD_PREFETCH_FLOATS + 16), _MM_HINT_T0);
 }
@@ -180,8 +180,8 @@ KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya
   // from `head` (aligned for streaming), its first `head` elements done above.
   size_t i = 0, j = head;
   for (; i + 32 <= n; i += 32) {
-    prefetch_sum_rows(dyb + i);
-    prefetch_sum_rows(yb + i);
+    prefetch_ahead(dyb + i);
+    prefetch_ahead(yb + i);
     const __m512 a0 = _mm512_loadu_ps(dyb + i), b0 = _mm512_loadu_ps(yb + i);
     const __m512 a1 = _mm512_loadu_ps(dyb + i + 16), b1 = _mm512_loadu_ps(yb + i + 16);
     s0 = _mm512_fmadd_pd(low_doubles(a0), low_doubles(b0), s0);
@@ -212,10 +212,16 @@ KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya
 
 // One step of the pipelined log-softmax backward: row a's output dx = dy − e^logY · s and
 // the sum Σ dy of the next row b in one loop. Returns the sum as softmax_sum_avx512_u32_acc4
-// computes it (the same lanes and order).
-KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dya,
-                                                   float *dxa, float sa, const float *dyb,
-                                                   size_t n, int stream) {
+// computes it (the same lanes and order). Unlike the softmax step it reads row a's log y for
+// the first time, so with `prefetch` it asks for that row as well as the one it sums, 1024
+// floats ahead. On the Zen 5 of 2026-12-02 that took 4096×1024 from 75–78% of the two-input
+// roofline to 97–99% and 512×32000 from 75% to 92–99%, but chunks of 62720–65536 elements
+// (8×128256) 5–15% slower, whose two streams are far apart and which the hardware prefetcher
+// follows: only rows shorter than SOFTMAX_BACKWARD_PREFETCH_BELOW prefetch (BENCHMARKS.md,
+// "The pipelined backward, prefetched"). Prefetching the summed row alone made every shape
+// slower.
+INLINE double log_backward_step(const float *log_ya, const float *dya, float *dxa, float sa,
+                                const float *dyb, size_t n, int stream, int prefetch) {
   const __m512 vs = _mm512_set1_ps(sa);
   __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
   const size_t head = stream_head(dxa, n, stream);
@@ -224,9 +230,11 @@ KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const fl
     _mm512_mask_storeu_ps(dxa, lanes, log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_ya), _mm512_maskz_loadu_ps(lanes, dya), vs));
   }
   size_t i = 0, j = head;
-  // No prefetch here: the one of the softmax step made this one 5-25% slower (two runs of
-  // the three training shapes, 2026-12-02).
   for (; i + 32 <= n; i += 32) {
+    if (prefetch) {
+      prefetch_ahead(dyb + i);
+      prefetch_ahead(log_ya + i);
+    }
     const __m512 a0 = _mm512_loadu_ps(dyb + i), a1 = _mm512_loadu_ps(dyb + i + 16);
     s0 = _mm512_add_pd(s0, low_doubles(a0));
     s1 = _mm512_add_pd(s1, high_doubles(a0));
@@ -252,6 +260,14 @@ KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const fl
     _mm512_mask_storeu_ps(dxa + j, lanes, r);
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+}
+
+KERNEL double softmax_log_backward_step_avx512_u16(const float *log_ya, const float *dya,
+                                                   float *dxa, float sa, const float *dyb,
+                                                   size_t n, int stream) {
+  return n < SOFTMAX_BACKWARD_PREFETCH_BELOW
+             ? log_backward_step(log_ya, dya, dxa, sa, dyb, n, stream, 1)
+             : log_backward_step(log_ya, dya, dxa, sa, dyb, n, stream, 0);
 }
 
 // The lanes of the vector at i that count toward a sum leaving out entry `excluded`.
