@@ -224,7 +224,7 @@ extension Float: TrainingCompute {
       } else {
         _ = k.training.scaleGradient(
           e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)),
-          Float(output.offset), output.rewritten ?? count, true)
+          Float(output.offset), output.ordinaryEntry ?? count, true)
       }
       return 0
     }
