@@ -12,6 +12,31 @@ struct TrainingSlotTests {
 
   /// Calls `body` with pointers to `a`, `b` and a NaN-filled output, each starting one element
   /// past an allocation, so that no kernel can rely on alignment.
+  /// Runs `kernel` (n outputs written at the pointer it is given, a sum returned) into an
+  /// output buffer at each of 16 alignments: the outputs must be `expected`, the sum `sum` to
+  /// the bit, and nothing written outside the n outputs.
+  func expectEveryAlignment(
+    _ table: PassKernels, n: Int, expected: [Float], sum: Double, _ context: String,
+    _ kernel: (UnsafeMutablePointer<Float>) -> Double
+  ) {
+    let output = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
+    defer { output.deallocate() }
+    for shift in 0..<16 {
+      output.initialize(repeating: .nan, count: n + 16)
+      let shiftedSum = kernel(output + shift)
+      table.storeFence()
+      let shifted = Array(UnsafeBufferPointer(start: output + shift, count: n))
+      #expect(shifted == expected, "\(context) shift \(shift)")
+      #expect(
+        (0..<shift).allSatisfy { output[$0].isNaN }
+          && (shift + n..<n + 16).allSatisfy { output[$0].isNaN },
+        "\(context) shift \(shift): wrote outside the output")
+      #expect(
+        shiftedSum.bitPattern == sum.bitPattern,
+        "\(context) shift \(shift): \(shiftedSum) vs \(sum)")
+    }
+  }
+
   func withBuffers<T: BinaryFloatingPoint>(
     _ a: [T], _ b: [T],
     _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void
@@ -96,24 +121,14 @@ struct TrainingSlotTests {
         #expect(scaled == expected, "\(isa) scale gradient n=\(n)")
         // From a separate buffer of exponentials, streamed or not, at every alignment of the
         // output: bitwise the same outputs and sum as in place.
-        let output = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
-        defer { output.deallocate() }
         for stream in [false, true] {
-          for shift in 0..<16 {
-            output.initialize(repeating: .nan, count: n + 16)
-            let shiftedSum = a.withUnsafeBufferPointer {
-              k.scaleGradient($0.baseAddress!, output + shift, n, 0.5, -1, 0.125, excluded, stream)
+          expectEveryAlignment(
+            PassKernels.table(for: isa)!, n: n, expected: expected, sum: sum,
+            "\(isa) n=\(n) stream \(stream)"
+          ) { output in
+            a.withUnsafeBufferPointer {
+              k.scaleGradient($0.baseAddress!, output, n, 0.5, -1, 0.125, excluded, stream)
             }
-            PassKernels.table(for: isa)!.storeFence()
-            let shifted = Array(UnsafeBufferPointer(start: output + shift, count: n))
-            #expect(shifted == expected, "\(isa) n=\(n) stream \(stream) shift \(shift)")
-            #expect(
-              (0..<shift).allSatisfy { output[$0].isNaN }
-                && (shift + n..<n + 16).allSatisfy { output[$0].isNaN },
-              "\(isa) n=\(n) shift \(shift): wrote outside the output")
-            #expect(
-              shiftedSum.bitPattern == sum.bitPattern,
-              "\(isa) n=\(n) stream \(stream) shift \(shift): \(shiftedSum) vs \(sum)")
           }
         }
         let exactSum = ReferenceSoftmax.compensatedSum(
@@ -139,19 +154,12 @@ struct TrainingSlotTests {
             }
             #expect(got == plain, "\(isa) two-pass gradient n=\(n) stream \(stream)")
             // Bitwise the same outputs and sum at every alignment of the output.
-            let output = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
-            defer { output.deallocate() }
-            for shift in 0..<16 {
-              output.initialize(repeating: .nan, count: n + 16)
-              let shiftedSum = a.withUnsafeBufferPointer {
-                fused($0.baseAddress!, output + shift, n, 0.75, 3, 0.125, excluded, stream)
+            expectEveryAlignment(
+              table, n: n, expected: plain, sum: sum, "\(isa) n=\(n) stream \(stream)"
+            ) { output in
+              a.withUnsafeBufferPointer {
+                fused($0.baseAddress!, output, n, 0.75, 3, 0.125, excluded, stream)
               }
-              table.storeFence()
-              let shifted = Array(UnsafeBufferPointer(start: output + shift, count: n))
-              #expect(shifted == plain, "\(isa) n=\(n) stream \(stream) shift \(shift)")
-              #expect(
-                shiftedSum.bitPattern == sum.bitPattern,
-                "\(isa) n=\(n) stream \(stream) shift \(shift): \(shiftedSum) vs \(sum)")
             }
             let exact = ReferenceSoftmax.compensatedSum(
               plain.enumerated().filter { $0.offset != excluded }.map { Double($0.element) })
