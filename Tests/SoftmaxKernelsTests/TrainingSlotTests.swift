@@ -176,6 +176,71 @@ struct TrainingSlotTests {
     }
   }
 
+  /// NaN of either sign, ±inf, and values whose exponential overflows or underflows, in each
+  /// input of the backward outputs: each entry as IEEE arithmetic gives it (NaN where the
+  /// formula is NaN, the same infinity, else within the finite bound), the Float kernels' with
+  /// the exponential rounded to Float.
+  @Test("backward outputs propagate special values", arguments: KernelISA.allCases)
+  func specialValues(isa: KernelISA) {
+    guard let table = PassKernels.table(for: isa) else { return }
+    let k = table.training
+    let specials: [Float] = [
+      .nan, Float(bitPattern: 0xFFC0_0000), .infinity, -.infinity, 100, -200, 0, 89, -104,
+    ]
+    for n in [1, 9, 16, 17, 40, 1025] {
+      var a = randomInputs(count: n, distribution: .standardNormal, scale: 3, seed: UInt64(n))
+      var b = randomInputs(count: n, distribution: .standardNormal, seed: UInt64(n) + 1)
+      // Specials in the first input at every third position, in the second at others.
+      for i in stride(from: 0, to: n, by: 3) { a[i] = specials[(i / 3) % specials.count] }
+      for i in stride(from: 1, to: n, by: 5) { b[i] = specials[(i / 5 + 2) % specials.count] }
+      let s: Float = 0.375
+      for stream in [false, true] {
+        let backward = withBuffers(a, b) {
+          k.backwardOutput($0, $1, $2, n, s, stream)
+          table.storeFence()
+        }
+        let logBackward = withBuffers(a, b) {
+          k.logBackwardOutput($0, $1, $2, n, s, stream)
+          table.storeFence()
+        }
+        for i in 0..<n {
+          let y = Double(a[i])
+          let dy = Double(b[i])
+          let exact = a[i] * (b[i] - s)
+          let got = backward[i]
+          #expect(
+            got.isNaN ? exact.isNaN : got == exact,
+            "\(isa) backward n=\(n) i=\(i): \(a[i]), \(b[i]) gave \(got), not \(exact)")
+          // The exponential as a Float: e^89 overflows, as Float arithmetic has it.
+          let exactLog = dy - Double(Float(exp(y))) * Double(s)
+          let gotLog = Double(logBackward[i])
+          let bound = 4e-7 * (abs(dy) + exp(y) * Double(s))
+          let close =
+            exactLog.isNaN || !Float(exactLog).isFinite
+            ? (gotLog.isNaN ? exactLog.isNaN : gotLog == Double(Float(exactLog)))
+            : abs(gotLog - exactLog) <= bound
+          #expect(
+            close,
+            "\(isa) log backward n=\(n) i=\(i): \(a[i]), \(b[i]) gave \(gotLog), not \(exactLog)")
+        }
+      }
+      let da = a.map(Double.init)
+      let db = b.map(Double.init)
+      let doubleLog = withBuffers(da, db) { k.doubleLogBackwardOutput($0, $1, $2, n, 0.375) }
+      let doubleBackward = withBuffers(da, db) { k.doubleBackwardOutput($0, $1, $2, n, 0.375) }
+      for i in 0..<n {
+        let exact = db[i] - exp(da[i]) * 0.375
+        #expect(
+          exact.isNaN ? doubleLog[i].isNaN : doubleLog[i].isFinite == exact.isFinite,
+          "\(isa) Double log backward n=\(n) i=\(i): \(da[i]), \(db[i]) gave \(doubleLog[i])")
+        let product = da[i] * (db[i] - 0.375)
+        #expect(
+          product.isNaN ? doubleBackward[i].isNaN : doubleBackward[i] == product,
+          "\(isa) Double backward n=\(n) i=\(i)")
+      }
+    }
+  }
+
   @Test("Double: dot, sum, backward outputs", arguments: KernelISA.allCases)
   func double(isa: KernelISA) {
     guard let k = PassKernels.table(for: isa)?.training else { return }

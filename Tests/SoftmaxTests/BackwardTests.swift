@@ -43,6 +43,45 @@ struct BackwardTests {
     }
   }
 
+  @Test("NaN and infinities propagate as IEEE arithmetic gives them, row by row")
+  func specialValues() {
+    let negativeNaN = Float(bitPattern: 0xFFC0_0000)
+    // Short rows, rows the pipelined steps take, and rows split into chunks.
+    for (rows, length) in [(5, 17), (5, 999), (5, 70_000)] {
+      var (y, logY, dy) = Self.inputs(rows: rows, length: length, seed: UInt64(length) + 7)
+      let at = { (r: Int, i: Int) in r * length + i * length / 7 }
+      y[at(0, 3)] = .nan
+      logY[at(0, 3)] = .nan
+      y[at(1, 5)] = negativeNaN
+      logY[at(1, 5)] = negativeNaN
+      dy[at(2, 2)] = .infinity
+      y[at(3, 1)] = .infinity
+      logY[at(3, 1)] = -.infinity
+      dy[at(4, 6)] = .nan
+      let shape = [rows, length]
+      let dx = softmaxBackward(output: y, outputGradient: dy, shape: shape)
+      let dlog = logSoftmaxBackward(output: logY, outputGradient: dy, shape: shape)
+      for r in 0..<rows {
+        let yr = row(y, r, length: length).map(Double.init)
+        let logYr = row(logY, r, length: length).map(Double.init)
+        let dyr = row(dy, r, length: length).map(Double.init)
+        let s = abs(zip(yr, dyr).map { $0 * $1 }.reduce(0, +))
+        expectClose(
+          row(dx, r, length: length), ReferenceTraining.softmaxBackward(y: yr, dy: dyr),
+          relative: 1e-5, floors: zip(yr, dyr).map { 0.1 * $0 * (abs($1) + s) },
+          "softmax n \(length) row \(r)")
+        let sum = abs(dyr.reduce(0, +))
+        expectClose(
+          row(dlog, r, length: length), ReferenceTraining.logSoftmaxBackward(logY: logYr, dy: dyr),
+          relative: 1e-5, floors: zip(logYr, dyr).map { 0.1 * (abs($1) + exp($0) * sum) },
+          "log-softmax n \(length) row \(r)")
+      }
+      // A NaN log-probability makes only its own entry NaN.
+      #expect(dlog[at(0, 3)].isNaN && dlog[at(1, 5)].isNaN, "n \(length)")
+      #expect(!dlog[at(0, 3) + 1].isNaN && !dlog[at(1, 5) - 1].isNaN, "n \(length)")
+    }
+  }
+
   @Test("finite differences in Double: dx is the gradient of Σ dy · softmax(x)")
   func finiteDifferences() {
     let n = 9

@@ -62,7 +62,8 @@ public enum ReferenceSoftmax {
   }
 
   /// Σ values with Neumaier's compensation: error about one ulp of the result, independent of
-  /// the count.
+  /// the count. A sum that is infinite or NaN is the plain one, as IEEE arithmetic gives it
+  /// (the compensation of an infinite sum is inf − inf).
   public static func compensatedSum(_ values: [Double]) -> Double {
     var sum = 0.0
     var compensation = 0.0
@@ -75,6 +76,6 @@ public enum ReferenceSoftmax {
       }
       sum = t
     }
-    return sum + compensation
+    return sum.isFinite ? sum + compensation : sum
   }
 }

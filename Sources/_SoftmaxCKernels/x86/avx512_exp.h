@@ -46,8 +46,10 @@ INLINE __m512 table_times_exp(__m512 table_lo, __m512 table_hi, __m512 rounded, 
 }
 
 // The extended exp's argument: x clamped to ±2800 (vrangeps, absolute minimum with the sign of
-// x: sign(x) · min(|x|, 2800) in one instruction; NaN stays NaN), reduced with two ln 2
-// constants, since |k/32| reaches 4040. Returns k/32.
+// x: sign(x) · min(|x|, 2800) in one instruction), reduced with two ln 2 constants, since
+// |k/32| reaches 4040. Returns k/32. A quiet NaN comes out as ±2800 (vrangeps follows IEEE
+// minNum), so every caller deals with NaN itself: pass 1 of Two-Pass tests its inputs, and
+// exp_any puts NaN back.
 INLINE __m512 reduce_extended(__m512 x, __m512 *r, __m512 *rounded) {
   x = _mm512_range_ps(x, _mm512_set1_ps(SOFTMAX_EXT_DOMAIN), 0x2);
   const __m512 k32 = round_to_32ths(x, rounded);

@@ -115,11 +115,13 @@ KERNEL void softmax_backward_output_avx512_u32(const float *y, const float *dy, 
 }
 
 // e^x for any x: the extended exp's m · 2^floor(k/32), 0 below 2^-125 (never subnormal), +inf
-// beyond the Float range (x is clamped to ±2800 first, where 2^floor(k/32) is still ±inf or 0).
+// beyond the Float range (x is clamped to ±2800 first, where 2^floor(k/32) is still ±inf or 0),
+// NaN for NaN. The clamp turns a quiet NaN into ±2800 (vrangeps follows IEEE minNum), which
+// gave dy or −inf for a NaN log-probability, so NaN lanes are put back after it.
 INLINE __m512 exp_any(__m512 x) {
   __m512 k32;
   const __m512 m = extended_exp(x, &k32);
-  return scale_by_exp2(m, k32);
+  return _mm512_mask_mov_ps(scale_by_exp2(m, k32), _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
 }
 
 // dx = dy − e^logY · s.
