@@ -325,9 +325,20 @@ KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float sca
   }
 }
 
+// The reload row's passes without the minimum (so always with their compares).
+static float reload_maximum(const float *x, size_t n, float *minimum) {
+  *minimum = -INFINITY;
+  return softmax_max_avx2_u32_acc4(x, n);
+}
+
+static double reload_sum_and_store(const float *x, float *y, size_t n, float shift, int underflows) {
+  (void)underflows;
+  return softmax_sumexp_store_avx2_u32_acc2(x, y, n, shift);
+}
+
 KERNEL int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream) {
-  return softmax_reload_row(x, y, n, stream, softmax_max_avx2_u32_acc4,
-                            softmax_sumexp_store_avx2_u32_acc2, softmax_scale_avx2_u32);
+  return softmax_reload_row(x, y, n, stream, reload_maximum, reload_sum_and_store,
+                            softmax_scale_avx2_u32);
 }
 
 // Pass 1 of the online softmax; the same per-lane recurrence as the AVX-512 kernel (see there
