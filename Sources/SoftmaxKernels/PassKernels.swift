@@ -26,6 +26,14 @@ package enum KernelISA: String, Sendable, CaseIterable, Comparable {
 package typealias ReloadRowKernel =
   @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int32) -> Int32
 
+/// A kernel set's first two passes of Three-Pass reload in one call (`PassKernels.reloadSum`):
+/// (x, exponentials, count, maximum, spread) → Σ.
+package typealias ReloadSumKernel =
+  @convention(c) (
+    UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, UnsafeMutablePointer<Float>?,
+    UnsafeMutablePointer<Float>?
+  ) -> Double
+
 /// One implementation of every pass kernel, all for the same instruction set: the table that
 /// the algorithms run on. Tables differ only in speed; each keeps the same contract (no
 /// subnormal results, NaN inputs visible in the sums, tails and misalignment handled).
@@ -62,6 +70,12 @@ package final class PassKernels: Sendable {
   /// `scale`; the same bits as calling them in turn): (x, y, count, stream) → 0, having written
   /// nothing, when the row's maximum is not finite. Nil where the set has no C kernels.
   package let reloadRow: ReloadRowKernel?
+  /// `max` and then `sumAndStoreExp` in one C call, the same bits, that also gives the row's
+  /// spread, minimum − maximum, for `flushThreshold(inverseSum:spread:)`: (x, e, count,
+  /// maximum, spread) → Σ, and nothing written but the maximum and spread when the maximum is
+  /// not finite. A spread inside the exp's underflow cut lets the sum skip its flush. Nil
+  /// where the set has no such kernel.
+  package let reloadSum: ReloadSumKernel?
   /// Pass 1 of the online softmax: the maximum and Σ e^(x − maximum) in one read; a NaN input
   /// makes the sum NaN, an all −inf (or empty) row gives (−inf, 0).
   package let onlineSum: @Sendable (UnsafePointer<Float>, Int) -> OnlineSum
@@ -116,6 +130,7 @@ package final class PassKernels: Sendable {
         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool
       ) -> Void,
     reloadRow: ReloadRowKernel? = nil,
+    reloadSum: ReloadSumKernel? = nil,
     onlineSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> OnlineSum,
     effectiveLogits:
       @escaping @Sendable (
@@ -151,6 +166,7 @@ package final class PassKernels: Sendable {
     self.expScaledOutput = expScaledOutput
     self.scale = scale
     self.reloadRow = reloadRow
+    self.reloadSum = reloadSum
     self.onlineSum = onlineSum
     self.effectiveLogits = effectiveLogits
     self.logSoftmaxOutput = logSoftmaxOutput
@@ -314,6 +330,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx512_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scale: { softmax_scale_avx512_u64($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       reloadRow: softmax_reload_row_avx512_u64,
+      reloadSum: softmax_reload_sum_avx512_u64,
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       training: .avx512,

@@ -123,6 +123,18 @@ package func flushThreshold(inverseSum: Float) -> Float {
   0x1p-125 / inverseSum
 }
 
+/// The flush threshold for exponentials e^(x − maximum) of a row whose minimum − maximum is
+/// `spread`, or 0 when none of them can be below it: then the scale kernels need no compare
+/// (the AVX-512 ones skip it for 0; the others compare with 0, keeping every lane), the same
+/// bits. Every exponential the kernels store is at least e^spread · (1 − 4.1e-7) (x − maximum
+/// rounds monotonically; the exps are within 4.1e-7 relative), and the threshold is below
+/// 2^(its exponent + 1): spread ≥ (that exponent + 2) · ln 2 leaves a factor of 2 to spare.
+package func flushThreshold(inverseSum: Float, spread: Float) -> Float {
+  let threshold = flushThreshold(inverseSum: inverseSum)
+  guard threshold.isNormal else { return threshold }
+  return spread >= Float(threshold.exponent + 2) * 0x1.62E430p-1 ? 0 : threshold
+}
+
 /// Pass 3 of Three-Pass recompute: y_i = e^(x_i − shift) · scale, 0 where
 /// e^(x_i − shift) < threshold. `y` may be `x`.
 package func expScaledOutput_simd16(

@@ -101,6 +101,69 @@ struct ReloadRowTests {
     }
   }
 
+  /// `reloadSum`: the maximum and sum-and-store kernels' bits, the spread, and a threshold from
+  /// `flushThreshold(inverseSum:spread:)` that scales to the same bits as the plain threshold,
+  /// for the softmax's scale and for the smaller and larger ones of a loss's gradient.
+  @Test("the one-call first passes, and the threshold their spread allows")
+  func reloadSum() {
+    for isa in KernelISA.allCases {
+      guard let kernels = PassKernels.table(for: isa), let reloadSum = kernels.reloadSum else {
+        continue
+      }
+      for count in Self.lengths {
+        for (name, x) in rows(count: count) {
+          let context = "\(isa) n=\(count) \(name)"
+          var stored = [Float](repeating: 7, count: count)
+          var maximum: Float = 0
+          var spread: Float = 0
+          let sum = x.withUnsafeBufferPointer { p in
+            stored.withUnsafeMutableBufferPointer {
+              reloadSum(p.baseAddress!, $0.baseAddress!, count, &maximum, &spread)
+            }
+          }
+          let expectedMaximum = x.withUnsafeBufferPointer { kernels.max($0.baseAddress!, count) }
+          #expect(maximum.bitPattern == expectedMaximum.bitPattern, "\(context) maximum")
+          if !x.contains(where: \.isNaN) {
+            let expectedSpread = x.min()! - x.max()!
+            #expect(
+              spread == expectedSpread || spread.isNaN && expectedSpread.isNaN,
+              "\(context) spread")
+          }
+          guard maximum.isFinite else {
+            #expect(stored.allSatisfy { $0 == 7 }, "\(context): declined, yet wrote")
+            continue
+          }
+          var expected = [Float](repeating: 7, count: count)
+          let expectedSum = x.withUnsafeBufferPointer { p in
+            expected.withUnsafeMutableBufferPointer {
+              kernels.sumAndStoreExp(p.baseAddress!, $0.baseAddress!, count, maximum)
+            }
+          }
+          #expect(
+            sum.bitPattern == expectedSum.bitPattern && stored.map(\.bitPattern)
+              == expected.map(\.bitPattern), "\(context) sum and exponentials")
+          guard !sum.isNaN else { continue }
+          for factor in [1, 0x1p-12, 3] as [Double] {
+            let scale = Float(factor / sum)
+            func scaled(_ threshold: Float) -> [Float] {
+              var y = [Float](repeating: 7, count: count)
+              stored.withUnsafeBufferPointer { e in
+                y.withUnsafeMutableBufferPointer {
+                  kernels.scale(e.baseAddress!, $0.baseAddress!, count, scale, threshold, false)
+                }
+              }
+              return y
+            }
+            let plain = scaled(flushThreshold(inverseSum: scale))
+            let allowed = scaled(flushThreshold(inverseSum: scale, spread: spread))
+            #expect(
+              plain.map(\.bitPattern) == allowed.map(\.bitPattern), "\(context) scale \(factor)")
+          }
+        }
+      }
+    }
+  }
+
   @Test("within 1e-5 of the Double softmax; declines only rows whose maximum is not finite")
   func againstReference() {
     for isa in KernelISA.allCases {

@@ -129,9 +129,17 @@ package enum RowAlgorithms {
     if let reloadRow = kernels.reloadRow, stored == y, next == nil {
       return reloadRow(x, y, n, row.stream ? 1 : 0) != 0
     }
-    let maximum = kernels.max(x, n)
-    guard maximum.isFinite else { return false }
-    let sum = kernels.sumAndStoreExp(x, stored, n, maximum)
+    var maximum: Float = 0
+    var spread = -Float.infinity
+    let sum: Double
+    if let reloadSum = kernels.reloadSum {
+      sum = reloadSum(x, stored, n, &maximum, &spread)
+      guard maximum.isFinite else { return false }
+    } else {
+      maximum = kernels.max(x, n)
+      guard maximum.isFinite else { return false }
+      sum = kernels.sumAndStoreExp(x, stored, n, maximum)
+    }
     // NaN (the maximum kernel skips it) reaches the sum; y may hold exponentials by now.
     guard !sum.isNaN else {
       SpecialValues.writeNaN(y, count: n)
@@ -141,7 +149,7 @@ package enum RowAlgorithms {
     // Streamed outputs fill the store buffer, and the bookkeeping of the next row waits for it
     // to drain: its input is asked for first, so that reading overlaps that wait.
     if let next { softmax_prefetch(next, n * MemoryLayout<Float>.stride) }
-    kernels.scale(stored, y, n, scale, flushThreshold(inverseSum: scale), row.stream)
+    kernels.scale(stored, y, n, scale, flushThreshold(inverseSum: scale, spread: spread), row.stream)
     if row.stream && stored == y { kernels.storeFence() }
     return true
   }

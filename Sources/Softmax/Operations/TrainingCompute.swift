@@ -158,8 +158,13 @@ extension Float: TrainingCompute {
       output.stream = streams
       return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
     }
-    if let staging, streamable, count <= RowChunks.minimumLength,
-      let written = stagedRow(x, out, count: count, staging: staging, gradient)
+    // Rows of one chunk call their kernels directly: staged ones into their scratch and
+    // streamed, the others into the output itself (in place, as the chunked pass stores them).
+    if streamable, count <= RowChunks.minimumLength,
+      let written = stagedRow(
+        x, out, count: count,
+        staging: staging ?? Staging(exponentials: out ?? UnsafeMutablePointer(mutating: x), next: nil),
+        stream: staging != nil, gradient)
     {
       return written
     }
@@ -183,34 +188,49 @@ extension Float: TrainingCompute {
     }
   }
 
-  /// A staged row of one chunk without targets, its kernels called directly: the calls, the
+  /// A row of one chunk without targets, its kernels called directly: the calls, the
   /// normalizer and the chunk scale that the reload path below makes for one chunk, so the
-  /// same bits, without its per-pass bookkeeping. That matters here: every store of the
-  /// thread queues behind the previous row's streaming stores until they drain, and the
-  /// bookkeeping's stores then wait too (4096×1024 spent a fifth of its time there). nil,
-  /// having called nothing and written only the scratch, when the maximum is not finite or
-  /// the sum is NaN: the general path then applies the contract.
+  /// same bits, without its per-pass bookkeeping. That matters for staged rows: every store of
+  /// the thread queues behind the previous row's streaming stores until they drain, and the
+  /// bookkeeping's stores then wait too (4096×1024 spent a fifth of its time there). Rows in
+  /// the caches gain too: the bookkeeping made the cross-entropy of 128×1024 (hot) 1.6× the
+  /// softmax (BENCHMARKS.md, "Cross-entropy rows in the caches"). The exponentials go to
+  /// `staging.exponentials` (a scratch, or the output itself when `stream` is false). nil,
+  /// having called nothing and written only the exponentials, when the maximum is not finite
+  /// or the sum is NaN: the general path then applies the contract (in place, as its own first
+  /// pass would have left the row).
   private static func stagedRow(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int,
-    staging: Staging<Float>, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
+    staging: Staging<Float>, stream: Bool, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double? {
     PassKernels.unretainedSelected._withUnsafeGuaranteedRef { k in
-      stagedRow(k, x, out, count: count, staging: staging, gradient)
+      stagedRow(k, x, out, count: count, staging: staging, stream: stream, gradient)
     }
   }
 
   private static func stagedRow(
     _ k: PassKernels, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?,
-    count: Int, staging: Staging<Float>, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
+    count: Int, staging: Staging<Float>, stream: Bool,
+    _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
   ) -> Double? {
-    let maximum = k.max(x, count)
-    guard maximum.isFinite else { return nil }
-    if out == nil, let next = staging.next {
-      // Nothing is written: the next row is read at once, beside this one.
-      softmax_prefetch(next, count * MemoryLayout<Float>.stride)
-    }
     let e = staging.exponentials
-    let sum = out == nil ? k.sumExp(x, count, maximum) : k.sumAndStoreExp(x, e, count, maximum)
+    // With an output, the set's one-call first passes when it has them: they also give the
+    // spread, which can spare the scale kernels their compares.
+    var maximum: Float = 0
+    var spread = -Float.infinity
+    let sum: Double
+    if out != nil, let reloadSum = k.reloadSum {
+      sum = reloadSum(x, e, count, &maximum, &spread)
+      guard maximum.isFinite else { return nil }
+    } else {
+      maximum = k.max(x, count)
+      guard maximum.isFinite else { return nil }
+      if out == nil, let next = staging.next {
+        // Nothing is written: the next row is read at once, beside this one.
+        softmax_prefetch(next, count * MemoryLayout<Float>.stride)
+      }
+      sum = out == nil ? k.sumExp(x, count, maximum) : k.sumAndStoreExp(x, e, count, maximum)
+    }
     guard !sum.isNaN else { return nil }
     let total = SoftmaxNormalizer(
       shift: Double(maximum), mantissa: sum, exponent: 0, infinityCount: 0)
@@ -218,19 +238,19 @@ extension Float: TrainingCompute {
     let scale = Float(output.scale / total.mantissa)
     if let next = staging.next { softmax_prefetch(next, count * MemoryLayout<Float>.stride) }
     guard let excluded = output.summingExcept else {
-      // Streamed and unfenced, as every staged row: the caller fences once.
+      // Staged rows stream unfenced: the caller fences once.
       if output.offset == 0 {
-        k.scale(e, out, count, scale, flushThreshold(inverseSum: scale), true)
+        k.scale(e, out, count, scale, flushThreshold(inverseSum: scale, spread: spread), stream)
       } else {
         _ = k.training.scaleGradient(
-          e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)),
-          Float(output.offset), output.ordinaryEntry ?? count, true)
+          e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale), spread: spread),
+          Float(output.offset), output.ordinaryEntry ?? count, stream)
       }
       return 0
     }
     return k.training.scaleGradient(
-      e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale)), Float(output.offset),
-      excluded, true)
+      e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale), spread: spread),
+      Float(output.offset), excluded, stream)
   }
 
   /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.

@@ -27,9 +27,10 @@
 // `underflows`) and `scale_by` (given threshold 0) then skip their compares and masks. Their
 // masks would have kept every lane, so the bits are the same. Why the threshold test holds:
 // x − maximum rounds monotonically and the kernels' exponentials are within 4.1e-7 relative,
-// so every one is at least e^(minimum − maximum) · (1 − 4.1e-7); with Σ in [2^L, 2^(L+1)), the
-// Float threshold is below 2^(L−124) · (1 + 2^-22), and minimum − maximum ≥ (L − 123) ln 2
-// leaves a factor of 2 to spare. No libm call: at 256 floats exp() cost a tenth of the row.
+// so every one is at least e^(minimum − maximum) · (1 − 4.1e-7); the threshold is below
+// 2^(E+1), E its binary exponent, so minimum − maximum ≥ (E + 2) ln 2 leaves a factor of 2 to
+// spare (the rule of `flushThreshold(inverseSum:spread:)` on the Swift side). No libm call: at
+// 256 floats exp() cost a tenth of the row.
 static inline int softmax_reload_row(
     const float *x, float *y, size_t n, int stream,
     float (*maximum_of)(const float *, size_t, float *minimum),
@@ -47,11 +48,11 @@ static inline int softmax_reload_row(
   }
   const float scale = (float)(1 / sum);
   float threshold = 0x1p-125f / scale;
-  // Σ ≥ 1 (the maximum's own term), so L = ilogb(Σ) ≥ 0, read from the Double's bits.
-  uint64_t bits;
-  memcpy(&bits, &sum, sizeof bits);
-  const int L = (int)((bits >> 52) & 0x7FF) - 1023;
-  if (!underflows && spread >= (float)(L - 123) * 0x1.62E430p-1f) threshold = 0;
+  // E from the bits: the threshold is normal (2^-125 · Σ with Σ ≥ 1, the maximum's own term).
+  uint32_t bits;
+  memcpy(&bits, &threshold, sizeof bits);
+  const int E = (int)((bits >> 23) & 0xFF) - 127;
+  if (!underflows && spread >= (float)(E + 2) * 0x1.62E430p-1f) threshold = 0;
   scale_by(y, y, n, scale, threshold, stream);
   if (stream) softmax_store_fence();
   return 1;

@@ -107,6 +107,12 @@ void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float scale, f
 // maximum, sum-and-store and scale kernels above, the same bits. Returns 0, having written
 // nothing, when the row's maximum is not finite; `stream` as for the scale kernel (fenced).
 int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int stream);
+// The first two passes of that row for a caller that scales the exponentials itself: *maximum
+// (nothing else is written when it is not finite; the return value is then 0), *spread =
+// minimum − maximum, and Σ e^(x − maximum) with each term stored into e, the bits of the
+// maximum and sum-and-store kernels. A spread inside the exp's underflow cut skips the flush.
+double softmax_reload_sum_avx512_u64(const float *x, float *e, size_t n, float *maximum,
+                                     float *spread);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 // The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias − offset)
 // computed in Double and rounded once (divisor 1, shift and offset 0: x + bias in Float), −inf

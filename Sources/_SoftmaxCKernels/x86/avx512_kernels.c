@@ -293,6 +293,15 @@ KERNEL int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int
                             softmax_scale_avx512_u64);
 }
 
+KERNEL double softmax_reload_sum_avx512_u64(const float *x, float *e, size_t n, float *maximum,
+                                            float *spread) {
+  float minimum;
+  *maximum = reload_maximum(x, n, &minimum);
+  *spread = minimum - *maximum;
+  if (!isfinite(*maximum)) return 0;
+  return reload_sum_and_store(x, e, n, *maximum, !(*spread >= SOFTMAX_EXP_UNDERFLOW));
+}
+
 // Pass 1 of the online softmax, per lane a running maximum m and s = Σ e^(x − m) (see
 // OnlineKernels.swift). m starts at −FLT_MAX, not −inf, so v − m is never −inf − (−inf): a −inf
 // element gives e = 0, a lane of only −inf keeps s = 0 (every other lane has s ≥ 1), and s ≥ 1
