@@ -140,8 +140,10 @@ struct ReloadRowTests {
             }
           }
           #expect(
-            sum.bitPattern == expectedSum.bitPattern && stored.map(\.bitPattern)
-              == expected.map(\.bitPattern), "\(context) sum and exponentials")
+            sum.bitPattern == expectedSum.bitPattern
+              && stored.map(\.bitPattern)
+                == expected.map(\.bitPattern),
+            "\(context) sum and exponentials")
           guard !sum.isNaN else { continue }
           for factor in [1, 0x1p-12, 3] as [Double] {
             let scale = Float(factor / sum)

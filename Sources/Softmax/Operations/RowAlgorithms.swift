@@ -149,7 +149,8 @@ package enum RowAlgorithms {
     // Streamed outputs fill the store buffer, and the bookkeeping of the next row waits for it
     // to drain: its input is asked for first, so that reading overlaps that wait.
     if let next { softmax_prefetch(next, n * MemoryLayout<Float>.stride) }
-    kernels.scale(stored, y, n, scale, flushThreshold(inverseSum: scale, spread: spread), row.stream)
+    kernels.scale(
+      stored, y, n, scale, flushThreshold(inverseSum: scale, spread: spread), row.stream)
     if row.stream && stored == y { kernels.storeFence() }
     return true
   }

@@ -163,7 +163,8 @@ extension Float: TrainingCompute {
     if streamable, count <= RowChunks.minimumLength,
       let written = stagedRow(
         x, out, count: count,
-        staging: staging ?? Staging(exponentials: out ?? UnsafeMutablePointer(mutating: x), next: nil),
+        staging: staging
+          ?? Staging(exponentials: out ?? UnsafeMutablePointer(mutating: x), next: nil),
         stream: staging != nil, gradient)
     {
       return written
