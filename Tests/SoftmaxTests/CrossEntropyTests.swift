@@ -186,6 +186,36 @@ struct CrossEntropyTests {
     }
   }
 
+  /// A z-loss on huge logits makes factor = 1 + 2w log Z huge: the label's entry, often −1,
+  /// must not come from cancelling factor − 1 against the others' sum (it was −1.4e8).
+  @Test("z-loss on huge logits: every gradient entry against the Double reference")
+  func zLossOnHugeLogits() {
+    for logits in [[1e20, 0], [0, 1e20], [1e30, -5, 1e30 - 1e24, 3], [40, 0, 1e8]] as [[Double]] {
+      for label in logits.indices {
+        for smoothing in [0, 0.1] {
+          let options = CrossEntropyOptions(labelSmoothing: smoothing, zLossWeight: 1e-4)
+          let exact = ReferenceTraining.crossEntropy(
+            logits, label: label, smoothing: smoothing, zLoss: 1e-4)
+          let context = "\(logits) label \(label) ε \(smoothing)"
+          let shape = [1, logits.count]
+          var double = [Double]()
+          let doubleLoss = crossEntropy(
+            logits: logits, shape: shape, labels: [Int32(label)], reduction: .sum,
+            options: options, gradient: &double)
+          expectClose(double, exact.gradient, relative: 1e-9, floor: 1e-9, "Double \(context)")
+          #expect(abs(doubleLoss - exact.loss) <= 1e-12 * exact.loss, "Double loss \(context)")
+          var float = [Float]()
+          _ = crossEntropy(
+            logits: logits.map { Float($0) }, shape: shape, labels: [Int32(label)],
+            reduction: .sum, options: options, gradient: &float)
+          let floatExact = ReferenceTraining.crossEntropy(
+            logits.map { Double(Float($0)) }, label: label, smoothing: smoothing, zLoss: 1e-4)
+          expectClose(float, floatExact.gradient, relative: 1e-5, floor: 1e-6, "Float \(context)")
+        }
+      }
+    }
+  }
+
   @Test("finite differences in Double: the gradient of the loss with smoothing and z-loss")
   func finiteDifferences() {
     let n = 7

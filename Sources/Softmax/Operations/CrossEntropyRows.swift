@@ -149,6 +149,15 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
         summingExcept: smoothing > 0 ? nil : label, rewritten: label)
     }
     guard let out, normal else { return }
+    // With a z-loss, factor = 1 + 2w log Z can be huge (log Z = 1e20 with w = 1e-4: 2e16), and
+    // factor − 1 then cancels against factor · (1 − p) below: 1e20 logits gave −1.4e8 for an
+    // entry of −1. Where p < 1/2, factor · p − 1 is the better form: its terms do not cancel
+    // (factor · p − 1 ≈ 0 only when factor · p ≈ 1, leaving p's absolute error). Without a
+    // z-loss (factor 1) the forms below have nothing huge to cancel and stay as they were.
+    if factor != 1 && labelExponent < -ln2 {
+      let entry = factor * exp(labelExponent) - (1 - smoothing) - smoothing / Double(n)
+      return set(out, label, weight * entry)
+    }
     if smoothing > 0 {
       // factor · p − (1 − ε) − ε / C, with p − 1 from expm1: the entry is at least about ε
       // unless p is near 1 − ε, so an absolute error of about 1e-7 (log Z's) is what it can
