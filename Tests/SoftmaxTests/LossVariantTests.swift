@@ -29,8 +29,8 @@ struct LossVariantTests {
       var expectedGradient: [Double] = []
       var floors: [Double] = []
       for r in 0..<rows {
-        // The logits divided in Float, as the library divides them (correctly rounded).
-        let xr = row(x, r, length: length).map { Double($0 / Float(temperature)) }
+        // The logits divided exactly (the library rounds (x − max) / T once, from Double).
+        let xr = row(x, r, length: length).map { Double($0) / temperature }
         let qr = row(q, r, length: length).map(Double.init)
         let (l, g) = ReferenceTraining.softCrossEntropy(xr, targets: qr, temperature: 1)
         expectedLoss += l * temperature * temperature
@@ -48,6 +48,48 @@ struct LossVariantTests {
         reduction: .sum)
       #expect(lossOnly.bitPattern == loss.bitPattern, "\(context)")
     }
+  }
+
+  /// Logits at the ends of the Float range, where x / T overflowed, and +inf logits that hold
+  /// all of the target mass (probability 1 / count each, as for a label on them).
+  @Test("soft targets at the ends of the range and on +inf logits")
+  func softTargetEdges() {
+    let big = Float.greatestFiniteMagnitude
+    let finite: [([Float], [Float], Float)] = [
+      ([-big], [1], 0.5), ([3e38, 3e38], [0.5, 0.5], 0.5), ([big, 0], [0.5, 0.5], 0.5),
+      ([-big, 1, big], [0.25, 0.25, 0.5], 0.25), ([1e30, 0, -1e30], [0.2, 0.3, 0.5], 2),
+    ]
+    for (x, q, t) in finite {
+      var gradient = [Float]()
+      let loss = crossEntropy(
+        logits: x, shape: [x.count], targets: q, temperature: t, gradient: &gradient)
+      // Shifted by the maximum (the loss and gradient do not change), so that the Double
+      // reference keeps the differences of logits near 1e38.
+      let (exactLoss, exactGradient) = ReferenceTraining.softCrossEntropy(
+        x.map { Double($0) - Double(x.max()!) }, targets: q.map(Double.init),
+        temperature: Double(t))
+      #expect(
+        abs(Double(loss) - exactLoss) <= 1e-6 * max(1, exactLoss), "\(x) T \(t): \(loss)")
+      expectClose(gradient, exactGradient, relative: 1e-6, floor: 1e-6, "\(x) T \(t)")
+    }
+    let infinite: [([Float], [Float], Float)] = [
+      ([.infinity], [1], 0), ([.infinity, .infinity], [0.5, 0.5], Float(log(2.0))),
+      ([.infinity, 0], [1, 0], 0), ([.infinity, 0], [0.5, 0.5], .infinity),
+      ([.infinity, .infinity, 0], [0.25, 0.25, 0], Float(0.5 * log(2.0))),
+    ]
+    for (x, q, expected) in infinite {
+      for t: Float in [1, 0.5] {
+        let loss = crossEntropy(logits: x, shape: [x.count], targets: q, temperature: t)
+        let scaled = expected * t * t
+        #expect(
+          loss == scaled || abs(loss - scaled) <= 1e-6 * scaled, "\(x) \(q) T \(t): \(loss)")
+      }
+    }
+    // Double logits at both ends of the range: each term q (log Z − x) is ≥ 0, so the loss is
+    // +inf (the exact 1.8e308 is beyond Double), never NaN.
+    let huge = Double.greatestFiniteMagnitude
+    let loss = crossEntropy(logits: [-huge, huge], shape: [2], targets: [0.5, 0.5])
+    #expect(loss == .infinity, "\(loss)")
   }
 
   @Test("soft targets: finite differences in Double, and one-hot targets equal labels")

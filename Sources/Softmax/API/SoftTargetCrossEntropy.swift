@@ -15,9 +15,13 @@
 /// ```
 ///
 /// Numerics as for the cross-entropy with labels; Σ q and Σ q x in Double; a target of 0 on
-/// a logit of −inf contributes 0. A temperature other than 1 divides the logits in a scratch
-/// row (one per task, never per row). Label smoothing and StableMax do not apply (the targets
-/// already are a distribution); `options` gives the z-loss weight.
+/// a logit of −inf contributes 0. A temperature other than 1 writes (x − max x) / T, computed
+/// in Double and rounded once, into a scratch row (one per task, never per row), and takes
+/// Σ q x from the Double values: logits near ±`greatestFiniteMagnitude` give finite losses at
+/// any T. Where logits are +inf (their probabilities share 1), the loss is Σ q log(count of
+/// +inf) when all of the target mass is on them and there is no z-loss, else +inf (as for a
+/// label). Label smoothing and StableMax do not apply (the targets already are a
+/// distribution); `options` gives the z-loss weight.
 ///
 /// - Precondition: counts agree, `temperature` is finite and > 0, and `gradient` is
 ///   identical to or disjoint from the logits and disjoint from the targets.

@@ -91,13 +91,30 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       labelRow(
         a, out, count: n, label: label, index: index, threads: threads, staging: staging)
     case .probabilities:
-      if temperature != 1 {
-        // The input is scratch here (`rewritesInput`): divide it in place.
-        let x = UnsafeMutablePointer(mutating: a)
-        let t = Compute(temperature)
-        for i in 0..<n { x[i] /= t }
+      guard temperature != 1 else {
+        return probabilityRow(a, b!, out, count: n, index: index, threads: threads)
       }
-      probabilityRow(a, b!, out, count: n, index: index, threads: threads)
+      // The input is scratch here (`rewritesInput`): x' = (x − m) / T in place, m the
+      // largest logit (0 if that is not finite), in Double and rounded once, and Σ q x' from
+      // the Double values. x / T in Float overflowed beyond T · Float.greatestFiniteMagnitude
+      // (−FLT_MAX at T = 0.5 became −inf: a loss of +inf for 0), and so does x' where it is
+      // below −FLT_MAX: such an entry's probability is 0 either way, but its Σ q x' term is
+      // finite and T² brings the loss back into range. Loss and gradient see x / T only
+      // through its differences; m / T returns in log Z'.
+      let (x, q) = (UnsafeMutablePointer(mutating: a), b!)
+      var m = -Double.infinity
+      for i in 0..<n where Double(x[i]) > m { m = Double(x[i]) }
+      if !m.isFinite { m = 0 }
+      var centered = 0.0
+      for i in 0..<n {
+        let scaled = (Double(x[i]) - m) / temperature
+        // A target of 0 on a logit of −inf contributes 0 (0 · log 0 = 0), not NaN.
+        if q[i] != 0 { centered += Double(q[i]) * scaled }
+        x[i] = Compute(scaled)
+      }
+      probabilityRow(
+        a, q, out, count: n, index: index, threads: threads,
+        shifted: (by: m / temperature, centered: centered))
     }
   }
 
@@ -182,9 +199,11 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     out[index] = Compute(value)
   }
 
+  /// The soft-target row. `shifted`: x holds (logits − m) / T, m / T is `by` (log Z' = log Σ
+  /// e^x + by), and `centered` is Σ q x from the unrounded values.
   private func probabilityRow(
     _ x: UnsafePointer<Compute>, _ q: UnsafePointer<Compute>, _ out: UnsafeMutablePointer<Compute>?,
-    count n: Int, index: Int, threads: Int
+    count n: Int, index: Int, threads: Int, shifted: (by: Double, centered: Double)? = nil
   ) {
     // Σ q and Σ q (x − r) before pass 1 (which may overwrite the logits), with r = x_0 when
     // the logits are huge, so that Σ q (log Z − x) = Σ q · (log Z − r) − Σ q (x − r) keeps
@@ -192,32 +211,41 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     let qRow = RowPlan(x: q, y: UnsafeMutablePointer(mutating: q), count: n, threads: threads)
     let mass = qRow.sum()
     let first = Double(x[0])
-    let reference = first.isFinite && Swift.abs(first) > 1e6 ? first : 0
+    let reference = shifted == nil && first.isFinite && Swift.abs(first) > 1e6 ? first : 0
     var centered = 0.0
-    if reference != 0 {
+    if let shifted {
+      centered = shifted.centered
+    } else if reference != 0 {
       for i in 0..<n where q[i] != 0 { centered += Double(q[i]) * (Double(x[i]) - reference) }
     } else {
       centered = qRow.sum(times: x)
     }
-    if centered.isNaN && !mass.isNaN {
+    if centered.isNaN && !mass.isNaN && shifted == nil {
       // A target of 0 on a logit of −inf contributes 0 (0 · log 0 = 0), not NaN.
       centered = 0
       for i in 0..<n where q[i] != 0 { centered += Double(q[i]) * (Double(x[i]) - reference) }
     }
+    let shift = shifted?.by ?? 0
     let t2 = temperature * temperature
     _ = Compute.gradientPasses(
       x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: false,
       staging: nil
     ) { total in
-      let lse = total.logSum
+      let lse = total.logSum + shift
       logSums?[index] = lse
       guard total.isFiniteSum else {
-        losses[index] = mass.isNaN ? .nan : specialLoss(total, labelIsInfinite: false)
+        losses[index] = mass.isNaN ? .nan : t2 * specialLoss(total, x, q, count: n)
         if let out { special(total, x, out, count: n, targets: q, scale: weight * temperature) }
         return nil
       }
-      losses[index] =
-        t2 * (mass * total.logSum(minus: reference) - centered + zLoss * lse * lse)
+      var loss = mass * total.logSum(minus: reference) - centered
+      if loss.isNaN && !centered.isNaN {
+        // inf − inf: logits at both ends of the range ([−max, max] in Double), whose terms
+        // q (log Z − x) are each ≥ 0 and some +inf. Summed term by term they give +inf.
+        loss = 0
+        for i in 0..<n where q[i] != 0 { loss += Double(q[i]) * total.logSum(minus: Double(x[i])) }
+      }
+      losses[index] = t2 * (loss + zLoss * lse * lse)
       // ∂/∂x of Σ q (log Z − x): (Σ q) softmax − q, so targets that do not sum exactly to 1
       // (rounded probabilities) still get the gradient of the loss returned.
       return GradientOutput(
@@ -234,6 +262,24 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       return log(Double(total.infinityCount))
     }
     return .infinity
+  }
+
+  /// The soft-target loss of a row whose sum is NaN, infinite or empty, before the T² factor:
+  /// NaN; Σ q log(count of +inf) when all of the target mass is on +inf entries (each has
+  /// probability 1 / count: as `specialLoss` has it for a label) and there is no z-loss; else
+  /// +inf.
+  private func specialLoss(
+    _ total: SoftmaxNormalizer, _ x: UnsafePointer<Compute>, _ q: UnsafePointer<Compute>,
+    count n: Int
+  ) -> Double {
+    if total.mantissa.isNaN { return .nan }
+    guard total.infinityCount > 0 && zLoss == 0 else { return .infinity }
+    var mass = 0.0
+    for i in 0..<n where q[i] != 0 {
+      guard x[i] == .infinity else { return .infinity }
+      mass += Double(q[i])
+    }
+    return mass * log(Double(total.infinityCount))
   }
 
   /// The gradient of a row whose sum is NaN (NaN everywhere), infinite (the +inf entries
