@@ -168,6 +168,32 @@ struct LossVariantTests {
     }
   }
 
+  /// Double logits near greatestFiniteMagnitude: S = Σ s(x) overflows although every term is
+  /// finite. StableMax of [h, h] is [1/2, 1/2] for any h; of [h, h, −1] nearly so.
+  @Test("StableMax in Double where the sum of s(x) overflows")
+  func stableMaxHugeDouble() {
+    let options = CrossEntropyOptions(probabilities: .stableMax)
+    for h in [1e308, Double.greatestFiniteMagnitude] {
+      for (x, label) in [([h, h], 0), ([h, h, -1], 1), ([h, h, -1], 2)] {
+        var gradient = [Double]()
+        let loss = crossEntropy(
+          logits: x, shape: [x.count], labels: [Int32(label)], reduction: .sum, options: options,
+          gradient: &gradient)
+        // s(h) = h + 1 = h in Double, s(−1) = 1/2: S = 2h + 1/2, exactly 2h in Double terms.
+        let values = x.map { $0 >= 0 ? $0 + 1 : 1 / (1 - $0) }
+        let slopes = x.map { $0 >= 0 ? 1 : 1 / ((1 - $0) * (1 - $0)) }
+        let logTotal = log(2.0) + log(h)
+        let exactLoss = logTotal - log(values[label])
+        #expect(abs(loss - exactLoss) <= 1e-12 * max(1, abs(exactLoss)), "\(x) \(label): \(loss)")
+        // s'_i / S − [i = label] s'_i / s_i, with 1 / S = 1 / (2h) (the −1's s is negligible).
+        let expected = x.indices.map {
+          slopes[$0] * (0.5 / h) - ($0 == label ? slopes[$0] / values[$0] : 0)
+        }
+        expectClose(gradient, expected, relative: 1e-12, floor: 0, "\(x) \(label)")
+      }
+    }
+  }
+
   @Test("multiclass hinge, plain and squared, against the reference and with an ignore index")
   func hinge() {
     for squared in [false, true] {

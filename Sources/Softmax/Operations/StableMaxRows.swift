@@ -48,6 +48,14 @@ struct StableMaxCrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       total += s
       if smoothing > 0 { logs += log(s) }
     }
+    // Finite Double logits near greatestFiniteMagnitude overflow S: sum them again scaled by
+    // 2^-64 (S = total · 2^64), which no count of finite values can overflow.
+    var scaled = false
+    if total == .infinity && infinities == 0 {
+      total = 0
+      for i in 0..<n { total += stable(Double(a[i])).value * 0x1p-64 }
+      scaled = true
+    }
     let (sl, slopeL) = stable(xl)
     let loss: Double
     if total.isNaN {
@@ -57,14 +65,15 @@ struct StableMaxCrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     } else if total == 0 {
       loss = .infinity
     } else {
-      loss = log(total) - (1 - smoothing) * log(sl) - smoothing / Double(n) * logs
+      let logTotal = log(total) + (scaled ? 64 * 0.693_147_180_559_945_309 : 0)
+      loss = logTotal - (1 - smoothing) * log(sl) - smoothing / Double(n) * logs
     }
     losses[index] = loss
     guard let out else { return }
     if total.isNaN { return out.update(repeating: .nan, count: n) }
     // 1 / S is 0 with +inf entries (each gets 0 in the limit) and +inf for an empty row,
     // where the limit is undefined: such rows get a zero gradient.
-    let inverse = total > 0 ? 1 / total : 0
+    let inverse = total > 0 ? (scaled ? 1 / total * 0x1p-64 : 1 / total) : 0
     let spread = smoothing / Double(n)
     for i in 0..<n {
       let (s, slope) = stable(Double(a[i]))
