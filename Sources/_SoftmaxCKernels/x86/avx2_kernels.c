@@ -101,6 +101,15 @@ INLINE __m256 exp_nonpositive(__m256 x) {
   return _mm256_mul_ps(_mm256_andnot_ps(drop, p), exp2_of_integer(n));
 }
 
+// exp_nonpositive for x known to be at least the underflow cut (reload rows whose minimum
+// says so): the same bits without the clamp, the compare and the mask.
+INLINE __m256 exp_above_cut(__m256 x) {
+  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  const __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2), x);
+  return _mm256_mul_ps(exp_of_reduced(t), exp2_of_integer(n));
+}
+
 INLINE void accumulate(__m256 *am, __m256 *ae, __m256 m, __m256 n) {
   const __m256 e = _mm256_max_ps(*ae, n);
   *am = _mm256_fmadd_ps(*am, exp2_nonpositive(_mm256_sub_ps(*ae, e)),
@@ -234,7 +243,10 @@ KERNEL void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n,
   }
 }
 
-INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
+// Σ e^(x − shift), storing each term into y when y is non-null; without `underflows` (every
+// x − shift at least the underflow cut) the full vectors skip the flush, which would keep
+// every lane.
+INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift, int underflows) {
   const __m256 vshift = _mm256_set1_ps(shift);
   double total = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
@@ -242,10 +254,14 @@ INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;
     size_t i = start;
     for (; i + 32 <= end; i += 32) {
-      const __m256 e0 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
-      const __m256 e1 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vshift));
-      const __m256 e2 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vshift));
-      const __m256 e3 = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vshift));
+      const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vshift);
+      const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vshift);
+      const __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vshift);
+      const __m256 d3 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vshift);
+      const __m256 e0 = underflows ? exp_nonpositive(d0) : exp_above_cut(d0);
+      const __m256 e1 = underflows ? exp_nonpositive(d1) : exp_above_cut(d1);
+      const __m256 e2 = underflows ? exp_nonpositive(d2) : exp_above_cut(d2);
+      const __m256 e3 = underflows ? exp_nonpositive(d3) : exp_above_cut(d3);
       if (y) {
         _mm256_storeu_ps(y + i, e0);
         _mm256_storeu_ps(y + i + 8, e1);
@@ -267,11 +283,11 @@ INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift) {
 }
 
 KERNEL double softmax_sumexp_avx2_u32_acc2(const float *x, size_t n, float shift) {
-  return sumexp_blocks(x, NULL, n, shift);
+  return sumexp_blocks(x, NULL, n, shift, 1);
 }
 
 KERNEL double softmax_sumexp_store_avx2_u32_acc2(const float *x, float *y, size_t n, float shift) {
-  return sumexp_blocks(x, y, n, shift);
+  return sumexp_blocks(x, y, n, shift, 1);
 }
 
 INLINE __m256 scale_kept(__m256 e, __m256 scale, __m256 threshold) {
@@ -303,21 +319,17 @@ KERNEL void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float 
   }
 }
 
-KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream) {
-  const __m256 vscale = _mm256_set1_ps(scale), vthreshold = _mm256_set1_ps(threshold);
-  const size_t head = head_count(y, n, stream);
-  if (head) {
-    const __m256i lanes = first_lanes(head);
-    _mm256_maskstore_ps(y, lanes, scale_kept(load_partial(x, lanes, 0.0f), vscale, vthreshold));
-  }
-  size_t i = head;
+// Threshold 0 (no product can be below 2^-125, as the reload row knows from its minimum): the
+// full vectors multiply without the compare and the mask, which would keep every lane.
+INLINE void scale_vectors(const float *x, float *y, size_t i, size_t n, __m256 vscale,
+                          __m256 vthreshold, int stream, int flush) {
   for (; i + 32 <= n; i += 32) {
     const __m256 e0 = _mm256_loadu_ps(x + i), e1 = _mm256_loadu_ps(x + i + 8);
     const __m256 e2 = _mm256_loadu_ps(x + i + 16), e3 = _mm256_loadu_ps(x + i + 24);
-    STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
-    STORE_OUTPUT(stream, y + i + 8, scale_kept(e1, vscale, vthreshold));
-    STORE_OUTPUT(stream, y + i + 16, scale_kept(e2, vscale, vthreshold));
-    STORE_OUTPUT(stream, y + i + 24, scale_kept(e3, vscale, vthreshold));
+    STORE_OUTPUT(stream, y + i, flush ? scale_kept(e0, vscale, vthreshold) : _mm256_mul_ps(e0, vscale));
+    STORE_OUTPUT(stream, y + i + 8, flush ? scale_kept(e1, vscale, vthreshold) : _mm256_mul_ps(e1, vscale));
+    STORE_OUTPUT(stream, y + i + 16, flush ? scale_kept(e2, vscale, vthreshold) : _mm256_mul_ps(e2, vscale));
+    STORE_OUTPUT(stream, y + i + 24, flush ? scale_kept(e3, vscale, vthreshold) : _mm256_mul_ps(e3, vscale));
   }
   for (; i < n; i += 8) {
     const __m256i lanes = first_lanes(n - i);
@@ -325,15 +337,52 @@ KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float sca
   }
 }
 
-// The reload row's passes without the minimum (so always with their compares).
-static float reload_maximum(const float *x, size_t n, float *minimum) {
-  *minimum = -INFINITY;
-  return softmax_max_avx2_u32_acc4(x, n);
+KERNEL void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream) {
+  const __m256 vscale = _mm256_set1_ps(scale), vthreshold = _mm256_set1_ps(threshold);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __m256i lanes = first_lanes(head);
+    _mm256_maskstore_ps(y, lanes, scale_kept(load_partial(x, lanes, 0.0f), vscale, vthreshold));
+  }
+  if (threshold == 0) {
+    scale_vectors(x, y, head, n, vscale, vthreshold, stream, 0);
+  } else {
+    scale_vectors(x, y, head, n, vscale, vthreshold, stream, 1);
+  }
 }
 
-static double reload_sum_and_store(const float *x, float *y, size_t n, float shift, int underflows) {
-  (void)underflows;
-  return softmax_sumexp_store_avx2_u32_acc2(x, y, n, shift);
+// The reload row's maximum pass, as softmax_max_avx2_u32_acc4 finds the maximum, and the
+// minimum beside it (one vminps per vector on the same loads).
+KERNEL static float reload_maximum(const float *x, size_t n, float *minimum) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY), pos_inf = _mm256_set1_ps(INFINITY);
+  __m256 a0 = neg_inf, a1 = neg_inf, a2 = neg_inf, a3 = neg_inf, b0 = pos_inf, b1 = pos_inf;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+    const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
+    a0 = _mm256_max_ps(a0, v0);
+    a1 = _mm256_max_ps(a1, v1);
+    a2 = _mm256_max_ps(a2, v2);
+    a3 = _mm256_max_ps(a3, v3);
+    b0 = _mm256_min_ps(b0, _mm256_min_ps(v0, v1));
+    b1 = _mm256_min_ps(b1, _mm256_min_ps(v2, v3));
+  }
+  for (; i < n; i += 8) {
+    const __m256i lanes = first_lanes(n - i);
+    a0 = _mm256_max_ps(a0, load_partial(x + i, lanes, -INFINITY));
+    b0 = _mm256_min_ps(b0, load_partial(x + i, lanes, INFINITY));
+  }
+  const __m256 b = _mm256_min_ps(b0, b1);
+  __m128 m = _mm_min_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+  *minimum = _mm_cvtss_f32(m);
+  return hmax(_mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3)));
+}
+
+KERNEL static double reload_sum_and_store(const float *x, float *y, size_t n, float shift,
+                                          int underflows) {
+  return underflows ? sumexp_blocks(x, y, n, shift, 1) : sumexp_blocks(x, y, n, shift, 0);
 }
 
 KERNEL int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream) {
