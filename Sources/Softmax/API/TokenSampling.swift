@@ -1,7 +1,7 @@
 // Token sampling over a vocabulary's logits: options, a reusable sampler, and the one-call
 // forms (one row, a batch of rows, the kept distribution, the top log-probabilities).
 
-internal import SoftmaxKernels
+package import SoftmaxKernels
 
 /// How a token is drawn from a row of logits. The options apply in this order:
 ///
@@ -9,8 +9,8 @@ internal import SoftmaxKernels
 ///    a token that occurs c > 0 times is divided by `repetitionPenalty` when positive and
 ///    multiplied by it when negative, then lowered by c · `frequencyPenalty` +
 ///    `presencePenalty`.
-/// 2. **Temperature**: logits are divided by it; 0 is greedy (the largest logit, the lowest
-///    index among equal ones), and the other options then change nothing.
+/// 2. **Temperature**: logits are divided by it; 0 is greedy (the largest logit, +inf
+///    included, the lowest index among equal ones), and the other options then change nothing.
 /// 3. **Top-k**: the `topK` largest logits are kept (0 keeps all), ties broken by lower index.
 /// 4. **Top-p**: of what is left, sorted by probability (ties by lower index), the shortest
 ///    prefix whose probability, renormalized over what top-k left, reaches `topP`.
@@ -81,16 +81,25 @@ public struct SamplingOptions: Sendable, Hashable, Codable {
 /// `UInt64` from the generator (greedy ones too), so a seeded generator reproduces a run.
 ///
 /// Special values: a NaN logit is never drawn; if any logit is +inf, the +inf tokens share the
-/// probability equally; a row with no finite logit and no +inf (all −inf or NaN) has an
-/// empty distribution, and a draw returns its first non-NaN index (0 when all are NaN).
+/// probability equally (greedy decoding takes the first); a row with no finite logit and no
+/// +inf (all −inf or NaN) has an empty distribution, and a draw returns its first non-NaN
+/// index (0 when all are NaN).
 ///
 /// - Precondition: a row has at least one and fewer than 2^31 logits; history tokens are
 ///   valid indices of it.
 public struct TokenSampler: Sendable {
   private var scratch = SelectionScratch()
+  /// The kernel set; nil: the one the library selected (`PassKernels.selected`).
+  private var kernels: PassKernels?
 
   /// A sampler with no scratch yet.
   public init() {}
+
+  /// A sampler on the given kernel set instead of the selected one, so that the tests run
+  /// every set this CPU supports in one process.
+  package init(kernels: PassKernels) {
+    self.kernels = kernels
+  }
 
   private mutating func uniqueScratch() -> SelectionScratch {
     if !isKnownUniquelyReferenced(&scratch) { scratch = SelectionScratch() }
@@ -133,7 +142,7 @@ public struct TokenSampler: Sendable {
 
   /// The tokens a draw can return and their probabilities, renormalized over the kept set
   /// (computed in Double, rounded once), most probable first (ties by lower index). A greedy
-  /// temperature keeps one token with probability 1.
+  /// temperature keeps one token with probability 1: the first largest logit, +inf included.
   public mutating func distribution(
     _ logits: UnsafeBufferPointer<Float>, options: SamplingOptions = SamplingOptions(),
     history: [Int] = []
@@ -190,7 +199,7 @@ public struct TokenSampler: Sendable {
     }
     let selection = TokenSelection(
       x: row, count: logits.count, temperature: options.temperature == 0 ? 1 : options.temperature,
-      kernels: PassKernels.selected, scratch: scratch)
+      kernels: kernels ?? PassKernels.selected, scratch: scratch)
     return body(selection)
   }
 }

@@ -240,8 +240,13 @@ struct TokenSelection {
     return largest
   }
 
-  /// The first index of `value`, which the row holds.
+  /// The first index of `value`, which the row holds (+inf included).
   func firstIndex(of value: Float) -> Int {
+    if value == .infinity {
+      // The gather's band [value, value.nextUp) is empty at +inf, whose nextUp is itself.
+      for i in 0..<count where x[i] == value { return i }
+      return 0
+    }
     let out = scratch.floats(SelectionScratch.bandValues, 4096 + 16)
     let index = scratch.indices(0, 4096 + 16)
     var start = 0
