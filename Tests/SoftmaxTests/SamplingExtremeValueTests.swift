@@ -92,3 +92,20 @@ struct SamplingExtremeValueTests {
       sampleTokens(logits: batch, shape: [2, 4], options: .greedy, using: &generator) == [1, 3])
   }
 }
+
+/// The array forms on array literals built in the calling function: an optimized caller
+/// once promoted such a literal to its stack and dropped the stores of its elements, as the
+/// array form reached them only through `span` (run by `swift test -c release`).
+@Suite("token sampling: the array forms read the caller's literal")
+struct SamplingArrayLiteralTests {
+  @Test("a literal of ±greatestFiniteMagnitude built in the caller")
+  func literalInTheCaller() {
+    let big = Float.greatestFiniteMagnitude
+    var generator = SeededGenerator(seed: 28)
+    let kept = samplingDistribution(logits: [-big, big])
+    #expect(kept.map(\.token) == [1] && kept.map(\.probability) == [1])
+    #expect(sampleToken(logits: [-big, big, 0], options: .greedy, using: &generator) == 1)
+    #expect(samplingDistribution(logits: [big, -big, 0]).map(\.token) == [0])
+    #expect(sampleToken(logits: [-big, big], using: &generator) == 1)
+  }
+}

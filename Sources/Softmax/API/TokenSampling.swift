@@ -133,11 +133,19 @@ public struct TokenSampler: Sendable {
     _ logits: Span<Element>, options: SamplingOptions = SamplingOptions(),
     history: [Int] = [], using generator: inout Generator
   ) -> Int {
-    let scratch = uniqueScratch()
-    return logits.withUnsafeBufferPointer { x in
-      let row = floatRow(x, scratch)
-      return sample(row, options: options, history: history, using: &generator)
+    logits.withUnsafeBufferPointer { x in
+      sample(elements: x, options: options, history: history, using: &generator)
     }
+  }
+
+  /// ``sample(_:options:history:using:)-(Span<Element>,_,_,_)`` on a buffer of any element
+  /// type: the span and array forms both come here.
+  mutating func sample<Element: SoftmaxElement, Generator: RandomNumberGenerator>(
+    elements x: UnsafeBufferPointer<Element>, options: SamplingOptions, history: [Int],
+    using generator: inout Generator
+  ) -> Int {
+    let row = floatRow(x, uniqueScratch())
+    return sample(row, options: options, history: history, using: &generator)
   }
 
   /// The tokens a draw can return and their probabilities, renormalized over the kept set
@@ -159,10 +167,17 @@ public struct TokenSampler: Sendable {
   public mutating func distribution<Element: SoftmaxElement>(
     _ logits: Span<Element>, options: SamplingOptions = SamplingOptions(), history: [Int] = []
   ) -> [(token: Int, probability: Float)] {
-    let scratch = uniqueScratch()
-    return logits.withUnsafeBufferPointer { x in
-      distribution(floatRow(x, scratch), options: options, history: history)
+    logits.withUnsafeBufferPointer { x in
+      distribution(elements: x, options: options, history: history)
     }
+  }
+
+  /// ``distribution(_:options:history:)-(Span<Element>,_,_)`` on a buffer of any element
+  /// type: the span and array forms both come here.
+  mutating func distribution<Element: SoftmaxElement>(
+    elements x: UnsafeBufferPointer<Element>, options: SamplingOptions, history: [Int]
+  ) -> [(token: Int, probability: Float)] {
+    distribution(floatRow(x, uniqueScratch()), options: options, history: history)
   }
 
   /// The `count` most probable tokens of the whole softmax at `temperature` (no truncation)
@@ -220,7 +235,13 @@ public func sampleToken<Element: SoftmaxElement, Generator: RandomNumberGenerato
   using generator: inout Generator
 ) -> Int {
   var sampler = TokenSampler()
-  return sampler.sample(logits.span, options: options, history: history, using: &generator)
+  // The array's buffer, not `logits.span`: a caller built with -O whose array literal was
+  // promoted to the stack dropped the stores of its elements when this function reached them
+  // only through `span` (Swift 6.3: the call was taken not to read the array), so the row
+  // read here was uninitialized stack memory.
+  return logits.withUnsafeBufferPointer { x in
+    sampler.sample(elements: x, options: options, history: history, using: &generator)
+  }
 }
 
 /// The tokens a draw can return and their renormalized probabilities, most probable first.
@@ -229,7 +250,10 @@ public func samplingDistribution<Element: SoftmaxElement>(
   logits: [Element], options: SamplingOptions = SamplingOptions(), history: [Int] = []
 ) -> [(token: Int, probability: Float)] {
   var sampler = TokenSampler()
-  return sampler.distribution(logits.span, options: options, history: history)
+  // The array's buffer, not `logits.span`: see `sampleToken(logits:options:history:using:)`.
+  return logits.withUnsafeBufferPointer { x in
+    sampler.distribution(elements: x, options: options, history: history)
+  }
 }
 
 /// The `count` most probable tokens and their log-probabilities under the whole softmax at
