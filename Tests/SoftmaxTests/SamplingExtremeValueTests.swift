@@ -91,6 +91,49 @@ struct SamplingExtremeValueTests {
     #expect(
       sampleTokens(logits: batch, shape: [2, 4], options: .greedy, using: &generator) == [1, 3])
   }
+
+  /// Rows holding ±greatestFiniteMagnitude (and ±3e38): x − max overflows Float for the
+  /// smallest entries, and so does the width of a band of the cut search.
+  static func extremeRows() -> [(String, [Float])] {
+    let big = Self.big
+    var rows: [(String, [Float])] = [
+      ("[-G, G]", [-big, big]), ("[G, -G]", [big, -big]), ("[-G, G, 0]", [-big, big, 0]),
+    ]
+    var oneTop = [Float](repeating: -big, count: 1000)
+    oneTop[999] = big
+    rows.append(("999 × -G, G", oneTop))
+    // Ties at the top, so top-p keeps a prefix of them, over a bottom 6.8e38 below.
+    rows.append(("G and -G", (0..<1000).map { $0 % 10 < 3 ? big : -big }))
+    rows.append(("3e38 and -3e38", (0..<1000).map { $0 % 10 < 3 ? 3e38 : -3e38 }))
+    // An ordinary row whose lowest entries are -G.
+    var low = SamplingRows.logits("normal", count: 3000, seed: 24)
+    for i in stride(from: 0, to: 3000, by: 5) { low[i] = -big }
+    rows.append(("normal with -G", low))
+    return rows
+  }
+
+  static let extremeOptions =
+    SamplingRows.options + [SamplingOptions(topK: 5), SamplingOptions(topP: 0.5)]
+
+  @Test("rows with ±greatestFiniteMagnitude against the reference", arguments: allISAs)
+  func extremeFiniteLogits(isa: KernelISA) {
+    guard var sampler = Self.sampler(isa) else { return }
+    var generator = SeededGenerator(seed: 25)
+    for (name, x) in Self.extremeRows() {
+      for options in Self.extremeOptions + Self.greedyOptions {
+        let expected = ReferenceSampling.distribution(x, options: options)
+        let got = x.withUnsafeBufferPointer { sampler.distribution($0, options: options) }
+        SamplingTests.expectMatches(got, expected, "\(isa) \(name) \(options)")
+        let kept = Set(expected.map(\.token))
+        for _ in 0..<10 {
+          let token = x.withUnsafeBufferPointer {
+            sampler.sample($0, options: options, using: &generator)
+          }
+          #expect(kept.contains(token), "\(isa) \(name) \(options): drew \(token)")
+        }
+      }
+    }
+  }
 }
 
 /// The array forms on array literals built in the calling function: an optimized caller

@@ -394,13 +394,16 @@ struct TokenSelection {
       if band.count <= Self.sortedBand || isOneValue(band) {
         return finish(band, high: high, aboveMass, aboveCount, target, countTarget)
       }
-      // Eight cuts, descending, evenly across the band.
+      // Eight cuts, descending, evenly across the band, placed in Double: a band's span can
+      // exceed Float's range (−3.4e38 to 3.4e38 is 6.8e38), and in Float it became inf, so
+      // the cuts were −inf and NaN, the next band was empty and the row kept nothing.
       if high.isFinite && low > -.greatestFiniteMagnitude {
-        for j in 0..<8 { cuts[j] = high - (high - low) * Float(j + 1) / 9 }
+        let span = Double(high) - Double(low)
+        for j in 0..<8 { cuts[j] = Float(Double(high) - span * Double(j + 1) / 9) }
       } else {
         let (bottom, top) = range(band)
-        let span = top - bottom
-        for j in 0..<8 { cuts[j] = top - span * Float(j) / 8 }
+        let span = Double(top) - Double(bottom)
+        for j in 0..<8 { cuts[j] = Float(Double(top) - span * Double(j) / 8) }
       }
       kernels.selection.bandMasses(band.x, band.e, band.count, cuts, masses, counts)
       // The first cut whose prefix reaches the target bounds the band from below.
