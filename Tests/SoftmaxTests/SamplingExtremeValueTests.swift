@@ -134,6 +134,36 @@ struct SamplingExtremeValueTests {
       }
     }
   }
+
+  @Test(
+    "a row of one extreme value is uniform: distribution, draws, log-probabilities",
+    arguments: allISAs)
+  func rowOfOneExtremeValue(isa: KernelISA) {
+    guard var sampler = Self.sampler(isa) else { return }
+    var generator = SeededGenerator(seed: 26)
+    for value in [-Self.big, Self.big, -3e38, 3e38] {
+      for count in [1, 2, 7, 100, 1000, 5000] {
+        let x = [Float](repeating: value, count: count)
+        for options in Self.extremeOptions {
+          let expected = ReferenceSampling.distribution(x, options: options)
+          #expect(!expected.isEmpty)
+          let got = x.withUnsafeBufferPointer { sampler.distribution($0, options: options) }
+          SamplingTests.expectMatches(got, expected, "\(isa) \(count) × \(value) \(options)")
+          let token = x.withUnsafeBufferPointer {
+            sampler.sample($0, options: options, using: &generator)
+          }
+          #expect(expected.contains { $0.token == token })
+        }
+        let top = x.withUnsafeBufferPointer {
+          sampler.topLogProbabilities($0, count: Swift.min(count, 5))
+        }
+        #expect(top.map(\.token) == Array(0..<Swift.min(count, 5)))
+        for (_, logP) in top {
+          #expect(abs(Double(logP) + log(Double(count))) <= 2e-7 * log(Double(count)) + 4e-7)
+        }
+      }
+    }
+  }
 }
 
 /// The array forms on array literals built in the calling function: an optimized caller

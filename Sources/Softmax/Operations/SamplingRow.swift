@@ -283,11 +283,15 @@ extension TokenSelection {
       return (0..<number).map { i in
         (selectionKeyIndex(keys[i]), Float(weight(selectionKeyValue(keys[i]), maximum: m) / total))
       }
-    case .cut(let kept, let e, _):
+    case .cut(let kept, let e, let total):
+      // No cut keeps every finite entry: all x ≥ −Float.greatestFiniteMagnitude, ties
+      // included. (`-.greatestFiniteMagnitude.nextDown` was −(that.nextDown), which left out
+      // every −greatestFiniteMagnitude, so a row of them kept nothing.)
       let cut =
         kept
-        ?? SelectionCut(value: -.greatestFiniteMagnitude.nextDown, ties: 0, mass: 0, count: count)
+        ?? SelectionCut(value: -.greatestFiniteMagnitude, ties: count, mass: total, count: count)
       let (values, _, index, n) = gatherKept(cut, e)
+      if n == 0 { return [] }
       let keys = scratch.keys(n)
       for i in 0..<n { keys[i] = selectionKey(values[i], index[i]) }
       sortKeys(keys, n)
