@@ -164,6 +164,27 @@ struct SamplingExtremeValueTests {
       }
     }
   }
+
+  @Test(
+    "a temperature so large that (x − max)/T is moderate where x − max overflows",
+    arguments: allISAs)
+  func hugeTemperature(isa: KernelISA) {
+    guard var sampler = Self.sampler(isa) else { return }
+    let x: [Float] = [-Self.big, Self.big, 0]
+    for temperature: Float in [1e37, 3e38] {
+      for options in [
+        SamplingOptions(temperature: temperature),
+        SamplingOptions(temperature: temperature, topP: 0.97),
+        SamplingOptions(temperature: temperature, topK: 3, topP: 0.97),
+      ] {
+        let expected = ReferenceSampling.distribution(x, options: options)
+        // −3.4e38 keeps e^(−6.8e38/T): 2e-30 at T = 1e37, 0.07 at T = 3e38.
+        #expect(expected.count == 3 || options.topP < 1 && temperature < 1e38)
+        let got = x.withUnsafeBufferPointer { sampler.distribution($0, options: options) }
+        SamplingTests.expectMatches(got, expected, "\(isa) \(options)")
+      }
+    }
+  }
 }
 
 /// The array forms on array literals built in the calling function: an optimized caller

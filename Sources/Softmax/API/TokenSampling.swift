@@ -84,7 +84,8 @@ public struct SamplingOptions: Sendable, Hashable, Codable {
 /// probability equally (greedy decoding takes the first); a row with no finite logit and no
 /// +inf (all −inf or NaN) has an empty distribution, and a draw returns its first non-NaN
 /// index (0 when all are NaN). Finite logits are ordinary at any size: a row of equal
-/// logits is uniform whatever their value, −3.4e38 included.
+/// logits is uniform whatever their value, −3.4e38 included, and where x − max overflows
+/// Float (−3.4e38 and 3.4e38 in one row) the weight is that of the exact difference.
 ///
 /// - Precondition: a row has at least one and fewer than 2^31 logits; history tokens are
 ///   valid indices of it.

@@ -277,11 +277,14 @@ struct TokenSelection {
     var sum: Double
     if temperature == 1 {
       sum = kernels.sumAndStoreExp(v, e, n, m)
-    } else if temperature >= 0x1p-126 && (1 / temperature).isFinite {
-      // (x − max)/T as exact as in Double, in one read.
+    } else if temperature >= 0x1p-126 && temperature < 0x1p120 {
+      // (x − max)/T as exact as in Double, in one read. x − max overflows Float where it is
+      // below −3.4e38 (x = −3.4e38, max = 3.4e38); below T = 2^120 the quotient is then
+      // below −87.3, whose exponential is under 2^-126 and counts as 0 anyway.
       sum = kernels.selection.temperedExps(v, e, n, m, temperature)
     } else {
-      // (x − max)/T in Double, rounded once: the library's exact temperatures.
+      // (x − max)/T in Double, rounded once: the library's exact temperatures (tiny ones,
+      // and huge ones, whose moderate quotients the one-read kernel lost as −inf/T = −inf).
       kernels.effectiveLogits(v, e, n, temperature, m, 0, nil, nil)
       sum = kernels.sumAndStoreExp(UnsafePointer(e), e, n, 0)
     }
