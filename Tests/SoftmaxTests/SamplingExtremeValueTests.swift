@@ -185,6 +185,32 @@ struct SamplingExtremeValueTests {
       }
     }
   }
+
+  @Test(
+    "greedy on a row with no finite logit and no +inf: no distribution, the documented draw",
+    arguments: allISAs)
+  func greedyWithoutCandidates(isa: KernelISA) {
+    guard var sampler = Self.sampler(isa) else { return }
+    var generator = SeededGenerator(seed: 27)
+    var mixed = [Float](repeating: .nan, count: 100)
+    for i in stride(from: 7, to: 100, by: 9) { mixed[i] = -.infinity }
+    let rows: [[Float]] = [
+      [.nan], [.nan, .nan], [-.infinity], [Float](repeating: -.infinity, count: 100),
+      [Float](repeating: .nan, count: 5000), mixed,
+    ]
+    for x in rows {
+      for options in Self.greedyOptions + [SamplingOptions()] {
+        #expect(ReferenceSampling.distribution(x, options: options).isEmpty)
+        let got = x.withUnsafeBufferPointer { sampler.distribution($0, options: options) }
+        #expect(got.isEmpty, "\(isa) \(x.prefix(3)) count \(x.count) \(options)")
+        let token = x.withUnsafeBufferPointer {
+          sampler.sample($0, options: options, using: &generator)
+        }
+        #expect(token == Self.firstNonNaN(x))
+      }
+    }
+    #expect(samplingDistribution(logits: [Float.nan, .nan], options: .greedy).isEmpty)
+  }
 }
 
 /// The array forms on array literals built in the calling function: an optimized caller

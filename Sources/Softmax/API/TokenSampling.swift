@@ -82,10 +82,11 @@ public struct SamplingOptions: Sendable, Hashable, Codable {
 ///
 /// Special values: a NaN logit is never drawn; if any logit is +inf, the +inf tokens share the
 /// probability equally (greedy decoding takes the first); a row with no finite logit and no
-/// +inf (all −inf or NaN) has an empty distribution, and a draw returns its first non-NaN
-/// index (0 when all are NaN). Finite logits are ordinary at any size: a row of equal
-/// logits is uniform whatever their value, −3.4e38 included, and where x − max overflows
-/// Float (−3.4e38 and 3.4e38 in one row) the weight is that of the exact difference.
+/// +inf (all −inf or NaN) has an empty distribution at every temperature, greedy included,
+/// and a draw returns its first non-NaN index (0 when all are NaN). Finite logits are
+/// ordinary at any size: a row of equal logits is uniform whatever their value, −3.4e38
+/// included, and where x − max overflows Float (−3.4e38 and 3.4e38 in one row) the weight is
+/// that of the exact difference.
 ///
 /// - Precondition: a row has at least one and fewer than 2^31 logits; history tokens are
 ///   valid indices of it.
@@ -153,12 +154,17 @@ public struct TokenSampler: Sendable {
   /// The tokens a draw can return and their probabilities, renormalized over the kept set
   /// (computed in Double, rounded once), most probable first (ties by lower index). A greedy
   /// temperature keeps one token with probability 1: the first largest logit, +inf included.
+  /// A row with no finite logit and no +inf (all −inf or NaN) keeps none, greedy or not; a
+  /// draw from it returns its first non-NaN index, a token outside the (empty) distribution.
   public mutating func distribution(
     _ logits: UnsafeBufferPointer<Float>, options: SamplingOptions = SamplingOptions(),
     history: [Int] = []
   ) -> [(token: Int, probability: Float)] {
     withRow(logits, options, history, "samplingDistribution") { selection in
-      if options.temperature == 0 { return [(selection.greedy(), 1)] }
+      if options.temperature == 0 {
+        guard let token = selection.largest() else { return [] }
+        return [(token, 1)]
+      }
       return selection.distribution(
         selection.select(topK: options.topK, topP: options.topP, minP: options.minP))
     }

@@ -4,11 +4,18 @@
 internal import SoftmaxKernels
 
 extension TokenSelection {
-  /// The largest non-NaN logit's first index (0 for an all-NaN row).
-  func greedy() -> Int {
+  /// The first index of the largest logit (+inf included); nil when no logit is finite or
+  /// +inf (all −inf or NaN): the greedy distribution's one token, or none.
+  func largest() -> Int? {
     let m = maximum()
-    if m == -.infinity { return firstNonNaN() }
+    if m == -.infinity { return nil }
     return firstIndex(of: m)
+  }
+
+  /// The greedy draw: the first index of the largest logit, else, like every draw from an
+  /// empty selection, the first non-NaN index (0 for an all-NaN row).
+  func greedy() -> Int {
+    largest() ?? firstNonNaN()
   }
 }
 
