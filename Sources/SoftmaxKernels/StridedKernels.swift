@@ -14,8 +14,10 @@
 
 /// Softmax (or log-softmax) of 16 (or `width` < 16) adjacent columns of `length` rows,
 /// `stride` floats apart. Three passes over the block (maximum, Σ e^(x − max), output), which
-/// stays in L1/L2 for the row lengths of real models. Columns whose maximum is not finite, or
-/// whose sum is NaN, are finished by the special-value contract. `y` may be `x`.
+/// stays in L1/L2 for the row lengths of real models. Log-softmax is the rows' ((x − max) −
+/// high) − low with log Σ = high + low, a Float pair (exact near the top of a column however
+/// large its logits). Columns whose maximum is not finite, or whose sum is NaN, are finished
+/// by the special-value contract. `y` may be `x`.
 package func stridedSoftmax_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
   width: Int, output: RowOutput
@@ -39,10 +41,13 @@ package func stridedSoftmax_simd16(
   let keepsInput = any(special)
   switch output {
   case .logProbabilities:
-    let logSum = shift + logOfPositive(sum)
+    // As the rows' output pass: ((x − max) − high) − low, where high + low is log Σ as a Float
+    // pair. x − max is exact near the top of the column, so the top entries keep their
+    // precision however large the logits (max + log Σ in Float rounds at the scale of max).
+    let (high, low) = logPairOfPositive(sum)
     for row in 0..<length {
       let v = load(row, padding: 0)
-      let out = v - logSum
+      let out = ((v - shift) - high) - low
       store(
         keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
@@ -68,10 +73,16 @@ func store(_ v: FloatVector, _ p: UnsafeMutablePointer<Float>, width: Int) {
 }
 
 /// The natural log of every lane (all positive and normal: sums of exponentials that include
-/// e^0 = 1), lane by lane: it runs once per 16 columns, not per element.
+/// e^0 = 1) as a Float pair high + low, log computed in Double, lane by lane: it runs once per
+/// 16 columns, not per element.
 @inline(__always)
-func logOfPositive(_ v: FloatVector) -> FloatVector {
-  var result = v
-  for lane in 0..<16 { result[lane] = Float(log(Double(v[lane]))) }
-  return result
+func logPairOfPositive(_ v: FloatVector) -> (high: FloatVector, low: FloatVector) {
+  var high = FloatVector()
+  var low = FloatVector()
+  for lane in 0..<16 {
+    let logarithm = log(Double(v[lane]))
+    high[lane] = Float(logarithm)
+    low[lane] = Float(logarithm - Double(high[lane]))
+  }
+  return (high, low)
 }
