@@ -14,10 +14,12 @@
 
 /// Softmax (or log-softmax) of 16 (or `width` < 16) adjacent columns of `length` rows,
 /// `stride` floats apart. Three passes over the block (maximum, Σ e^(x − max), output), which
-/// stays in L1/L2 for the row lengths of real models. Log-softmax is the rows' ((x − max) −
-/// high) − low with log Σ = high + low, a Float pair (exact near the top of a column however
-/// large its logits). Columns whose maximum is not finite, or whose sum is NaN, are finished
-/// by the special-value contract. `y` may be `x`.
+/// stays in L1/L2 for the row lengths of real models. The numerics are the rows': the sum in
+/// Float blocks of `columnSumBlockLength` rows added in Double (its error does not grow with
+/// the column length), and log-softmax as ((x − max) − high) − low with log Σ = high + low, a
+/// Float pair (exact near the top of a column however large its logits). Columns whose maximum
+/// is not finite, or whose sum is NaN, are finished by the special-value contract. `y` may be
+/// `x`.
 package func stridedSoftmax_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, length: Int, stride: Int,
   width: Int, output: RowOutput
@@ -33,8 +35,21 @@ package func stridedSoftmax_simd16(
   // Lanes with a non-finite maximum are fixed up below; give them a harmless shift here.
   let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
   let shift = maximum.replacing(with: 0, where: .!finite)
-  var sum = FloatVector(repeating: 0)
-  for row in 0..<length { sum += expOfNonPositive(load(row, padding: -.infinity) - shift) }
+  // Each lane sums `columnSumBlockLength` rows in Float and adds the block sum in Double, so
+  // the sum's error is bounded by the block length, not the column length (as in the row
+  // kernels' blocks): one Float running sum over 65536 rows was off by 6e-5.
+  var (lowTotal, highTotal) = (DoubleVector(), DoubleVector())
+  var start = 0
+  while start < length {
+    let end = Swift.min(length, start + columnSumBlockLength)
+    var block = FloatVector(repeating: 0)
+    for row in start..<end { block += expOfNonPositive(load(row, padding: -.infinity) - shift) }
+    lowTotal += DoubleVector(block.lowHalf)
+    highTotal += DoubleVector(block.highHalf)
+    start = end
+  }
+  let total = SIMD16(lowHalf: lowTotal, highHalf: highTotal)
+  let sum = FloatVector(total)
   // Lanes that the contract finishes keep their input through the output pass, so that it
   // still reads the input when `y` is `x`.
   let special = .!finite .| (sum .!= sum)
@@ -44,7 +59,7 @@ package func stridedSoftmax_simd16(
     // As the rows' output pass: ((x − max) − high) − low, where high + low is log Σ as a Float
     // pair. x − max is exact near the top of the column, so the top entries keep their
     // precision however large the logits (max + log Σ in Float rounds at the scale of max).
-    let (high, low) = logPairOfPositive(sum)
+    let (high, low) = logPairOfPositive(total)
     for row in 0..<length {
       let v = load(row, padding: 0)
       let out = ((v - shift) - high) - low
@@ -52,7 +67,7 @@ package func stridedSoftmax_simd16(
         keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
   case .probabilities:
-    let scale = 1 / sum
+    let scale = FloatVector(1 / total)
     let threshold = 0x1p-125 / scale
     for row in 0..<length {
       let v = load(row, padding: -.infinity)
@@ -76,11 +91,11 @@ func store(_ v: FloatVector, _ p: UnsafeMutablePointer<Float>, width: Int) {
 /// e^0 = 1) as a Float pair high + low, log computed in Double, lane by lane: it runs once per
 /// 16 columns, not per element.
 @inline(__always)
-func logPairOfPositive(_ v: FloatVector) -> (high: FloatVector, low: FloatVector) {
+func logPairOfPositive(_ v: SIMD16<Double>) -> (high: FloatVector, low: FloatVector) {
   var high = FloatVector()
   var low = FloatVector()
   for lane in 0..<16 {
-    let logarithm = log(Double(v[lane]))
+    let logarithm = log(v[lane])
     high[lane] = Float(logarithm)
     low[lane] = Float(logarithm - Double(high[lane]))
   }

@@ -34,4 +34,41 @@ struct StridedAccuracyTests {
     let worst = logError(x, shape: [2, 2], threads: nil)
     #expect(worst.error <= 1e-5, "\(worst)")
   }
+
+  @Test(
+    "log-softmax of columns far from 0, every length class, full and partial groups",
+    arguments: [3000, 1e4, -1e4, 1e8, 1e30, -1e30] as [Float])
+  func hugeLogitColumns(offset: Float) {
+    // 18 columns: a group of 16 and one of 2. Spread by 4 around the offset (those of 1e8
+    // and beyond round to a few values, or to the offset itself: equal logits).
+    for (s, length) in [2, 3, 17, 70, 1000].enumerated() {
+      let shape = [length, 18]
+      let x = randomInputs(
+        count: length * 18, distribution: .standardNormal, scale: 4, shift: offset,
+        seed: UInt64(100 + s))
+      for threads in [nil, 2] as [Int?] {
+        let worst = logError(x, shape: shape, threads: threads)
+        #expect(worst.error <= 1e-5, "offset \(offset) shape \(shape): \(worst)")
+      }
+    }
+  }
+
+  @Test(
+    "long columns: softmax within 1e-5 relative, columns sum to 1, log-softmax within 1e-5",
+    arguments: [[70_000, 2], [65_536, 3]])
+  func longColumns(shape: [Int]) {
+    // Uniform in [−9, 9]: tens of thousands of terms of similar size per column, where a
+    // Float running sum drifts by 6e-5.
+    let x = randomInputs(count: shape[0] * shape[1], distribution: .uniform, scale: 9, seed: 7)
+    let y = softmax(x, shape: shape, axis: 0)
+    let reference = referenceAlongAxis(x, shape: shape, axis: 0, logarithm: false)
+    let report = compare(y, with: reference)
+    #expect(report.maxRelativeError <= 1e-5 && report.violations.isEmpty, "\(shape): \(report)")
+    for column in 0..<shape[1] {
+      let sum = stride(from: column, to: y.count, by: shape[1]).reduce(0.0) { $0 + Double(y[$1]) }
+      #expect(abs(sum - 1) <= 1e-5, "\(shape) column \(column): Σ = \(sum)")
+    }
+    let worst = logError(x, shape: shape, threads: nil)
+    #expect(worst.error <= 1e-5, "log \(shape): \(worst)")
+  }
 }
