@@ -35,21 +35,34 @@ package func stridedSoftmax_simd16(
   // Lanes with a non-finite maximum are fixed up below; give them a harmless shift here.
   let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
   let shift = maximum.replacing(with: 0, where: .!finite)
+  @_transparent
+  func blockSum(_ rows: Range<Int>) -> FloatVector {
+    var block = FloatVector(repeating: 0)
+    for row in rows { block += expOfNonPositive(load(row, padding: -.infinity) - shift) }
+    return block
+  }
   // Each lane sums `columnSumBlockLength` rows in Float and adds the block sum in Double, so
   // the sum's error is bounded by the block length, not the column length (as in the row
-  // kernels' blocks): one Float running sum over 65536 rows was off by 6e-5.
-  var (lowTotal, highTotal) = (DoubleVector(), DoubleVector())
-  var start = 0
-  while start < length {
-    let end = Swift.min(length, start + columnSumBlockLength)
-    var block = FloatVector(repeating: 0)
-    for row in start..<end { block += expOfNonPositive(load(row, padding: -.infinity) - shift) }
-    lowTotal += DoubleVector(block.lowHalf)
-    highTotal += DoubleVector(block.highHalf)
-    start = end
+  // kernels' blocks): one Float running sum over 65536 rows was off by 6e-5. A column of one
+  // block keeps the single loop (the blocked one cost short columns a few percent).
+  let sum: FloatVector
+  let total: SIMD16<Double>
+  if length <= columnSumBlockLength {
+    sum = blockSum(0..<length)
+    total = SIMD16(lowHalf: DoubleVector(sum.lowHalf), highHalf: DoubleVector(sum.highHalf))
+  } else {
+    var (lowTotal, highTotal) = (DoubleVector(), DoubleVector())
+    var start = 0
+    while start < length {
+      let end = Swift.min(length, start + columnSumBlockLength)
+      let block = blockSum(start..<end)
+      lowTotal += DoubleVector(block.lowHalf)
+      highTotal += DoubleVector(block.highHalf)
+      start = end
+    }
+    total = SIMD16(lowHalf: lowTotal, highHalf: highTotal)
+    sum = FloatVector(lowHalf: SIMD8(lowTotal), highHalf: SIMD8(highTotal))
   }
-  let total = SIMD16(lowHalf: lowTotal, highHalf: highTotal)
-  let sum = FloatVector(total)
   // Lanes that the contract finishes keep their input through the output pass, so that it
   // still reads the input when `y` is `x`.
   let special = .!finite .| (sum .!= sum)
@@ -67,7 +80,7 @@ package func stridedSoftmax_simd16(
         keepsInput ? out.replacing(with: v, where: special) : out, y + row * stride, width: width)
     }
   case .probabilities:
-    let scale = FloatVector(1 / total)
+    let scale = 1 / sum
     let threshold = 0x1p-125 / scale
     for row in 0..<length {
       let v = load(row, padding: -.infinity)
