@@ -20,27 +20,37 @@ struct BackwardTests {
     for length in Array(1...70) + [1000, 70_000] {
       let rows = length > 1000 ? 2 : 5
       let (y, logY, dy) = Self.inputs(rows: rows, length: length, seed: UInt64(length))
-      let shape = [rows, length]
-      let dx = softmaxBackward(output: y, outputGradient: dy, shape: shape)
-      let dlog = logSoftmaxBackward(output: logY, outputGradient: dy, shape: shape)
-      for r in 0..<rows {
-        let yr = row(y, r, length: length).map(Double.init)
-        let dyr = row(dy, r, length: length).map(Double.init)
-        let expected = ReferenceTraining.softmaxBackward(y: yr, dy: dyr)
-        // Tiny: below a tenth of y_i · (|dy_i| + |Σ dy y|), the terms of the subtraction.
-        let s = abs(zip(yr, dyr).map { $0 * $1 }.reduce(0, +))
-        expectClose(
-          row(dx, r, length: length), expected, relative: 1e-5,
-          floors: zip(yr, dyr).map { 0.1 * $0 * (abs($1) + s) }, "softmax n \(length)")
-        let logYr = row(logY, r, length: length).map(Double.init)
-        let expectedLog = ReferenceTraining.logSoftmaxBackward(logY: logYr, dy: dyr)
-        let sum = abs(dyr.reduce(0, +))
-        expectClose(
-          row(dlog, r, length: length), expectedLog, relative: 1e-5,
-          floors: zip(logYr, dyr).map { 0.1 * (abs($1) + exp($0) * sum) }, "log-softmax n \(length)"
-        )
-      }
+      _ = Self.expectAgainstReference(y, logY, dy, rows: rows, length: length)
     }
+  }
+
+  /// Runs both backward passes on the rows and checks every row against the Double reference:
+  /// within 1e-5 relative, except "tiny" entries, below a tenth of the terms of the
+  /// subtraction (y_i · (|dy_i| + |Σ dy y|), or |dy_i| + e^logY_i · |Σ dy|), whose error is
+  /// bounded by them. Returns (dx, dlog).
+  static func expectAgainstReference(
+    _ y: [Float], _ logY: [Float], _ dy: [Float], rows: Int, length: Int,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) -> (dx: [Float], dlog: [Float]) {
+    let shape = [rows, length]
+    let dx = softmaxBackward(output: y, outputGradient: dy, shape: shape)
+    let dlog = logSoftmaxBackward(output: logY, outputGradient: dy, shape: shape)
+    for r in 0..<rows {
+      let yr = row(y, r, length: length).map(Double.init)
+      let logYr = row(logY, r, length: length).map(Double.init)
+      let dyr = row(dy, r, length: length).map(Double.init)
+      let s = abs(zip(yr, dyr).map { $0 * $1 }.reduce(0, +))
+      expectClose(
+        row(dx, r, length: length), ReferenceTraining.softmaxBackward(y: yr, dy: dyr),
+        relative: 1e-5, floors: zip(yr, dyr).map { 0.1 * $0 * (abs($1) + s) },
+        "softmax n \(length) row \(r)", sourceLocation: sourceLocation)
+      let sum = abs(dyr.reduce(0, +))
+      expectClose(
+        row(dlog, r, length: length), ReferenceTraining.logSoftmaxBackward(logY: logYr, dy: dyr),
+        relative: 1e-5, floors: zip(logYr, dyr).map { 0.1 * (abs($1) + exp($0) * sum) },
+        "log-softmax n \(length) row \(r)", sourceLocation: sourceLocation)
+    }
+    return (dx, dlog)
   }
 
   @Test("NaN and infinities propagate as IEEE arithmetic gives them, row by row")
@@ -58,24 +68,7 @@ struct BackwardTests {
       y[at(3, 1)] = .infinity
       logY[at(3, 1)] = -.infinity
       dy[at(4, 6)] = .nan
-      let shape = [rows, length]
-      let dx = softmaxBackward(output: y, outputGradient: dy, shape: shape)
-      let dlog = logSoftmaxBackward(output: logY, outputGradient: dy, shape: shape)
-      for r in 0..<rows {
-        let yr = row(y, r, length: length).map(Double.init)
-        let logYr = row(logY, r, length: length).map(Double.init)
-        let dyr = row(dy, r, length: length).map(Double.init)
-        let s = abs(zip(yr, dyr).map { $0 * $1 }.reduce(0, +))
-        expectClose(
-          row(dx, r, length: length), ReferenceTraining.softmaxBackward(y: yr, dy: dyr),
-          relative: 1e-5, floors: zip(yr, dyr).map { 0.1 * $0 * (abs($1) + s) },
-          "softmax n \(length) row \(r)")
-        let sum = abs(dyr.reduce(0, +))
-        expectClose(
-          row(dlog, r, length: length), ReferenceTraining.logSoftmaxBackward(logY: logYr, dy: dyr),
-          relative: 1e-5, floors: zip(logYr, dyr).map { 0.1 * (abs($1) + exp($0) * sum) },
-          "log-softmax n \(length) row \(r)")
-      }
+      let dlog = Self.expectAgainstReference(y, logY, dy, rows: rows, length: length).dlog
       // A NaN log-probability makes only its own entry NaN.
       #expect(dlog[at(0, 3)].isNaN && dlog[at(1, 5)].isNaN, "n \(length)")
       #expect(!dlog[at(0, 3) + 1].isNaN && !dlog[at(1, 5) - 1].isNaN, "n \(length)")

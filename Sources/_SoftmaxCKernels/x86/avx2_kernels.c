@@ -88,14 +88,20 @@ INLINE __m256 extended_exp(__m256 x, __m256 *n) {
   return exp_of_reduced(t);
 }
 
+// e^t / 2^n for x ≤ 0 and x at least the clamp, and n: the Three-Pass exp before its power
+// of two (one ln 2 constant).
+INLINE __m256 exp_nonpositive_mantissa(__m256 x, __m256 *n) {
+  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  *n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  return exp_of_reduced(_mm256_fnmadd_ps(*n, _mm256_set1_ps(SOFTMAX_LN2), x));
+}
+
 // e^x for x ≤ 0 (the Three-Pass exp, see exp_constants.h); 0 below the underflow cut, NaN
 // stays NaN.
 INLINE __m256 exp_nonpositive(__m256 x) {
-  const __m256 xc = _mm256_max_ps(_mm256_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x);
-  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  const __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2), xc);
-  const __m256 p = exp_of_reduced(t);
+  __m256 n;
+  const __m256 p =
+      exp_nonpositive_mantissa(_mm256_max_ps(_mm256_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x), &n);
   // Zero the mantissa of underflowing lanes (NaN lanes compare unordered and are kept).
   const __m256 drop = _mm256_cmp_ps(x, _mm256_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_LT_OQ);
   return _mm256_mul_ps(_mm256_andnot_ps(drop, p), exp2_of_integer(n));
@@ -104,10 +110,9 @@ INLINE __m256 exp_nonpositive(__m256 x) {
 // exp_nonpositive for x known to be at least the underflow cut (reload rows whose minimum
 // says so): the same bits without the clamp, the compare and the mask.
 INLINE __m256 exp_above_cut(__m256 x) {
-  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  const __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2), x);
-  return _mm256_mul_ps(exp_of_reduced(t), exp2_of_integer(n));
+  __m256 n;
+  const __m256 p = exp_nonpositive_mantissa(x, &n);
+  return _mm256_mul_ps(p, exp2_of_integer(n));
 }
 
 INLINE void accumulate(__m256 *am, __m256 *ae, __m256 m, __m256 n) {

@@ -71,15 +71,22 @@ INLINE __m512 extended_exp(__m512 x, __m512 *k32) {
 // floor(v), for the integer exponents of the sums.
 INLINE __m512 floor_ps(__m512 v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
 
-// e^x for x ≤ 0 (the Three-Pass exp): one ln 2 constant (|k/32| ≤ 126); 0 below the underflow
-// cut (never subnormal), NaN stays NaN. No clamp is needed: lanes below the cut, where the
-// rounding trick would fail, are zeroed by the mask.
-INLINE __m512 exp_nonpositive(__m512 x) {
+// table[k mod 32] · e^r for x ≤ 0, and k/32: the Three-Pass exp before its power of two, with one
+// ln 2 constant (|k/32| ≤ 126).
+INLINE __m512 exp_nonpositive_mantissa(__m512 x, __m512 *k32) {
   __m512 rounded;
-  const __m512 k32 = round_to_32ths(x, &rounded);
-  const __m512 r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2), x);
-  const __m512 p = table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
-                                   _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
+  *k32 = round_to_32ths(x, &rounded);
+  const __m512 r = _mm512_fnmadd_ps(*k32, _mm512_set1_ps(SOFTMAX_LN2), x);
+  return table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
+                         _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
+}
+
+// e^x for x ≤ 0 (the Three-Pass exp): 0 below the underflow cut (never subnormal), NaN stays
+// NaN. No clamp is needed: lanes below the cut, where the rounding trick would fail, are zeroed
+// by the mask.
+INLINE __m512 exp_nonpositive(__m512 x) {
+  __m512 k32;
+  const __m512 p = exp_nonpositive_mantissa(x, &k32);
   const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_NLT_UQ);
   // vscalefps multiplies by 2^floor(k/32).
   return _mm512_maskz_scalef_ps(keep, p, k32);
@@ -89,11 +96,8 @@ INLINE __m512 exp_nonpositive(__m512 x) {
 // minimum says so): the same bits without the compare and the masked scale, which were 9% of
 // the sum-and-store pass (C loop, 4096–65536 floats, Zen 5, 2026-12-02).
 INLINE __m512 exp_above_cut(__m512 x) {
-  __m512 rounded;
-  const __m512 k32 = round_to_32ths(x, &rounded);
-  const __m512 r = _mm512_fnmadd_ps(k32, _mm512_set1_ps(SOFTMAX_LN2), x);
-  const __m512 p = table_times_exp(_mm512_load_ps(softmax_exp2_32_table),
-                                   _mm512_load_ps(softmax_exp2_32_table + 16), rounded, r);
+  __m512 k32;
+  const __m512 p = exp_nonpositive_mantissa(x, &k32);
   return _mm512_scalef_ps(p, k32);
 }
 
