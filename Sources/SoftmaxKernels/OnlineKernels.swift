@@ -32,12 +32,16 @@ package struct OnlineSum: Sendable, Equatable {
   package var maximum: Float
   /// Σ e^(x − maximum); at least 1 for a non-empty sum with a finite maximum.
   package var sum: Double
+  /// The smallest element minus `maximum` where a pass found it (the chunks of Three-Pass
+  /// reload, for `flushThreshold(inverseSum:spread:)`), else −inf: nothing known.
+  package var spread: Float
 
   package static let empty = OnlineSum(maximum: -.infinity, sum: 0)
 
-  package init(maximum: Float, sum: Double) {
+  package init(maximum: Float, sum: Double, spread: Float = -.infinity) {
     self.maximum = maximum
     self.sum = sum
+    self.spread = spread
   }
 
   /// The sum over the elements of both: the larger maximum, and both sums rescaled to it.

@@ -36,6 +36,33 @@ struct AccuracyTests {
     }
   }
 
+  /// Rows of several chunks whose outputs straddle the flush threshold 2^-125 (in the chunk of
+  /// the maximum, and in chunks whose own maximum is far below it), and rows whose chunks
+  /// each allow the reload's scale to skip its compare: exactly 0 below the threshold, never
+  /// subnormal, within 1e-5 above it.
+  @Test("outputs at the flush threshold in rows of several chunks", arguments: allISAs)
+  func flushThresholdInChunks(isa: KernelISA) {
+    let count = 140_003
+    let nearThreshold = (0..<count).map { i -> Float in
+      i == 0 ? 0 : -86.2 - Float(i % 97) / 97 - (i > count / 2 ? Float(i % 5) : 0)
+    }
+    let narrow = randomInputs(count: count, distribution: .standardNormal, seed: 91)
+    for (name, x) in [("near the threshold", nearThreshold), ("narrow", narrow)] {
+      for algorithm in [SoftmaxAlgorithm.threePassReload, .auto] {
+        let y = runSoftmax(x, algorithm, isa: isa)
+        let exact = ReferenceSoftmax.softmax(x)
+        var bad = 0
+        for (value, e) in zip(y, exact) {
+          let ok =
+            e < 0x1p-125 * (1 - 1e-5)
+            ? value == 0 : e < 0x1p-125 * (1 + 1e-5) || abs(Double(value) - e) <= 1e-5 * e
+          if !ok || value.isSubnormal { bad += 1 }
+        }
+        #expect(bad == 0, "\(isa) \(algorithm) \(name): \(bad) outputs off")
+      }
+    }
+  }
+
   @Test("large lengths", optimizedRunOnly, arguments: SoftmaxAlgorithm.allCases, allISAs)
   func largeRows(algorithm: SoftmaxAlgorithm, isa: KernelISA) {
     guard supported(isa) else { return }

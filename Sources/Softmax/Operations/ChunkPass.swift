@@ -73,8 +73,15 @@ struct ChunkPass: ChunkPassing {
       k.expScaledOutput(x, y, n, shift, scale, threshold, row.streamComputedOutput)
     case .scale: k.scale(x, y, n, scale, threshold, row.stream)
     case .maximumAndStoreExp:
-      let m = k.max(x, n)
-      store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumAndStoreExp(x, y, n, m) : 0), chunk)
+      if let reloadSum = k.reloadSum {
+        // The same maximum and sum, and the spread that spares the scale its compares.
+        var (m, spread): (Float, Float) = (0, 0)
+        let sum = reloadSum(x, y, n, &m, &spread)
+        store(OnlineSum(maximum: m, sum: m.isFinite ? sum : 0, spread: spread), chunk)
+      } else {
+        let m = k.max(x, n)
+        store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumAndStoreExp(x, y, n, m) : 0), chunk)
+      }
     case .maximumAndSumExp:
       let m = k.max(x, n)
       store(OnlineSum(maximum: m, sum: m.isFinite ? k.sumExp(x, n, m) : 0), chunk)
@@ -82,7 +89,9 @@ struct ChunkPass: ChunkPassing {
       let part = results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
       guard part.maximum.isFinite else { return y.update(repeating: 0, count: n) }
       let chunkScale = Float(exp(Double(part.maximum) - Double(shift)) * inverseSum)
-      k.scale(x, y, n, chunkScale, flushThreshold(inverseSum: chunkScale), row.stream)
+      k.scale(
+        x, y, n, chunkScale, flushThreshold(inverseSum: chunkScale, spread: part.spread),
+        row.stream)
     case .logSoftmaxOutput:
       k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow)
     case .firstPass: firstPass(row, range, chunk: chunk)

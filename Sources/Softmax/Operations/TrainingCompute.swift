@@ -350,8 +350,10 @@ struct TargetsPass: ChunkPassing {
     let subtracts = targets != nil || offset != 0
     // Three-Pass reload: this chunk's e^(x − m_c) are in y; its scale e^(m_c − M) · scale / S.
     var chunkScale: Float = 0
+    var spread = -Float.infinity
     if output.kind == .scaleChunks {
       let part = output.results!.assumingMemoryBound(to: OnlineSum.self)[chunk]
+      spread = part.spread
       if part.maximum == output.shift {
         chunkScale = Float(output.inverseSum)  // the chunk of the maximum: every short row
       } else if part.maximum.isFinite {
@@ -364,7 +366,8 @@ struct TargetsPass: ChunkPassing {
       let skip = (kernelExcluded ?? row.count) - start
       let sum = k.training.scaleGradient(
         row.x + start, row.y + start, range.count, chunkScale,
-        flushThreshold(inverseSum: Swift.abs(chunkScale)), offset, skip, row.stream)
+        flushThreshold(inverseSum: Swift.abs(chunkScale), spread: spread), offset, skip,
+        row.stream)
       if summing { store(sum, chunk) }
       return
     }
@@ -377,7 +380,9 @@ struct TargetsPass: ChunkPassing {
       case .twoPassOutput:
         k.twoPassOutput(x, y, n, output.inverseMantissa, output.exponentBias, false)
       case .scaleChunks:
-        k.scale(x, y, n, chunkScale, flushThreshold(inverseSum: Swift.abs(chunkScale)), false)
+        k.scale(
+          x, y, n, chunkScale, flushThreshold(inverseSum: Swift.abs(chunkScale), spread: spread),
+          false)
       default:
         k.expScaledOutput(x, y, n, output.shift, output.scale, output.threshold, false)
       }
