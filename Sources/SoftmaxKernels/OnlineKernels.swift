@@ -30,11 +30,14 @@
 package struct OnlineSum: Sendable, Equatable {
   /// The largest element; −inf when there is none (or every element is −inf).
   package var maximum: Float
+  /// The smallest element minus `maximum` where a pass found it (the chunks of Three-Pass
+  /// reload, for `flushThreshold(inverseSum:spread:)`), else −inf: nothing known. Declared
+  /// beside `maximum`, in what was the padding before `sum`: the value stays 16 bytes, and the
+  /// per-chunk arrays of long rows stay small enough for the stack (at 24 bytes, rows of 2^23
+  /// floats allocated theirs on the heap: `AllocationTests`).
+  package var spread: Float
   /// Σ e^(x − maximum); at least 1 for a non-empty sum with a finite maximum.
   package var sum: Double
-  /// The smallest element minus `maximum` where a pass found it (the chunks of Three-Pass
-  /// reload, for `flushThreshold(inverseSum:spread:)`), else −inf: nothing known.
-  package var spread: Float
 
   package static let empty = OnlineSum(maximum: -.infinity, sum: 0)
 

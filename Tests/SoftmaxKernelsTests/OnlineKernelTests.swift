@@ -164,6 +164,14 @@ struct OnlineKernelTests {
     }
   }
 
+  /// Rows keep one per chunk in `withUnsafeTemporaryAllocation`, which leaves the stack for
+  /// the heap beyond a size: at 24 bytes, rows of 2^23 floats allocated (`AllocationTests`,
+  /// release), so the spread sits in the padding after the maximum.
+  @Test("OnlineSum stays 16 bytes")
+  func size() {
+    #expect(MemoryLayout<OnlineSum>.stride == 16)
+  }
+
   @Test("merging the sums of the parts of a row gives the sum of the row")
   func mergeOfParts() {
     #expect(OnlineSum.empty.merged(with: .empty) == .empty)
