@@ -75,6 +75,34 @@ struct BackwardTests {
     }
   }
 
+  @Test("dy near ±greatestFiniteMagnitude: dx as the Double reference rounds it")
+  func hugeGradients() {
+    // Both signs near the top of Float's range: dy − Σ dy · y overflows Float where
+    // y · (dy − Σ dy · y) does not, and Σ dy itself overflows Float (the log-softmax). Short
+    // rows, rows the pipelined steps take, and rows split into chunks.
+    for (rows, length) in [(5, 17), (5, 999), (3, 70_000)] {
+      let (y, logY, _) = Self.inputs(rows: rows, length: length, seed: UInt64(length) + 11)
+      let dy = (0..<rows * length).map { i -> Float in
+        i % 3 == 0 ? .greatestFiniteMagnitude : -0.6 * .greatestFiniteMagnitude
+      }
+      let (dx, dlog) = Self.expectAgainstReference(y, logY, dy, rows: rows, length: length)
+      // Most entries are finite and beyond 1e28, as the reference says.
+      let huge = { (v: [Float]) in v.filter { $0.isFinite && abs($0) > 1e28 }.count }
+      #expect(huge(dx) > dx.count / 2 && huge(dlog) > dlog.count / 2, "n \(length)")
+      // In place over dy, and on two threads: the same bits.
+      let shape = [rows, length]
+      var overDy = dy
+      overDy.withUnsafeMutableBufferPointer { g in
+        logY.withUnsafeBufferPointer { l in
+          logSoftmaxBackward(
+            output: l, outputGradient: UnsafeBufferPointer(g), shape: shape, into: g)
+        }
+      }
+      #expect(overDy == dlog, "n \(length)")
+      #expect(softmaxBackward(output: y, outputGradient: dy, shape: shape, threads: 2) == dx)
+    }
+  }
+
   @Test("finite differences in Double: dx is the gradient of Σ dy · softmax(x)")
   func finiteDifferences() {
     let n = 9

@@ -6,9 +6,12 @@
 ///
 /// Two passes over each row: Σ dy ⊙ y accumulated in Double, then the output. Within 1e-5
 /// relative of the Double result wherever |dx| is not tiny against |y| · Σ|dy ⊙ y| (the
-/// subtraction cancels there). Many rows spread across the threads, a few long ones are split
-/// into chunks; the result does not depend on the thread count. NaN or infinite values
-/// propagate as IEEE arithmetic gives them.
+/// subtraction cancels there), for every finite dy up to the type's greatest finite
+/// magnitude: Float rows whose Σ dy ⊙ y reaches 2^103 (Σ dy beyond Float's range for the
+/// log-softmax) are written in Double, since the Float subtraction could overflow where dx
+/// does not. Many rows spread across the threads, a few long ones are split into chunks; the
+/// result does not depend on the thread count. NaN or infinite values propagate as IEEE
+/// arithmetic gives them.
 ///
 /// - Parameters:
 ///   - output: y, the softmax's output.

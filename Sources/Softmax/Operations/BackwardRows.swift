@@ -50,19 +50,39 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
     let dx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
     let chunks = RowChunks(rowLength: n)
     let stream = streamAlways || n >= AutoPolicy.computedOutputStreamingThreshold
-    // Row `first`'s sum, chunk by chunk as `RowPlan.reduce` merges them.
-    var s = 0.0
-    for c in 0..<chunks.count {
-      let range = chunks.range(c)
-      let start = indices.lowerBound * n + range.lowerBound
-      let d =
-        logarithm
-        ? training.sum(dy + start, range.count)
-        : training.dot(dy + start, y + start, range.count)
-      s = c == 0 ? d : s + d
+    // Row r's sum, chunk by chunk as `RowPlan.reduce` merges them.
+    func sum(_ r: Int) -> Double {
+      var s = 0.0
+      for c in 0..<chunks.count {
+        let range = chunks.range(c)
+        let start = r * n + range.lowerBound
+        let d =
+          logarithm
+          ? training.sum(dy + start, range.count)
+          : training.dot(dy + start, y + start, range.count)
+        s = c == 0 ? d : s + d
+      }
+      return s
     }
+    // Row r's output from its sum s, whole.
+    func output(_ r: Int, _ s: Double) {
+      let start = r * n
+      if logarithm {
+        Float.logBackwardOutput(kernels, y + start, dy + start, dx + start, n, s, stream: stream)
+      } else {
+        Float.backwardOutput(kernels, y + start, dy + start, dx + start, n, s, stream: stream)
+      }
+    }
+    var s = sum(indices.lowerBound)
     for r in indices.dropFirst() {
       var next = 0.0
+      if Float.outputNeedsDouble(s, logarithm: logarithm) {
+        // Row r − 1 in Double (huge gradients: see `outputNeedsDouble`), then row r's sum as
+        // the first row's: the same bits as a step would give.
+        output(r - 1, s)
+        s = sum(r)
+        continue
+      }
       for c in 0..<chunks.count {
         let range = chunks.range(c)
         let start = (r - 1) * n + range.lowerBound
@@ -75,12 +95,7 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
       }
       s = next
     }
-    let last = (indices.upperBound - 1) * n
-    if logarithm {
-      training.logBackwardOutput(y + last, dy + last, dx + last, n, Float(s), stream)
-    } else {
-      training.backwardOutput(y + last, dy + last, dx + last, n, Float(s), stream)
-    }
+    output(indices.upperBound - 1, s)
     if stream { kernels.storeFence() }
     return true
   }

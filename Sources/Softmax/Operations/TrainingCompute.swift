@@ -287,12 +287,35 @@ extension Float: TrainingCompute {
   static func backwardOutput(
     _ k: PassKernels, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double, stream: Bool
-  ) { k.training.backwardOutput(y, dy, dx, n, Float(s), stream) }
+  ) {
+    guard outputNeedsDouble(s, logarithm: false) else {
+      return k.training.backwardOutput(y, dy, dx, n, Float(s), stream)
+    }
+    for i in 0..<n { dx[i] = Float(Double(y[i]) * (Double(dy[i]) - s)) }
+  }
 
   static func logBackwardOutput(
     _ k: PassKernels, _ logY: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ s: Double, stream: Bool
-  ) { k.training.logBackwardOutput(logY, dy, dx, n, Float(s), stream) }
+  ) {
+    guard outputNeedsDouble(s, logarithm: true) else {
+      return k.training.logBackwardOutput(logY, dy, dx, n, Float(s), stream)
+    }
+    for i in 0..<n { dx[i] = Float(Double(dy[i]) - exp(Double(logY[i])) * s) }
+  }
+
+  /// Whether a backward output pass with the row's sum `s` (Σ dy · y, or Σ dy for the
+  /// log-softmax) runs in Double instead of the Float kernels, whose arithmetic would overflow
+  /// where dx does not: dy of both signs near ±greatestFiniteMagnitude. The kernels compute
+  /// y · (dy − s) and dy − e^logY · s (one rounding) in Float. Below 2^103, half an ulp of
+  /// greatestFiniteMagnitude, dy − s rounds to a finite value for every finite dy; so does
+  /// Float(s) for the log-softmax. Rows that get here have gradients near 1e31 and beyond; the
+  /// others keep the kernels and their bits. An infinite or NaN sum keeps the kernels: IEEE
+  /// arithmetic then gives the documented propagation.
+  static func outputNeedsDouble(_ s: Double, logarithm: Bool) -> Bool {
+    guard s.isFinite else { return false }
+    return logarithm ? !Float(s).isFinite : Swift.abs(s) >= 0x1p103
+  }
 }
 
 /// The output pass of a Float cross-entropy gradient: the scaled probabilities by the
