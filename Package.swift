@@ -30,7 +30,9 @@ let package = Package(
     .target(
       name: "_SoftmaxTestSupport", dependencies: ["SoftmaxKernels"],
       path: "Tests/_SoftmaxTestSupport"),
-    .testTarget(name: "SoftmaxKernelsTests", dependencies: ["SoftmaxKernels", "_SoftmaxTestSupport"]),
+    .testTarget(
+      name: "SoftmaxKernelsTests",
+      dependencies: ["SoftmaxKernels", "_SoftmaxCKernels", "_SoftmaxTestSupport"]),
     .testTarget(
       name: "SoftmaxTests", dependencies: ["Softmax", "SoftmaxKernels", "_SoftmaxTestSupport"]),
     // Counts malloc and friends (Linux/glibc) for the no-allocation test. Its definitions

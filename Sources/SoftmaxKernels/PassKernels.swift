@@ -319,11 +319,23 @@ extension PassKernels {
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
 
+    /// Whether this CPU produces subnormal results at full speed (AMD Zen): pass 1 of
+    /// Two-Pass then skips the masks that keep its terms normal, with the same bits.
+    static let fastSubnormals =
+      softmax_x86_cpu_features() & UInt32(SOFTMAX_X86_FAST_SUBNORMALS) != 0
+
+    static let avx512TwoPassSum: @Sendable (UnsafePointer<Float>, Int) -> ScaledExpSum =
+      if fastSubnormals {
+        { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc1_unmasked($0, $1)) }
+      } else {
+        { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc1($0, $1)) }
+      }
+
     static let avx512 = PassKernels(
       isa: .avx512,
       description: "AVX-512 C kernels (16 lanes, vscalefps)",
       max: { softmax_max_avx512_u64_acc4($0, $1) },
-      twoPassSum: { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc1($0, $1)) },
+      twoPassSum: avx512TwoPassSum,
       twoPassOutput: { softmax_twopass_output_avx512_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       sumExp: { softmax_sumexp_avx512_u64_acc4($0, $1, $2) },
       sumAndStoreExp: { softmax_sumexp_store_avx512_u64_acc4($0, $1, $2, $3) },

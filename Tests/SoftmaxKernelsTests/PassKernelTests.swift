@@ -1,6 +1,7 @@
 import Foundation
 import SoftmaxKernels
 import Testing
+import _SoftmaxCKernels
 import _SoftmaxTestSupport
 
 /// Every pass kernel of every kernel set this CPU runs, against Double references, at every
@@ -54,6 +55,53 @@ struct PassKernelTests {
         }
       }
     }
+  }
+
+  // On CPUs with fast subnormals the AVX-512 set's pass 1 drops the masks that keep its terms
+  // normal (avx512_kernels.c, `twopass_sum`); its sums must be those of the masked kernel.
+  // Wide rows (the paper's uniform [−1000, 1000], normal × 300) make many terms that the masks
+  // write as 0; the others add −inf, ±greatestFiniteMagnitude and lone huge entries.
+  @Test("AVX-512 Two-Pass sum without its masks: the same bits")
+  func unmaskedTwoPassSum() {
+    guard PassKernels.table(for: .avx512) != nil else { return }
+    var generator = SeededGenerator(seed: 77)
+    var compared = 0
+    for row in 0..<600 {
+      let count = row < 100 ? row + 1 : Int.random(in: 1...20_000, using: &generator)
+      var x: [Float]
+      switch row % 4 {
+      case 0: x = randomInputs(count: count, distribution: .paperUniform, seed: UInt64(row))
+      case 1:
+        x = randomInputs(count: count, distribution: .standardNormal, scale: 300, seed: UInt64(row))
+      case 2:
+        x = randomInputs(count: count, distribution: .standardNormal, scale: 20, seed: UInt64(row))
+      default:
+        x = randomInputs(count: count, distribution: .paperUniform, seed: UInt64(row))
+        for _ in 0..<Swift.max(1, count / 50) {
+          let special: [Float] = [
+            -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 3000, -90,
+          ]
+          x[Int.random(in: 0..<count, using: &generator)] = special.randomElement(
+            using: &generator)!
+        }
+      }
+      let (masked, unmasked) = x.withUnsafeBufferPointer {
+        (
+          softmax_twopass_sum_avx512_u64_acc1($0.baseAddress!, count),
+          softmax_twopass_sum_avx512_u64_acc1_unmasked($0.baseAddress!, count)
+        )
+      }
+      let same =
+        masked.mantissa.bitPattern == unmasked.mantissa.bitPattern
+        && masked.exponent.bitPattern == unmasked.exponent.bitPattern
+        && masked.has_nan == unmasked.has_nan
+      #expect(
+        same,
+        "row \(row) n=\(count): \(masked.mantissa) · 2^\(masked.exponent) against \(unmasked.mantissa) · 2^\(unmasked.exponent)"
+      )
+      compared += count
+    }
+    #expect(compared > 2_000_000)
   }
 
   @Test("Two-Pass sum reports NaN wherever it is", arguments: KernelISA.allCases)

@@ -22,6 +22,9 @@ enum {
   SOFTMAX_X86_AVX2_FMA = 1 << 0,  // AVX2 and FMA, with the OS saving ymm state
   SOFTMAX_X86_AVX512 = 1 << 1,    // AVX512F/DQ/VL, with the OS saving zmm state
   SOFTMAX_X86_F16C = 1 << 2,      // half-precision conversions, with the OS saving ymm state
+  // Subnormal results at full speed: AMD Zen (family 0x17 and later). Intel cores take a
+  // microcode assist for them, so kernels keep their intermediates normal there.
+  SOFTMAX_X86_FAST_SUBNORMALS = 1 << 3,
 };
 
 /// The features of this CPU (cpuid and xgetbv); 0 on other architectures. About 4 µs: call
@@ -96,6 +99,9 @@ void softmax_f32_to_f16_f16c(const float *x, uint16_t *y, size_t n);
 // slower than one at the end).
 float softmax_max_avx512_u64_acc4(const float *x, size_t n);
 softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1(const float *x, size_t n);
+// The same sum, bit for bit, without the masks that keep its terms normal: for CPUs with
+// SOFTMAX_X86_FAST_SUBNORMALS (avx512_kernels.c says why the bits agree).
+softmax_scaled_sum softmax_twopass_sum_avx512_u64_acc1_unmasked(const float *x, size_t n);
 void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n, float inverse_mantissa,
                                        float exponent_bias, int stream);
 double softmax_sumexp_avx512_u64_acc4(const float *x, size_t n, float shift);
