@@ -214,7 +214,11 @@ struct ExactQuotientTests {
   func infinityBesideHugeQuotients() {
     // The kernel fuzzer's input (Fuzz/corpus/kernels/regression-inf-beside-huge-quotients):
     // 2.5e17 / 1e-30 is beyond Float, but it is finite and gets 0 beside +inf.
-    let x: [Float] = [6e-36, 0, 2.481e17, 2.481e17, 8.5e-39, 0, .infinity, 0, -.infinity, -0.0]
+    // The fuzzer's 8.5e-39 as a Float is a subnormal; its bits, as a literal of it would warn.
+    let x: [Float] = [
+      6e-36, 0, 2.481e17, 2.481e17, Float(bitPattern: 0x005C_8E8B), 0, .infinity, 0, -.infinity,
+      -0.0,
+    ]
     var expected = [Float](repeating: 0, count: x.count)
     expected[6] = 1
     for algorithm in SoftmaxAlgorithm.allCases {
