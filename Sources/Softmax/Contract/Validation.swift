@@ -3,32 +3,50 @@
 // names the function and the problem.
 
 /// Traps, naming `function`, unless the buffers have the same count and are identical or
-/// disjoint.
+/// disjoint. Inlined: a few compares on every call, the messages out of line.
+@inline(__always)
 func checkBuffers<Element>(
   _ function: StaticString, _ input: UnsafeBufferPointer<Element>,
   _ output: UnsafeMutableBufferPointer<Element>
 ) {
   guard input.count == output.count else {
-    fatalError(
-      "\(function): the input has \(input.count) elements but the output has \(output.count); "
-        + "they must have the same count")
+    mismatchedCounts(function, input.count, output.count)
   }
   guard let x = input.baseAddress, let y = output.baseAddress else { return }
   let xs = UnsafeRawPointer(x)
   let ys = UnsafeRawPointer(y)
   let bytes = input.count * MemoryLayout<Element>.stride
-  if xs != ys && xs < ys + bytes && ys < xs + bytes {
-    fatalError(
-      "\(function): the input and the output overlap without being the same buffer; "
-        + "pass the same buffer for in-place use or disjoint buffers")
-  }
+  if xs != ys && xs < ys + bytes && ys < xs + bytes { overlappingBuffers(function) }
+}
+
+@inline(never)
+private func mismatchedCounts(_ function: StaticString, _ input: Int, _ output: Int) -> Never {
+  fatalError(
+    "\(function): the input has \(input) elements but the output has \(output); "
+      + "they must have the same count")
+}
+
+@inline(never)
+private func overlappingBuffers(_ function: StaticString) -> Never {
+  fatalError(
+    "\(function): the input and the output overlap without being the same buffer; "
+      + "pass the same buffer for in-place use or disjoint buffers")
+}
+
+/// Traps unless `threads` is nil or at least 1. Inlined, the message out of line.
+@inline(__always)
+func checkThreads(_ threads: Int?) {
+  if let threads, threads < 1 { invalidThreads(threads) }
+}
+
+@inline(never)
+private func invalidThreads(_ threads: Int) -> Never {
+  fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
 }
 
 /// The thread count for a row, after checking the caller's request.
 func validatedThreads(_ threads: Int?, count: Int) -> Int {
-  if let threads, threads < 1 {
-    fatalError("softmax: threads must be nil (automatic) or at least 1, not \(threads)")
-  }
+  checkThreads(threads)
   return AutoPolicy.threads(forCount: count, requested: threads)
 }
 

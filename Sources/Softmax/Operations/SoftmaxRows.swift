@@ -113,20 +113,33 @@ extension RowElement {
 }
 
 /// The one-row entry points of a `RowElement`: no shape, no options, so no settings either.
-/// Checks the buffers and the thread count, then runs the type's plain row.
+/// Checks the buffers and the thread count, then runs the type's short row or its plain row.
+/// Inlined into the public entry, so that a short row reaches its kernel through the checks'
+/// compares and one lazy-global check alone: a row of 16 floats is a few nanoseconds of work.
+@inline(__always)
 func oneRow<Element: RowElement>(
   _ input: UnsafeBufferPointer<Element>, _ output: UnsafeMutableBufferPointer<Element>,
   algorithm: SoftmaxAlgorithm, logarithm: Bool, threads: Int?, function: StaticString
 ) {
   checkBuffers(function, input, output)
-  let threads = validatedThreads(threads, count: input.count)
+  checkThreads(threads)
   guard let x = input.baseAddress, let y = output.baseAddress else { return }
   if !logarithm && input.count > 1
     && Element.shortRow(x, y, count: input.count, algorithm: algorithm)
   {
     return
   }
+  longRow(x, y, count: input.count, algorithm: algorithm, logarithm: logarithm, threads: threads)
+}
+
+/// `oneRow` past the short rows: the thread count, then the type's plain row.
+@inline(never)
+func longRow<Element: RowElement>(
+  _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Element>, count: Int,
+  algorithm: SoftmaxAlgorithm, logarithm: Bool, threads: Int?
+) {
   Element.plainRow(
-    x, y, count: input.count, algorithm: algorithm,
-    output: logarithm ? .logProbabilities : .probabilities, threads: threads, kernels: .selected)
+    x, y, count: count, algorithm: algorithm,
+    output: logarithm ? .logProbabilities : .probabilities,
+    threads: AutoPolicy.threads(forCount: count, requested: threads), kernels: .selected)
 }

@@ -26,6 +26,26 @@ static const float softmax_exp2_32_table[32] __attribute__((aligned(64))) = {
 // Mask of the first `rest` lanes (rest < 16).
 INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
 
+// The tail loops' loads and stores: plain ones for a full vector, masked ones only for the
+// partial last. With every lane set, masked ones still cost more where a pass reads what the
+// previous pass has just stored (store-to-load forwarding, presumably): the one-call reload
+// row, whose passes run rows of up to 63 floats in their tail loops, took 24.0–24.4 ns
+// against 20.3–20.7 at 48 floats, 19.6–19.8 against 18.6–18.9 at 32 and 15.2–15.4 against
+// 14.6–15.0 at 16 (C loop, best of 21, three rounds, Zen 5, 2026-12-02). The same results.
+INLINE __m512 loadz_lanes(const float *p, __mmask16 lanes) {
+  return lanes == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(lanes, p);
+}
+INLINE __m512 load_lanes(const float *p, __mmask16 lanes, __m512 fill) {
+  return lanes == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_mask_loadu_ps(fill, lanes, p);
+}
+INLINE void store_lanes(float *p, __mmask16 lanes, __m512 v) {
+  if (lanes == 0xFFFF) {
+    _mm512_storeu_ps(p, v);
+  } else {
+    _mm512_mask_storeu_ps(p, lanes, v);
+  }
+}
+
 // Both exponentials use the table form of exp_constants.h: x = (k/32) ln 2 + r, e^x =
 // 2^floor(k/32) · table[k mod 32] · e^r. The table loads are loop-invariant (a const object that
 // no store can change), so clang keeps the table in two registers.

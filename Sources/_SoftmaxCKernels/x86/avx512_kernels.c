@@ -120,7 +120,7 @@ INLINE softmax_scaled_sum twopass_sum(const float *x, size_t n, int prefetch, in
     }
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+      const __m512 v = loadz_lanes(x + i, lanes);
       nan_lanes |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
       __m512 kv;
       const __m512 mv = extended_exp(v, &kv);
@@ -177,7 +177,7 @@ KERNEL void softmax_twopass_output_avx512_u32(const float *x, float *y, size_t n
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    _mm512_mask_storeu_ps(y + i, lanes, twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + i), lo, hi, bias));
+    store_lanes(y + i, lanes, twopass_output_vector(loadz_lanes(x + i, lanes), lo, hi, bias));
   }
 }
 
@@ -213,9 +213,9 @@ INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift, int
     }
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 v = _mm512_mask_loadu_ps(neg_inf, lanes, x + i);
+      const __m512 v = load_lanes(x + i, lanes, neg_inf);
       const __m512 e = exp_nonpositive(_mm512_sub_ps(v, vshift));
-      if (y) _mm512_mask_storeu_ps(y + i, lanes, e);
+      if (y) store_lanes(y + i, lanes, e);
       s0 = _mm512_add_ps(s0, e);
     }
     total += (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
@@ -262,8 +262,8 @@ KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, floa
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_mask_loadu_ps(neg_inf, lanes, x + i), vshift));
-    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(load_lanes(x + i, lanes, neg_inf), vshift));
+    store_lanes(y + i, lanes, scale_kept(e, vscale, vthreshold));
   }
 }
 
@@ -286,7 +286,7 @@ INLINE void scale_vectors(const float *x, float *y, size_t i, size_t n, __m512 v
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    _mm512_mask_storeu_ps(y + i, lanes, scale_kept(_mm512_maskz_loadu_ps(lanes, x + i), vscale, vthreshold));
+    store_lanes(y + i, lanes, scale_kept(loadz_lanes(x + i, lanes), vscale, vthreshold));
   }
 }
 
@@ -359,7 +359,7 @@ KERNEL softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t
     }
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      online_add(&m0, &s0, _mm512_mask_loadu_ps(neg_inf, lanes, x + i));
+      online_add(&m0, &s0, load_lanes(x + i, lanes, neg_inf));
     }
     online_merge(&m0, &s0, m1, s1);
     online_merge(&m2, &s2, m3, s3);

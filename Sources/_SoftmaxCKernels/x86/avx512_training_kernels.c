@@ -29,7 +29,7 @@ KERNEL double softmax_dot_avx512_u32_acc4(const float *a, const float *b, size_t
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 av = _mm512_maskz_loadu_ps(lanes, a + i), bv = _mm512_maskz_loadu_ps(lanes, b + i);
+    const __m512 av = loadz_lanes(a + i, lanes), bv = loadz_lanes(b + i, lanes);
     s0 = _mm512_fmadd_pd(low_doubles(av), low_doubles(bv), s0);
     s1 = _mm512_fmadd_pd(high_doubles(av), high_doubles(bv), s1);
   }
@@ -49,7 +49,7 @@ KERNEL double softmax_sum_avx512_u32_acc4(const float *a, size_t n) {
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 av = _mm512_maskz_loadu_ps(lanes, a + i);
+    const __m512 av = loadz_lanes(a + i, lanes);
     s0 = _mm512_add_pd(s0, low_doubles(av));
     s1 = _mm512_add_pd(s1, high_doubles(av));
   }
@@ -68,7 +68,7 @@ KERNEL double softmax_block_sum_avx512_u64_acc4(const float *a, size_t n) {
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(lanes, a + i));
+    s0 = _mm512_add_ps(s0, loadz_lanes(a + i, lanes));
   }
   const __m512d d = _mm512_add_pd(_mm512_add_pd(low_doubles(s0), high_doubles(s0)),
                                   _mm512_add_pd(low_doubles(s1), high_doubles(s1)));
@@ -109,8 +109,8 @@ KERNEL void softmax_backward_output_avx512_u32(const float *y, const float *dy, 
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 r = backward_vector(_mm512_maskz_loadu_ps(lanes, y + i), _mm512_maskz_loadu_ps(lanes, dy + i), vs);
-    _mm512_mask_storeu_ps(dx + i, lanes, r);
+    const __m512 r = backward_vector(loadz_lanes(y + i, lanes), loadz_lanes(dy + i, lanes), vs);
+    store_lanes(dx + i, lanes, r);
   }
 }
 
@@ -146,8 +146,8 @@ KERNEL void softmax_log_backward_output_avx512_u32(const float *log_y, const flo
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 r = log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_y + i), _mm512_maskz_loadu_ps(lanes, dy + i), vs);
-    _mm512_mask_storeu_ps(dx + i, lanes, r);
+    const __m512 r = log_backward_vector(loadz_lanes(log_y + i, lanes), loadz_lanes(dy + i, lanes), vs);
+    store_lanes(dx + i, lanes, r);
   }
 }
 
@@ -200,14 +200,14 @@ KERNEL double softmax_backward_step_avx512_u16(const float *ya, const float *dya
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 av = _mm512_maskz_loadu_ps(lanes, dyb + i), bv = _mm512_maskz_loadu_ps(lanes, yb + i);
+    const __m512 av = loadz_lanes(dyb + i, lanes), bv = loadz_lanes(yb + i, lanes);
     s0 = _mm512_fmadd_pd(low_doubles(av), low_doubles(bv), s0);
     s1 = _mm512_fmadd_pd(high_doubles(av), high_doubles(bv), s1);
   }
   for (; j < n; j += 16) {
     const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xFFFF : first_lanes(n - j);
-    const __m512 r = backward_vector(_mm512_maskz_loadu_ps(lanes, ya + j), _mm512_maskz_loadu_ps(lanes, dya + j), vs);
-    _mm512_mask_storeu_ps(dxa + j, lanes, r);
+    const __m512 r = backward_vector(loadz_lanes(ya + j, lanes), loadz_lanes(dya + j, lanes), vs);
+    store_lanes(dxa + j, lanes, r);
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
@@ -252,14 +252,14 @@ INLINE double log_backward_step(const float *log_ya, const float *dya, float *dx
   }
   for (; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 av = _mm512_maskz_loadu_ps(lanes, dyb + i);
+    const __m512 av = loadz_lanes(dyb + i, lanes);
     s0 = _mm512_add_pd(s0, low_doubles(av));
     s1 = _mm512_add_pd(s1, high_doubles(av));
   }
   for (; j < n; j += 16) {
     const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xFFFF : first_lanes(n - j);
-    const __m512 r = log_backward_vector(_mm512_maskz_loadu_ps(lanes, log_ya + j), _mm512_maskz_loadu_ps(lanes, dya + j), vs);
-    _mm512_mask_storeu_ps(dxa + j, lanes, r);
+    const __m512 r = log_backward_vector(loadz_lanes(log_ya + j, lanes), loadz_lanes(dya + j, lanes), vs);
+    store_lanes(dxa + j, lanes, r);
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
@@ -337,7 +337,7 @@ INLINE void grid_store(grid_stores *s, size_t k, __mmask16 lanes, __m512 r) {
     if (lanes == 0xFFFF && s->stream) {
       stream_line(s, k, r);
     } else {
-      _mm512_mask_storeu_ps(s->y + k, lanes, r);
+      store_lanes(s->y + k, lanes, r);
     }
     return;
   }
@@ -437,7 +437,7 @@ KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t
     for (; i + 32 <= end; i += 32) scale_gradient_pair(e, &out, i, excluded, vs, vt, vo, &a0, &a1);
     for (; i < end; i += 16) {
       const __mmask16 lanes = end - i >= 16 ? (__mmask16)0xFFFF : first_lanes(end - i);
-      const __m512 v = _mm512_maskz_loadu_ps(lanes, e + i);
+      const __m512 v = loadz_lanes(e + i, lanes);
       const __mmask16 k = _mm512_cmp_ps_mask(v, vt, _CMP_GE_OQ);
       const __m512 r = _mm512_sub_ps(_mm512_maskz_mul_ps(k, v, vs), vo);
       grid_store(&out, i, lanes, r);
@@ -456,7 +456,7 @@ INLINE void twopass_gradient_vector(const float *x, grid_stores *out, size_t k, 
                                     size_t excluded, __m512 lo, __m512 hi, __m512 bias, __m512 vo,
                                     __m512 *acc) {
   const __mmask16 lanes = end - k >= 16 ? (__mmask16)0xFFFF : first_lanes(end - k);
-  const __m512 r = _mm512_sub_ps(twopass_output_vector(_mm512_maskz_loadu_ps(lanes, x + k), lo, hi, bias), vo);
+  const __m512 r = _mm512_sub_ps(twopass_output_vector(loadz_lanes(x + k, lanes), lo, hi, bias), vo);
   *acc = _mm512_mask_add_ps(*acc, lanes & counted_lanes(excluded, k), *acc, r);
   grid_store(out, k, lanes, r);
 }
@@ -523,8 +523,8 @@ KERNEL void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t
   const __m512 w = _mm512_set1_ps(weight), o = _mm512_set1_ps(offset);
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
-    const __m512 target = t ? _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, t + i), o) : o;
-    _mm512_mask_storeu_ps(y + i, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, y + i), target));
+    const __m512 target = t ? _mm512_fmadd_ps(w, loadz_lanes(t + i, lanes), o) : o;
+    store_lanes(y + i, lanes, _mm512_sub_ps(loadz_lanes(y + i, lanes), target));
   }
 }
 
