@@ -27,6 +27,19 @@ INLINE __m256 load_partial(const float *p, __m256i lanes, float padding) {
                           _mm256_castsi256_ps(lanes));
 }
 
+// The tail loops' loads and stores: plain ones while `rest` (the elements left) fills a vector,
+// vmaskmovps only for the partial last, as the AVX-512 set does (avx512_exp.h, load_lanes).
+INLINE __m256 load_rest(const float *p, size_t rest, float padding) {
+  return rest >= 8 ? _mm256_loadu_ps(p) : load_partial(p, first_lanes(rest), padding);
+}
+INLINE void store_rest(float *p, size_t rest, __m256 v) {
+  if (rest >= 8) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    _mm256_maskstore_ps(p, first_lanes(rest), v);
+  }
+}
+
 // The degree-5 polynomial for e^t (exp_constants.h) in Horner form, its coefficients
 // multiplied by `scale`: p(t) · scale, so that pass 2 of Two-Pass folds 1/m_sum into the
 // polynomial for free.
@@ -146,7 +159,7 @@ KERNEL float softmax_max_avx2_u32_acc4(const float *x, size_t n) {
     a2 = _mm256_max_ps(a2, _mm256_loadu_ps(x + i + 16));
     a3 = _mm256_max_ps(a3, _mm256_loadu_ps(x + i + 24));
   }
-  for (; i < n; i += 8) a0 = _mm256_max_ps(a0, load_partial(x + i, first_lanes(n - i), -INFINITY));
+  for (; i < n; i += 8) a0 = _mm256_max_ps(a0, load_rest(x + i, n - i, -INFINITY));
   return hmax(_mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3)));
 }
 
@@ -188,7 +201,7 @@ INLINE softmax_scaled_sum twopass_sum(const float *x, size_t n, int prefetch) {
     }
     for (; i < end; i += 8) {
       const __m256i lanes = first_lanes(end - i);
-      const __m256 v = load_partial(x + i, lanes, 0.0f);
+      const __m256 v = load_rest(x + i, end - i, 0.0f);
       nan_lanes = _mm256_or_ps(nan_lanes, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
       __m256 nv;
       const __m256 mv = extended_exp(v, &nv);
@@ -243,8 +256,7 @@ KERNEL void softmax_twopass_output_avx2_u16(const float *x, float *y, size_t n,
     STORE_OUTPUT(stream, y + i + 8, y1);
   }
   for (; i < n; i += 8) {
-    const __m256i lanes = first_lanes(n - i);
-    _mm256_maskstore_ps(y + i, lanes, twopass_output_vector(load_partial(x + i, lanes, 0.0f), mi, bias));
+    store_rest(y + i, n - i, twopass_output_vector(load_rest(x + i, n - i, 0.0f), mi, bias));
   }
 }
 
@@ -277,9 +289,8 @@ INLINE double sumexp_blocks(const float *x, float *y, size_t n, float shift, int
       s1 = _mm256_add_ps(s1, _mm256_add_ps(e1, e3));
     }
     for (; i < end; i += 8) {
-      const __m256i lanes = first_lanes(end - i);
-      const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x + i, lanes, -INFINITY), vshift));
-      if (y) _mm256_maskstore_ps(y + i, lanes, e);
+      const __m256 e = exp_nonpositive(_mm256_sub_ps(load_rest(x + i, end - i, -INFINITY), vshift));
+      if (y) store_rest(y + i, end - i, e);
       s0 = _mm256_add_ps(s0, e);
     }
     total += (double)hsum(_mm256_add_ps(s0, s1));
@@ -318,9 +329,8 @@ KERNEL void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float 
     STORE_OUTPUT(stream, y + i + 8, scale_kept(e1, vscale, vthreshold));
   }
   for (; i < n; i += 8) {
-    const __m256i lanes = first_lanes(n - i);
-    const __m256 e = exp_nonpositive(_mm256_sub_ps(load_partial(x + i, lanes, -INFINITY), vshift));
-    _mm256_maskstore_ps(y + i, lanes, scale_kept(e, vscale, vthreshold));
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(load_rest(x + i, n - i, -INFINITY), vshift));
+    store_rest(y + i, n - i, scale_kept(e, vscale, vthreshold));
   }
 }
 
@@ -337,8 +347,7 @@ INLINE void scale_vectors(const float *x, float *y, size_t i, size_t n, __m256 v
     STORE_OUTPUT(stream, y + i + 24, flush ? scale_kept(e3, vscale, vthreshold) : _mm256_mul_ps(e3, vscale));
   }
   for (; i < n; i += 8) {
-    const __m256i lanes = first_lanes(n - i);
-    _mm256_maskstore_ps(y + i, lanes, scale_kept(load_partial(x + i, lanes, 0.0f), vscale, vthreshold));
+    store_rest(y + i, n - i, scale_kept(load_rest(x + i, n - i, 0.0f), vscale, vthreshold));
   }
 }
 
@@ -373,9 +382,8 @@ KERNEL static float reload_maximum(const float *x, size_t n, float *minimum) {
     b1 = _mm256_min_ps(b1, _mm256_min_ps(v2, v3));
   }
   for (; i < n; i += 8) {
-    const __m256i lanes = first_lanes(n - i);
-    a0 = _mm256_max_ps(a0, load_partial(x + i, lanes, -INFINITY));
-    b0 = _mm256_min_ps(b0, load_partial(x + i, lanes, INFINITY));
+    a0 = _mm256_max_ps(a0, load_rest(x + i, n - i, -INFINITY));
+    b0 = _mm256_min_ps(b0, load_rest(x + i, n - i, INFINITY));
   }
   const __m256 b = _mm256_min_ps(b0, b1);
   __m128 m = _mm_min_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
@@ -428,7 +436,7 @@ KERNEL softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n
       online_add(&m2, &s2, _mm256_loadu_ps(x + i + 16));
       online_add(&m3, &s3, _mm256_loadu_ps(x + i + 24));
     }
-    for (; i < end; i += 8) online_add(&m0, &s0, load_partial(x + i, first_lanes(end - i), -INFINITY));
+    for (; i < end; i += 8) online_add(&m0, &s0, load_rest(x + i, end - i, -INFINITY));
     online_merge(&m0, &s0, m1, s1);
     online_merge(&m2, &s2, m3, s3);
     online_merge(&m0, &s0, m2, s2);
