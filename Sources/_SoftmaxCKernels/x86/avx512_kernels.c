@@ -273,7 +273,13 @@ KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, floa
     _mm512_mask_storeu_ps(y, lanes, scale_kept(e, vscale, vthreshold));
     i = head;
   }
+  // Out of cache, the prefetch of pass 2 of Two-Pass (softmax_twopass_output_avx512_u32).
+  const int prefetch = n >= SOFTMAX_SUM_PREFETCH_FROM;
   for (; i + 32 <= n; i += 32) {
+    if (prefetch) {
+      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS), _MM_HINT_T0);
+      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS + 16), _MM_HINT_T0);
+    }
     const __m512 e0 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i), vshift));
     const __m512 e1 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vshift));
     STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));

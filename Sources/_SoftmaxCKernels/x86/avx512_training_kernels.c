@@ -421,6 +421,7 @@ KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t
   // same sum on either path. Bound by arithmetic (a row in cache, or a slow core), the general
   // loop alone took 2.6-3.0 times the softmax's scale pass; now 2.0-2.2.
   const int direct = !stream || out.head == 0;
+  const int prefetch = n >= SOFTMAX_SUM_PREFETCH_FROM;
   double total = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
@@ -464,9 +465,15 @@ INLINE void twopass_gradient_vector(const float *x, grid_stores *out, size_t k, 
 // Pairs of gradient vectors from k while k + 32 <= stop, stored plainly (the caller checked
 // that no joining is needed) and added to `acc` in element order; returns where it stopped.
 INLINE size_t twopass_gradient_pairs(const float *x, float *y, size_t k, size_t stop, __m512 lo,
-                                     __m512 hi, __m512 bias, __m512 vo, __m512 *acc, int stream) {
+                                     __m512 hi, __m512 bias, __m512 vo, __m512 *acc, int stream,
+                                     int prefetch) {
   __m512 a = *acc;
   for (; k + 32 <= stop; k += 32) {
+    if (prefetch) {
+      // As pass 2 of the softmax does (softmax_twopass_output_avx512_u32); a hint, never faults.
+      _mm_prefetch((const char *)(x + k + SOFTMAX_OUTPUT_PREFETCH_FLOATS), _MM_HINT_T0);
+      _mm_prefetch((const char *)(x + k + SOFTMAX_OUTPUT_PREFETCH_FLOATS + 16), _MM_HINT_T0);
+    }
     const __m512 r0 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + k), lo, hi, bias), vo);
     const __m512 r1 = _mm512_sub_ps(twopass_output_vector(_mm512_loadu_ps(x + k + 16), lo, hi, bias), vo);
     STORE(stream, y + k, r0);
@@ -496,6 +503,7 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
   // accumulator in element order either way, so the sum does not depend on the path. Bound by
   // arithmetic, the general loop alone took 1.5 times the softmax's output pass; now 1.2.
   const int direct = !stream || out.head == 0;
+  const int prefetch = n >= SOFTMAX_SUM_PREFETCH_FROM;
   double total = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
@@ -503,11 +511,12 @@ KERNEL double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size
     __m512 acc = _mm512_setzero_ps();
     size_t k = start;
     if (direct) {
-      k = twopass_gradient_pairs(x, y, k, label < full ? label : full, lo, hi, bias, vo, &acc, stream);
+      k = twopass_gradient_pairs(x, y, k, label < full ? label : full, lo, hi, bias, vo, &acc, stream,
+                                 prefetch);
       if (k == label && k + 32 <= full) {
         twopass_gradient_vector(x, &out, k, end, excluded, lo, hi, bias, vo, &acc);
         twopass_gradient_vector(x, &out, k + 16, end, excluded, lo, hi, bias, vo, &acc);
-        k = twopass_gradient_pairs(x, y, k + 32, full, lo, hi, bias, vo, &acc, stream);
+        k = twopass_gradient_pairs(x, y, k + 32, full, lo, hi, bias, vo, &acc, stream, prefetch);
       }
     }
     for (; k < end; k += 16) twopass_gradient_vector(x, &out, k, end, excluded, lo, hi, bias, vo, &acc);
