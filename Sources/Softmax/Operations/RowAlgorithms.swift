@@ -125,7 +125,15 @@ package enum RowAlgorithms {
   private static func singleChunkReload(
     _ row: RowPlan<Float>, _ stored: UnsafeMutablePointer<Float>, next: UnsafePointer<Float>?
   ) -> Bool {
-    let (x, y, n, kernels) = (row.x, row.y, row.count, row.kernels)
+    // Once per row of a batch: no retain of the table (see `RowPlan.table`).
+    row.table._withUnsafeGuaranteedRef { singleChunkReload(row, $0, stored, next: next) }
+  }
+
+  private static func singleChunkReload(
+    _ row: RowPlan<Float>, _ kernels: PassKernels, _ stored: UnsafeMutablePointer<Float>,
+    next: UnsafePointer<Float>?
+  ) -> Bool {
+    let (x, y, n) = (row.x, row.y, row.count)
     if let reloadRow = kernels.reloadRow, stored == y, next == nil {
       return reloadRow(x, y, n, row.stream ? 1 : 0) != 0
     }
