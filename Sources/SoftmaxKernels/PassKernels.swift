@@ -324,6 +324,8 @@ extension PassKernels {
     static let fastSubnormals =
       softmax_x86_cpu_features() & UInt32(SOFTMAX_X86_FAST_SUBNORMALS) != 0
 
+    /// The AVX-512 set's pass 1 of Two-Pass for this CPU: without the masks where subnormal
+    /// terms are free, with them elsewhere (the same sums either way).
     static let avx512TwoPassSum: @Sendable (UnsafePointer<Float>, Int) -> ScaledExpSum =
       if fastSubnormals {
         { ScaledExpSum(softmax_twopass_sum_avx512_u64_acc1_unmasked($0, $1)) }
