@@ -86,7 +86,7 @@ struct RowPlan<Element> {
       for task in 0..<chunks.count {
         pass.run(self, chunk: pass.chunk(forTask: task, of: chunks.count))
       }
-      if pass.streams(self) { kernels.storeFence() }
+      if pass.streams(self) { table._withUnsafeGuaranteedRef { $0.storeFence() } }
       return
     }
     WorkerPool.shared.perform(
@@ -117,6 +117,6 @@ private struct ChunkJob<Pass: ChunkPassing>: PoolJob {
   func run(task: Int) {
     pass.run(row, chunk: pass.chunk(forTask: task, of: row.chunks.count))
     // Before the pool reports the task done to the thread that reads the output.
-    if pass.streams(row) { row.kernels.storeFence() }
+    if pass.streams(row) { row.table._withUnsafeGuaranteedRef { $0.storeFence() } }
   }
 }

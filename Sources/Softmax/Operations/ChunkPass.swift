@@ -56,11 +56,16 @@ struct ChunkPass: ChunkPassing {
   }
 
   func run(_ row: RowPlan<Float>, chunk: Int) {
+    // Once per chunk, and a row of a batch is often one chunk: no retain of the table
+    // (`RowPlan.table`).
+    row.table._withUnsafeGuaranteedRef { run(row, chunk: chunk, kernels: $0) }
+  }
+
+  private func run(_ row: RowPlan<Float>, chunk: Int, kernels k: PassKernels) {
     let range = row.chunks.range(chunk)
     let x = row.x + range.lowerBound
     let y = row.y + range.lowerBound
     let n = range.count
-    let k = row.kernels
     switch kind {
     case .maximum: store(k.max(x, n), chunk)
     case .twoPassSum: store(k.twoPassSum(x, n), chunk)

@@ -91,10 +91,14 @@ struct TrainingPass<Element: TrainingCompute>: ChunkPassing {
   var results: UnsafeMutableRawPointer? = nil
 
   func run(_ row: RowPlan<Element>, chunk: Int) {
+    // Once per chunk (a row of a batch): no retain of the table (`RowPlan.table`).
+    row.table._withUnsafeGuaranteedRef { run(row, chunk: chunk, kernels: $0) }
+  }
+
+  private func run(_ row: RowPlan<Element>, chunk: Int, kernels k: PassKernels) {
     let range = row.chunks.range(chunk)
     let (x, y, n) = (row.x + range.lowerBound, row.y + range.lowerBound, range.count)
     let o = other.map { $0 + range.lowerBound }
-    let k = row.kernels
     switch kind {
     case .dot: store(Element.dot(k, x, o!, n), chunk)
     case .sum: store(Element.sum(k, x, n), chunk)
@@ -355,13 +359,18 @@ struct TargetsPass: ChunkPassing {
 
   /// Whether the chunk goes through the fused Two-Pass gradient kernel.
   private func fused(_ row: RowPlan<Float>) -> Bool {
-    output.kind == .twoPassOutput && targets == nil && row.kernels.training.twoPassGradient != nil
+    output.kind == .twoPassOutput && targets == nil
+      && row.table._withUnsafeGuaranteedRef { $0.training.twoPassGradient != nil }
   }
 
   func run(_ row: RowPlan<Float>, chunk: Int) {
     guard blocks else { return output.run(row, chunk: chunk) }
+    // Once per chunk (a row of a batch): no retain of the table (`RowPlan.table`).
+    row.table._withUnsafeGuaranteedRef { run(row, chunk: chunk, kernels: $0) }
+  }
+
+  private func run(_ row: RowPlan<Float>, chunk: Int, kernels k: PassKernels) {
     let range = row.chunks.range(chunk)
-    let k = row.kernels
     if fused(row), let kernel = k.training.twoPassGradient {
       let start = range.lowerBound
       let sum = kernel(
