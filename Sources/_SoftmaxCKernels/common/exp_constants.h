@@ -54,9 +54,13 @@
 // SOFTMAX_SUM_PREFETCH_FROM floats (the x86 kernels; see softmax_twopass_sum_avx512_u64_acc1).
 #define SOFTMAX_SUM_PREFETCH_FLOATS 2048
 #define SOFTMAX_SUM_PREFETCH_FROM (1 << 16)
-// Two-Pass pass 2 prefetches its input into L1 this many floats ahead, on calls of at least
-// SOFTMAX_SUM_PREFETCH_FROM floats (see softmax_twopass_output_avx512_u32).
-#define SOFTMAX_OUTPUT_PREFETCH_FLOATS 1024
+// The AVX-512 output passes computed from their input (Two-Pass pass 2, Three-Pass recompute's
+// output) ask for it this many floats ahead into L1 and, further, into the outer caches, on
+// calls of at least SOFTMAX_SUM_PREFETCH_FROM floats (see softmax_twopass_output_avx512_u32).
+#define SOFTMAX_OUTPUT_PREFETCH_NEAR 512
+#define SOFTMAX_OUTPUT_PREFETCH_FAR 4096
+// The fused cross-entropy gradient asks for its input this many floats ahead into L1 alone.
+#define SOFTMAX_GRADIENT_PREFETCH_FLOATS 1024
 
 // The pipelined backward steps prefetch the rows they read from memory into L1 this many
 // floats ahead (see softmax_backward_step_avx512_u16); the log-softmax step only on rows (or

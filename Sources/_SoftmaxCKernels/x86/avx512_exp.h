@@ -26,6 +26,17 @@ static const float softmax_exp2_32_table[32] __attribute__((aligned(64))) = {
 // Mask of the first `rest` lanes (rest < 16).
 INLINE __mmask16 first_lanes(size_t rest) { return (__mmask16)((1u << rest) - 1u); }
 
+// The input of an output pass, asked for ahead of it: two lines 2 KiB ahead into L1 and two 16
+// KiB ahead into the outer caches (a hint: never faults, even past the end of the row). Out of
+// cache the passes ran far behind a streaming copy with their traffic without it (see
+// softmax_twopass_output_avx512_u32 in avx512_kernels.c).
+INLINE void prefetch_output_input(const float *p) {
+  _mm_prefetch((const char *)(p + SOFTMAX_OUTPUT_PREFETCH_NEAR), _MM_HINT_T0);
+  _mm_prefetch((const char *)(p + SOFTMAX_OUTPUT_PREFETCH_NEAR + 16), _MM_HINT_T0);
+  _mm_prefetch((const char *)(p + SOFTMAX_OUTPUT_PREFETCH_FAR), _MM_HINT_T2);
+  _mm_prefetch((const char *)(p + SOFTMAX_OUTPUT_PREFETCH_FAR + 16), _MM_HINT_T2);
+}
+
 // The tail loops' loads and stores: plain ones for a full vector, masked ones only for the
 // partial last. With every lane set, masked ones still cost more where a pass reads what the
 // previous pass has just stored (store-to-load forwarding, presumably): the one-call reload

@@ -160,7 +160,8 @@ static size_t head_count(const float *y, size_t n, int stream) {
 // streaming copy with the same traffic: in a C loop over 2^26 floats (read x, stream y; Zen 5,
 // 2026-12-02, three rounds, median of 7) 0.22–0.30 ns/element against the copy's 0.15–0.18,
 // as if its arithmetic and its memory took turns. Asking for the input 4 KiB ahead into L1
-// brought it to 0.20–0.21 (16 KiB ahead: 0.20–0.24; 2 KiB or 8 KiB into L2: 0.20–0.22).
+// brought it to 0.20–0.21 (16 KiB ahead: 0.20–0.24; 2 KiB or 8 KiB into L2: 0.20–0.22); 2 KiB
+// into L1 with 16 KiB into the outer caches to 0.18–0.20 (prefetch_output_input).
 INLINE void twopass_output(const float *x, float *y, size_t n, float inverse_mantissa,
                            float exponent_bias, int stream, int prefetch) {
   float table[32] __attribute__((aligned(64)));
@@ -174,11 +175,7 @@ INLINE void twopass_output(const float *x, float *y, size_t n, float inverse_man
   }
   size_t i = head;
   for (; i + 32 <= n; i += 32) {
-    if (prefetch) {
-      // A hint: never faults, even past the end of the row.
-      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS), _MM_HINT_T0);
-      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS + 16), _MM_HINT_T0);
-    }
+    if (prefetch) prefetch_output_input(x + i);
     const __m512 y0 = twopass_output_vector(_mm512_loadu_ps(x + i), lo, hi, bias);
     const __m512 y1 = twopass_output_vector(_mm512_loadu_ps(x + i + 16), lo, hi, bias);
     STORE_OUTPUT(stream, y + i, y0);
@@ -276,10 +273,7 @@ KERNEL void softmax_expscale_avx512_u32(const float *x, float *y, size_t n, floa
   // Out of cache, the prefetch of pass 2 of Two-Pass (softmax_twopass_output_avx512_u32).
   const int prefetch = n >= SOFTMAX_SUM_PREFETCH_FROM;
   for (; i + 32 <= n; i += 32) {
-    if (prefetch) {
-      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS), _MM_HINT_T0);
-      _mm_prefetch((const char *)(x + i + SOFTMAX_OUTPUT_PREFETCH_FLOATS + 16), _MM_HINT_T0);
-    }
+    if (prefetch) prefetch_output_input(x + i);
     const __m512 e0 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i), vshift));
     const __m512 e1 = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vshift));
     STORE_OUTPUT(stream, y + i, scale_kept(e0, vscale, vthreshold));
