@@ -4,8 +4,8 @@
 /// about 2^-48 relative, so entries near the top of the row keep an absolute error of a few
 /// ulp of |log y| even when the logits are 10^8 or 10^30. `y` may be `x`.
 ///
-/// One pass, memory-bound: a subtraction chain per vector, so the portable SIMD16 loop runs at
-/// memory speed on every instruction set.
+/// The portable set's kernel and the reference for the others: the x86 sets run the same three
+/// subtractions in C (`softmax_log_output_*`), which can also stream their stores.
 package func logSoftmaxOutput_simd16(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
   high: Float, low: Float

@@ -89,10 +89,11 @@ package final class PassKernels: Sendable {
       UnsafePointer<Bool>?, UnsafePointer<Float>?
     ) -> Void
   /// The output pass of log-softmax: y = ((x − shift) − high) − low, where log Σ e^x =
-  /// shift + high + low: (x, y, count, shift, high, low). Memory-bound, so every set runs the
-  /// portable loop (see `logSoftmaxOutput_simd16`).
+  /// shift + high + low: (x, y, count, shift, high, low, stream), the bits of
+  /// `logSoftmaxOutput_simd16` in every set. The x86 sets stream when asked (not fenced).
   package let logSoftmaxOutput:
-    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float) -> Void
+    @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool)
+      -> Void
   /// Softmax or log-softmax of up to 16 adjacent columns of an inner axis:
   /// (x, y, length, stride, width, output).
   package let strided:
@@ -140,9 +141,9 @@ package final class PassKernels: Sendable {
       ) -> Void,
     logSoftmaxOutput:
       @escaping @Sendable (
-        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float
-      ) -> Void = {
-        logSoftmaxOutput_simd16($0, $1, count: $2, shift: $3, high: $4, low: $5)
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Bool
+      ) -> Void = { x, y, n, shift, high, low, _ in
+        logSoftmaxOutput_simd16(x, y, count: n, shift: shift, high: high, low: low)
       },
     strided:
       @escaping @Sendable (
@@ -316,6 +317,7 @@ extension PassKernels {
       reloadRow: softmax_reload_row_avx2_u32,
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
+      logSoftmaxOutput: { softmax_log_output_avx2_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
 
@@ -347,6 +349,7 @@ extension PassKernels {
       reloadSum: softmax_reload_sum_avx512_u64,
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
+      logSoftmaxOutput: { softmax_log_output_avx512_u64($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       training: .avx512,
       selection: .avx512,
       hasStreamingStores: true,

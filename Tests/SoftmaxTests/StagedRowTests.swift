@@ -4,7 +4,8 @@ import Testing
 import _SoftmaxTestSupport
 
 /// Rows of an array beyond a sixteenth of the last-level cache store their exponentials in a
-/// stack scratch and stream each output once from it (`AutoPolicy.stagesExponentials`). The
+/// stack scratch and stream each output once from it (`AutoPolicy.stagesExponentials`), and
+/// log-softmax rows stream their output (`Float.streamedRows`). The
 /// staged rows must give the bits of the same rows computed alone (in place, no scratch), in
 /// place or not, for every thread count, with the special values in chosen rows.
 @Suite("Staged rows of large arrays")
@@ -55,6 +56,32 @@ struct StagedRowTests {
       var inPlace = x
       inPlace.withUnsafeMutableBufferPointer { buffer in
         softmax(UnsafeBufferPointer(buffer), shape: [rows, length], into: buffer, threads: 2)
+      }
+      #expect(bits(inPlace) == bits(y), "n \(length): in place")
+    }
+  }
+
+  @Test("log-softmax: rows of a large array stream, with the bits of the rows computed alone")
+  func logSoftmaxRows() {
+    // 100: below the rows that stream; 70 000: a row of two chunks.
+    for length in Self.lengths([100, 256, 1000, 1024, 4096, 70_000], debug: 1000) {
+      let rows = Self.rows(length: length)
+      let x = Self.batch(rows: rows, length: length)
+      var y = [Float](repeating: .nan, count: x.count)
+      logSoftmax(x, shape: [rows, length], into: &y, threads: 1)
+      for r in Array(0..<8) + [rows / 2, rows - 2, rows - 1] {
+        let alone = logSoftmax(row(x, r, length: length))
+        #expect(bits(row(y, r, length: length)) == bits(alone), "n \(length) row \(r)")
+      }
+      for r in Array(0..<8) + [rows / 2, rows - 1] {
+        expectAccurateLog(row(y, r, length: length), for: row(x, r, length: length), "row \(r)")
+      }
+      var two = [Float](repeating: .nan, count: x.count)
+      logSoftmax(x, shape: [rows, length], into: &two, threads: 2)
+      #expect(bits(two) == bits(y), "n \(length): two threads")
+      var inPlace = x
+      inPlace.withUnsafeMutableBufferPointer { buffer in
+        logSoftmax(UnsafeBufferPointer(buffer), shape: [rows, length], into: buffer, threads: 2)
       }
       #expect(bits(inPlace) == bits(y), "n \(length): in place")
     }

@@ -80,13 +80,14 @@ struct RowPlan<Element> {
   }
 
   /// Runs `pass` on every chunk, in parallel when the thread budget allows; a streaming pass
-  /// fences once on one thread, or after each task on the pool.
-  func perform<Pass: ChunkPassing>(_ pass: Pass) where Pass.Element == Element {
+  /// fences once on one thread (unless `fence` is false: the caller fences for many rows), or
+  /// after each task on the pool.
+  func perform<Pass: ChunkPassing>(_ pass: Pass, fence: Bool = true) where Pass.Element == Element {
     if chunks.count == 1 || threads == 1 {
       for task in 0..<chunks.count {
         pass.run(self, chunk: pass.chunk(forTask: task, of: chunks.count))
       }
-      if pass.streams(self) { table._withUnsafeGuaranteedRef { $0.storeFence() } }
+      if fence && pass.streams(self) { table._withUnsafeGuaranteedRef { $0.storeFence() } }
       return
     }
     WorkerPool.shared.perform(

@@ -98,7 +98,7 @@ struct ChunkPass: ChunkPassing {
         x, y, n, chunkScale, flushThreshold(inverseSum: chunkScale, spread: part.spread),
         row.stream)
     case .logSoftmaxOutput:
-      k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow)
+      k.logSoftmaxOutput(x, y, n, shift, logHigh, logLow, row.streamComputedOutput)
     case .firstPass: firstPass(row, range, chunk: chunk)
     case .shiftedFirstPass: shiftedFirstPass(row, range, chunk: chunk)
     case .shiftedOutput, .shiftedLogOutput: shiftedOutput(row, range, chunk: chunk)
@@ -123,8 +123,8 @@ struct ChunkPass: ChunkPassing {
   /// Whether the pass writes the output with streaming stores, which need a fence after it.
   func streams(_ row: RowPlan<Float>) -> Bool {
     switch kind {
-    case .twoPassOutput, .expScaledOutput: row.streamComputedOutput
-    case .shiftedOutput: row.stream
+    case .twoPassOutput, .expScaledOutput, .logSoftmaxOutput: row.streamComputedOutput
+    case .shiftedOutput, .shiftedLogOutput: row.stream
     case .scale, .scaleChunks: row.stream
     default: false
     }

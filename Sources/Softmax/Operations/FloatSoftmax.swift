@@ -52,11 +52,51 @@ extension Float: RowElement {
     guard output == .logProbabilities else {
       return RowAlgorithms.run(algorithm, x, y, count: count, threads: threads, kernels: kernels)
     }
-    // Log-softmax: each chunk's maximum and Σ e^(x − maximum) (the chunk read once, the sum
-    // from L2), then x − log Σ, with no exponential of the outputs. The maximum's own term is
-    // exactly 1, so log Σ is at least the maximum: no log-probability is positive, and a
-    // one-element row gives exactly 0 (a Two-Pass sum gave ±1e-7 there).
     let row = RowPlan(x: x, y: y, count: count, threads: threads, kernels: kernels)
+    if count <= RowChunks.minimumLength {
+      let stream = row.streamComputedOutput
+      let done = row.table._withUnsafeGuaranteedRef {
+        directLogRow(x, y, count: count, kernels: $0, stream: stream)
+      }
+      if done {
+        if stream { kernels.storeFence() }
+        return
+      }
+    }
+    logRow(row)
+  }
+
+  /// A log-softmax row of one chunk whose maximum is finite and whose sum is not NaN, its
+  /// kernels called directly: the calls, log Σ and output pass that `logRow` makes for such a
+  /// row, so the same bits, without its per-pass bookkeeping (the results slots, the
+  /// normalizer's merge, two passes through `ChunkPass`). Not fenced; `next` as for `logRow`.
+  /// False, having written nothing, for the other rows.
+  @inline(__always)
+  static func directLogRow(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
+    kernels k: PassKernels, stream: Bool, next: UnsafePointer<Float>? = nil
+  ) -> Bool {
+    let m = k.max(x, n)
+    guard m.isFinite else { return false }
+    let sum = k.sumExp(x, n, m)
+    guard !sum.isNaN else { return false }
+    // `plan`'s rest for one chunk: (shift − Float(shift)) + 0 · ln 2 + log Σ, with shift = m.
+    let rest = log(sum)
+    let high = Float(rest)
+    if let next { softmax_prefetch(next, n * MemoryLayout<Float>.stride) }
+    k.logSoftmaxOutput(x, y, n, m, high, Float(rest - Double(high)), stream)
+    return true
+  }
+
+  /// Log-softmax: each chunk's maximum and Σ e^(x − maximum) (the chunk read once, the sum
+  /// from L2), then x − log Σ, with no exponential of the outputs. The maximum's own term is
+  /// exactly 1, so log Σ is at least the maximum: no log-probability is positive, and a
+  /// one-element row gives exactly 0 (a Two-Pass sum gave ±1e-7 there). `fence`: false where
+  /// the caller fences once after many streamed rows; `next`: the input of the row computed
+  /// after this one, asked for before the output pass, as the softmax's staged rows do.
+  static func logRow(
+    _ row: RowPlan<Float>, fence: Bool = true, next: UnsafePointer<Float>? = nil
+  ) {
     withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(.maximumAndSumExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
@@ -64,7 +104,8 @@ extension Float: RowElement {
       if let pass = SoftmaxNormalizer(reloadParts: parts, of: row).plan(
         row, output: .logProbabilities)
       {
-        row.perform(pass)
+        if let next { softmax_prefetch(next, row.count * MemoryLayout<Float>.stride) }
+        row.perform(pass, fence: fence)
       }
     }
   }
@@ -75,10 +116,34 @@ extension Float: RowElement {
   /// place cannot stream, and for a cold output the read for ownership costs more than the
   /// second exponential (512×32000, alternating with the code before: 1.04 and 1.28
   /// ns/element against 1.59 and 1.74; BENCHMARKS.md).
+  ///
+  /// Log-softmax rows write each output once from their input, in L1 after pass 1: in an array
+  /// beyond `AutoPolicy.arrayStreamingThreshold` they stream, fenced once for the task, as the
+  /// backward passes' rows do (4096×1024: see BENCHMARKS.md "Log-softmax rows that stream").
   static func streamedRows(
     _ rows: SoftmaxRows<Float>, _ items: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, length n: Int, arrayStreams: Bool
   ) -> Bool {
+    if rows.settings.output == .logProbabilities {
+      guard arrayStreams, n >= AutoPolicy.stagedRowMinimum, rows.kernels.hasStreamingStores
+      else { return false }
+      Unmanaged.passUnretained(rows.kernels)._withUnsafeGuaranteedRef { k in
+        for item in items {
+          let (xr, yr) = (x + item * n, y + item * n)
+          let next = item + 1 < items.upperBound ? xr + n : nil
+          if n <= RowChunks.minimumLength
+            && directLogRow(xr, yr, count: n, kernels: k, stream: true, next: next)
+          {
+            continue
+          }
+          var row = RowPlan(x: xr, y: yr, count: n, threads: 1, kernels: k)
+          row.streamAlways = true
+          logRow(row, fence: false, next: next)
+        }
+        k.storeFence()
+      }
+      return true
+    }
     guard rows.settings.algorithm.resolved(forCount: n) == .threePassReload else { return false }
     guard AutoPolicy.stagesExponentials(count: n, arrayStreams: arrayStreams) else {
       if case .portable = rows.kernels.isa { return false }

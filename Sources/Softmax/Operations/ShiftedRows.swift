@@ -141,7 +141,8 @@ extension ChunkPass {
     let relative = (shifts![chunks] - shifts![chunk]) + shifts![chunks + 1]
     if kind == .shiftedLogOutput {
       let high = Float(relative)
-      row.kernels.logSoftmaxOutput(x, y, n, 0, high, Float(relative - Double(high)))
+      // In place, as below: streaming stores from the same cut.
+      row.kernels.logSoftmaxOutput(x, y, n, 0, high, Float(relative - Double(high)), row.stream)
       return
     }
     guard part.sum.mantissa > 0 else { return y.update(repeating: 0, count: n) }

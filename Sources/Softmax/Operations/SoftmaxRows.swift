@@ -48,11 +48,11 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
     Element.row(self, x, y, kept: kept, length: length, index: index, threads: threads)
   }
 
-  /// Plain softmax rows whose output streams run together (`RowElement.streamedRows`: one
-  /// scratch for the task where reload stages its exponentials); the others one by one.
+  /// Plain rows whose output streams run together (`RowElement.streamedRows`: one scratch for
+  /// the task where reload stages its exponentials, one fence); the others one by one.
   func task(_ items: Range<Int>, of work: AxisWork<Self>) {
     let layout = work.layout
-    if isPlain && settings.output == .probabilities && layout.inner == 1
+    if isPlain && layout.inner == 1
       && Element.streamedRows(
         self, items, x: work.x, y: work.y, length: layout.length,
         arrayStreams: layout.outer * layout.length >= AutoPolicy.arrayStreamingThreshold)
@@ -86,10 +86,10 @@ protocol RowElement: BinaryFloatingPoint & Sendable {
     _ rows: SoftmaxRows<Self>, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
     kept: Int, length: Int, index: Int, threads: Int)
 
-  /// The plain softmax of rows `items` (each `length` elements, at `x` and `y` + item ·
-  /// length) on this thread, when the type computes such rows differently once their output
-  /// streams (`AutoPolicy.stagesExponentials`, `streamsComputedRows`); false, having done
-  /// nothing, otherwise.
+  /// The plain softmax or log-softmax (`rows.settings.output`) of rows `items` (each `length`
+  /// elements, at `x` and `y` + item · length) on this thread, when the type computes such rows
+  /// differently once their output streams (`AutoPolicy.stagesExponentials`,
+  /// `streamsComputedRows`, `arrayStreams`); false, having done nothing, otherwise.
   static func streamedRows(
     _ rows: SoftmaxRows<Self>, _ items: Range<Int>, x: UnsafePointer<Self>,
     y: UnsafeMutablePointer<Self>, length: Int, arrayStreams: Bool

@@ -119,6 +119,10 @@ int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int stream
 // maximum and sum-and-store kernels. A spread inside the exp's underflow cut skips the flush.
 double softmax_reload_sum_avx512_u64(const float *x, float *e, size_t n, float *maximum,
                                      float *spread);
+// The output pass of log-softmax: y = ((x − shift) − high) − low, the portable loop's bits;
+// `stream` as for the scale kernel (not fenced).
+void softmax_log_output_avx512_u64(const float *x, float *y, size_t n, float shift, float high,
+                                   float low, int stream);
 softmax_max_sum softmax_online_sum_avx512_u64_acc4(const float *x, size_t n);
 // The effective logits of a masked, tempered row: y = (x − shift) / divisor + (bias − offset)
 // computed in Double and rounded once (divisor 1, shift and offset 0: x + bias in Float), −inf
@@ -137,6 +141,8 @@ void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, 
                                float threshold, int stream);
 void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream);
 int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream);
+void softmax_log_output_avx2_u32(const float *x, float *y, size_t n, float shift, float high,
+                                 float low, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
 void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
                             float offset, const bool *keep, const float *bias);

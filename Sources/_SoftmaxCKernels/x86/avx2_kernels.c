@@ -398,6 +398,34 @@ KERNEL static double reload_sum_and_store(const float *x, float *y, size_t n, fl
   return underflows ? sumexp_blocks(x, y, n, shift, 1) : sumexp_blocks(x, y, n, shift, 0);
 }
 
+// The output pass of log-softmax, as the AVX-512 set's (softmax_log_output_avx512_u64): the
+// portable loop's subtractions in the same order, streamed when asked.
+INLINE __m256 log_output_vector(__m256 v, __m256 shift, __m256 high, __m256 low) {
+  return _mm256_sub_ps(_mm256_sub_ps(_mm256_sub_ps(v, shift), high), low);
+}
+
+KERNEL void softmax_log_output_avx2_u32(const float *x, float *y, size_t n, float shift,
+                                        float high, float low, int stream) {
+  const __m256 s = _mm256_set1_ps(shift), h = _mm256_set1_ps(high), l = _mm256_set1_ps(low);
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __m256i lanes = first_lanes(head);
+    _mm256_maskstore_ps(y, lanes, log_output_vector(load_partial(x, lanes, 0.0f), s, h, l));
+  }
+  size_t i = head;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+    const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
+    STORE_OUTPUT(stream, y + i, log_output_vector(v0, s, h, l));
+    STORE_OUTPUT(stream, y + i + 8, log_output_vector(v1, s, h, l));
+    STORE_OUTPUT(stream, y + i + 16, log_output_vector(v2, s, h, l));
+    STORE_OUTPUT(stream, y + i + 24, log_output_vector(v3, s, h, l));
+  }
+  for (; i < n; i += 8) {
+    store_rest(y + i, n - i, log_output_vector(load_rest(x + i, n - i, 0.0f), s, h, l));
+  }
+}
+
 KERNEL int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream) {
   return softmax_reload_row(x, y, n, stream, reload_maximum, reload_sum_and_store,
                             softmax_scale_avx2_u32);

@@ -326,6 +326,51 @@ KERNEL void softmax_scale_avx512_u64(const float *x, float *y, size_t n, float s
   }
 }
 
+// The output pass of log-softmax: y = ((x − shift) − high) − low, the portable loop's three
+// rounded subtractions in the same order (logSoftmaxOutput_simd16), so the same bits. That loop
+// stored ordinarily: a batch beyond the caches then read each cold output line for ownership,
+// and the log-softmax of 4096×1024 took 1.9× the softmax (2026-12-02, BENCHMARKS.md). Long
+// calls ask for their input ahead, as Two-Pass pass 2 does.
+INLINE __m512 log_output_vector(__m512 v, __m512 shift, __m512 high, __m512 low) {
+  return _mm512_sub_ps(_mm512_sub_ps(_mm512_sub_ps(v, shift), high), low);
+}
+
+INLINE void log_output(const float *x, float *y, size_t n, __m512 shift, __m512 high,
+                       __m512 low, int stream, int prefetch) {
+  const size_t head = head_count(y, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    _mm512_mask_storeu_ps(y, lanes, log_output_vector(_mm512_maskz_loadu_ps(lanes, x), shift, high, low));
+  }
+  size_t i = head;
+  for (; i + 64 <= n; i += 64) {
+    if (prefetch) {
+      prefetch_output_input(x + i);
+      prefetch_output_input(x + i + 32);
+    }
+    const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+    const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
+    STORE_OUTPUT(stream, y + i, log_output_vector(v0, shift, high, low));
+    STORE_OUTPUT(stream, y + i + 16, log_output_vector(v1, shift, high, low));
+    STORE_OUTPUT(stream, y + i + 32, log_output_vector(v2, shift, high, low));
+    STORE_OUTPUT(stream, y + i + 48, log_output_vector(v3, shift, high, low));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    store_lanes(y + i, lanes, log_output_vector(loadz_lanes(x + i, lanes), shift, high, low));
+  }
+}
+
+KERNEL void softmax_log_output_avx512_u64(const float *x, float *y, size_t n, float shift,
+                                          float high, float low, int stream) {
+  const __m512 s = _mm512_set1_ps(shift), h = _mm512_set1_ps(high), l = _mm512_set1_ps(low);
+  if (n >= SOFTMAX_SUM_PREFETCH_FROM) {
+    log_output(x, y, n, s, h, l, stream, 1);
+  } else {
+    log_output(x, y, n, s, h, l, stream, 0);
+  }
+}
+
 KERNEL int softmax_reload_row_avx512_u64(const float *x, float *y, size_t n, int stream) {
   return softmax_reload_row(x, y, n, stream, reload_maximum, reload_sum_and_store,
                             softmax_scale_avx512_u64);
