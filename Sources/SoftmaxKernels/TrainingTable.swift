@@ -52,6 +52,17 @@ package struct TrainingRowKernels: Sendable {
     @Sendable (
       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Bool
     ) -> Double
+  /// The output pass of a labelled row of one chunk: y = (e < threshold ? 0 : e · scale) −
+  /// offset from stored exponentials e (which may be y), and y[entry] = base, less Σ of the
+  /// other entries written when `lessOthers` (Float lanes per 4096 elements on the element
+  /// grid, added in Double: the same bits wherever y lies), rounded once; streamed into
+  /// another buffer when asked (the caller fences): (e, y, count, scale, threshold, offset,
+  /// entry, base, lessOthers, stream).
+  package let scaleGradientEntry:
+    @Sendable (
+      UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Double,
+      Bool, Bool
+    ) -> Void
   /// The output pass of a cross-entropy gradient after Two-Pass's pass 1, fused: y = the
   /// scaled softmax − offset, streamed when asked (the caller fences), returning Σ y but the
   /// entry `excluded`: (x, y, count, inverseMantissa, exponentBias, offset, excluded, stream).
@@ -104,6 +115,15 @@ package struct TrainingRowKernels: Sendable {
         scaleGradient_simd16(
           e, y, count: n, scale: scale, threshold: threshold, offset: offset, excluded: excluded)
       },
+    scaleGradientEntry:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Int, Double,
+        Bool, Bool
+      ) -> Void = { e, y, n, scale, threshold, offset, entry, base, lessOthers, _ in
+        scaleGradientEntry_simd16(
+          e, y, count: n, scale: scale, threshold: threshold, offset: offset, entry: entry,
+          base: base, lessOthers: lessOthers)
+      },
     subtractTargets:
       @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Float, Float)
       -> Void = { subtractTargets_simd16($0, $1, count: $2, weight: $3, offset: $4) },
@@ -134,6 +154,7 @@ package struct TrainingRowKernels: Sendable {
     self.backwardOutput = backwardOutput
     self.logBackwardOutput = logBackwardOutput
     self.scaleGradient = scaleGradient
+    self.scaleGradientEntry = scaleGradientEntry
     self.subtractTargets = subtractTargets
     self.backwardStep = backwardStep
     self.logBackwardStep = logBackwardStep
@@ -162,6 +183,10 @@ package struct TrainingRowKernels: Sendable {
       scaleGradient: {
         softmax_scale_gradient_avx512_u32(
           $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7 ? 1 : 0)
+      },
+      scaleGradientEntry: {
+        softmax_scale_gradient_entry_avx512_u64(
+          $0, $1, $2, $3, $4, $5, $6, $7, $8 ? 1 : 0, $9 ? 1 : 0)
       },
       subtractTargets: { softmax_subtract_targets_avx512_u16($0, $1, $2, $3, $4) },
       backwardStep: {

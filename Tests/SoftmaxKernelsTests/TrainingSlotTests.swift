@@ -176,6 +176,54 @@ struct TrainingSlotTests {
     }
   }
 
+  /// The labelled row's output pass with its entry: every other output bitwise the formula's,
+  /// streamed or not, at every alignment of the output (the same bits, the entry too), in
+  /// place; the entry base − Σ of the others within the Float-lane bound of that sum, or base
+  /// itself; nothing written outside the row. 4096 + 80: a second block of the sum.
+  @Test("labelled gradient with its entry, at every alignment", arguments: KernelISA.allCases)
+  func gradientEntry(isa: KernelISA) {
+    guard let table = PassKernels.table(for: isa) else { return }
+    let k = table.training
+    for n in [1, 2, 15, 16, 17, 63, 64, 65, 100, 1000, 1024, 4096 + 80] {
+      let e = randomInputs(count: n, distribution: .uniform, seed: UInt64(n) + 7).map { abs($0) }
+      let formula = e.map { ($0 < 0.01 ? 0 : $0 * 0.75) - 0.125 }
+      for entry in Set([0, 1, n / 2, n - 1, n, n + 3]) {
+        for lessOthers in [true, false] {
+          let others = formula.enumerated().filter { $0.offset != entry }.map { Double($0.element) }
+          let exact = 2.5 - (lessOthers ? ReferenceSoftmax.compensatedSum(others) : 0)
+          let bound = lessOthers ? 128 * 0x1p-24 * others.map(abs).reduce(0, +) : 0
+          let reference = withBuffers(e, e) { pe, _, po in
+            k.scaleGradientEntry(pe, po, n, 0.75, 0.01, 0.125, entry, 2.5, lessOthers, false)
+          }
+          let context = "\(isa) n=\(n) entry \(entry) lessOthers \(lessOthers)"
+          for i in 0..<n where i != entry {
+            #expect(reference[i] == formula[i], "\(context) i=\(i)")
+          }
+          if entry < n {
+            #expect(
+              abs(Double(reference[entry]) - exact) <= bound + abs(exact) * 0x1p-24,
+              "\(context): \(reference[entry]) vs \(exact)")
+          }
+          for stream in [false, true] {
+            expectEveryAlignment(table, n: n, expected: reference, sum: 0, "\(context) \(stream)") {
+              output in
+              e.withUnsafeBufferPointer {
+                k.scaleGradientEntry(
+                  $0.baseAddress!, output, n, 0.75, 0.01, 0.125, entry, 2.5, lessOthers, stream)
+              }
+              return 0
+            }
+          }
+          let inPlace = withBuffers(e, e) { pe, _, po in
+            po.update(from: pe, count: n)
+            k.scaleGradientEntry(po, po, n, 0.75, 0.01, 0.125, entry, 2.5, lessOthers, false)
+          }
+          #expect(inPlace == reference, "\(context) in place")
+        }
+      }
+    }
+  }
+
   /// NaN of either sign, ±inf, and values whose exponential overflows or underflows, in each
   /// input of the backward outputs: each entry as IEEE arithmetic gives it (NaN where the
   /// formula is NaN, the same infinity, else within the finite bound), the Float kernels' with

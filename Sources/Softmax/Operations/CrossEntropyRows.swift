@@ -126,20 +126,13 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     // rows write only their scratch before pass 2, so they read it after pass 1, when the row
     // is in L1, instead of waiting for that one element first.
     let early = staging == nil ? Double(x[label]) : 0
-    // The label's entry is written last, into a line that the gradient kernel stores
-    // ordinarily: its read for ownership overlaps pass 1 (BENCHMARKS.md "The label's line").
-    if let out { softmax_prefetch_for_store(out + label) }
     let mean =
       smoothing > 0
       ? RowPlan(x: x, y: UnsafeMutablePointer(mutating: x), count: n, threads: threads).sum()
         / Double(n) : 0
-    var factor = 1.0
-    var normal = false
-    // x_label − log Z, from the parts (exact where both are huge and close).
-    var labelExponent = 0.0
-    let written = Compute.gradientPasses(
+    Compute.gradientPasses(
       x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: true,
-      staging: staging
+      staging: staging, entry: label
     ) { total in
       let xl = staging == nil ? early : Double(x[label])
       guard total.isFiniteSum else {
@@ -158,14 +151,20 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       losses[index] =
         (1 - smoothing) * ((total.shift - xl) + rest)
         + (smoothing > 0 ? smoothing * ((total.shift - mean) + rest) : 0) + zLoss * lse * lse
-      factor = 1 + 2 * zLoss * lse
-      normal = true
-      labelExponent = (xl - total.shift) - rest
+      let factor = 1 + 2 * zLoss * lse
+      // x_label − log Z, from the parts (exact where both are huge and close).
+      let labelExponent = (xl - total.shift) - rest
       return GradientOutput(
         scale: weight * factor, offset: weight * smoothing / Double(n),
-        summingExcept: smoothing > 0 ? nil : label, rewritten: label)
+        entry: labelEntry(label, factor: factor, labelExponent: labelExponent, count: n))
     }
-    guard let out, normal else { return }
+  }
+
+  /// The label's entry of the gradient, weight · (factor · p − (1 − ε) − ε / C), in the form
+  /// that keeps it accurate.
+  private func labelEntry(_ label: Int, factor: Double, labelExponent: Double, count n: Int)
+    -> GradientEntry
+  {
     // With a z-loss, factor = 1 + 2w log Z can be huge (log Z = 1e20 with w = 1e-4: 2e16), and
     // factor − 1 then cancels against factor · (1 − p) below: 1e20 logits gave −1.4e8 for an
     // entry of −1. Where p < 1/2, factor · p − 1 is the better form: its terms do not cancel
@@ -173,7 +172,7 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     // z-loss (factor 1) the forms below have nothing huge to cancel and stay as they were.
     if factor != 1 && labelExponent < -ln2 {
       let entry = factor * exp(labelExponent) - (1 - smoothing) - smoothing / Double(n)
-      return set(out, label, weight * entry)
+      return GradientEntry(index: label, value: weight * entry, lessOthers: false)
     }
     if smoothing > 0 {
       // factor · p − (1 − ε) − ε / C, with p − 1 from expm1: the entry is at least about ε
@@ -182,21 +181,11 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
       // Float lanes: 1.3e-6 at 9000 classes.
       let pMinusOne = expm1(labelExponent)
       let entry = factor * pMinusOne + (factor - 1) + smoothing - smoothing / Double(n)
-      return set(out, label, weight * entry)
+      return GradientEntry(index: label, value: weight * entry, lessOthers: false)
     }
-    // The label's entry from the sum of the others: the gradient sums to weight · (factor − 1)
-    // and the others are accurate relative to themselves, while factor · p − 1 would cancel
-    // (with p from log Z, whose error is about 1e-7 absolute) when the model is sure.
-    set(out, label, weight * (factor - 1) - written)
-  }
-
-  /// out[index] = value rounded once, after the row's gradient was written. An ordinary
-  /// store: the gradient kernels store the label's line ordinarily even when the row streams
-  /// (`grid_stores` in avx512_training_kernels.c), so it is in the cache. (A streaming store
-  /// here, as before, wrote part of a line that had just streamed: on the Zen 5 of 2026-12-02
-  /// that cost about 270 ns a row of 1024, BENCHMARKS.md "The label's line".)
-  private func set(_ out: UnsafeMutablePointer<Compute>, _ index: Int, _ value: Double) {
-    out[index] = Compute(value)
+    // The gradient sums to weight · (factor − 1): the entry is that less the others
+    // (`GradientEntry`).
+    return GradientEntry(index: label, value: weight * (factor - 1), lessOthers: true)
   }
 
   /// The soft-target row. `shifted`: x holds (logits − m) / T, m / T is `by` (log Z' = log Σ
@@ -227,9 +216,9 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     }
     let shift = shifted?.by ?? 0
     let t2 = temperature * temperature
-    _ = Compute.gradientPasses(
+    Compute.gradientPasses(
       x, out, count: n, threads: threads, streamAlways: streamAlways, streamable: false,
-      staging: nil
+      staging: nil, entry: nil
     ) { total in
       let lse = total.logSum + shift
       logSums?[index] = lse

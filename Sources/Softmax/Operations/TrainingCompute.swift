@@ -26,15 +26,17 @@ protocol TrainingCompute: RowElement {
   /// normalizer; `gradient` gets it, computes the loss, and says what to write to `out` (nil:
   /// nothing, or it wrote a special row itself); pass 2 writes it. `out` may be `x`; pass 1
   /// may already have written to it (Float rows that fit the caches store e^(x − chunk max)
-  /// there, as the softmax does), so read what is needed from `x` before. Returns Σ of what
-  /// pass 2 wrote when the output asks for it, else 0. `staging` (given with or without an
+  /// there, as the softmax does), so read what is needed from `x` before. Pass 2 also writes
+  /// the output's `entry`. `staging` (given with or without an
   /// output, so that the loss does not depend on it) is where Float rows that fit the caches
   /// store their exponentials: they then write the output once, streamed and unfenced.
+  /// `entry`: the index of the output's entry, if it will have one (the label), whose line is
+  /// asked for ahead where the pass writes it after the row.
   static func gradientPasses(
     _ x: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool, staging: Staging<Self>?,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Self>?, entry: Int?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Self>?
-  ) -> Double
+  )
 
   /// The table's kernels for one chunk, by pass.
   static func dot(_ k: PassKernels, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ n: Int)
@@ -57,23 +59,42 @@ struct Staging<Element> {
 }
 
 /// What the output pass of a loss writes: scale · softmax(x) − (offset + weight · targets)
-/// (targets nil: − offset), and whether it sums what it wrote except one entry.
+/// (targets nil: − offset), with `entry` written instead.
 struct GradientOutput<Element> {
   var scale: Double
   var targets: UnsafePointer<Element>? = nil
   var weight: Double = 0
   var offset: Double = 0
-  /// The entry left out of the sum of what was written; nil: no sum.
-  var summingExcept: Int? = nil
-  /// An entry that the caller writes again after the pass (nil: none). The gradient kernels
-  /// store its line ordinarily even when the row streams, so that write finds it in the cache
-  /// (`grid_stores` in avx512_training_kernels.c); `summingExcept` is such an entry too.
-  var rewritten: Int? = nil
-  /// The entry whose line the kernels store ordinarily, passed to them where they take the
-  /// entry they leave out of their sum (that sum is not used without `summingExcept`).
-  var ordinaryEntry: Int? { summingExcept ?? rewritten }
+  /// The label's entry of a labelled row, which the pass writes in place of its formula.
+  var entry: GradientEntry? = nil
+  /// The entry left out of the sum of what was written (the passes that write `entry` after
+  /// the row take that sum); nil: no sum.
+  var summingExcept: Int? { entry.flatMap { $0.lessOthers ? $0.index : nil } }
+  /// The entry whose line the kernels that write `entry` after the row store ordinarily, so
+  /// that the write finds it in the cache (`grid_stores` in avx512_training_kernels.c), passed
+  /// to them where they take the entry they leave out of their sum (that sum is not used
+  /// without `summingExcept`).
+  var ordinaryEntry: Int? { entry?.index }
   /// Whether the output is written with streaming stores where a kernel can.
   var stream = false
+}
+
+/// The label's entry of a cross-entropy gradient: `value`, less the sum of the row's other
+/// entries when `lessOthers`. The gradient of a labelled row without smoothing sums to
+/// weight · (factor − 1), and the other entries are accurate relative to themselves, while
+/// factor · p − 1 would cancel when the model is sure (p from log Z, whose error is about
+/// 1e-7 absolute). Rows of one chunk take that sum from their exponentials before the output
+/// pass and write the entry within it (`stagedRow`); longer rows write it after the pass, from
+/// the sum of what the pass wrote.
+struct GradientEntry {
+  let index: Int
+  let value: Double
+  let lessOthers: Bool
+
+  /// The entry, given the sum of the others (ignored without `lessOthers`), rounded once.
+  func value<Element: BinaryFloatingPoint>(others: Double) -> Element {
+    Element(lessOthers ? value - others : value)
+  }
 }
 
 /// One pass of a training row over its chunks: a sum or dot product (one Double per chunk,
@@ -137,9 +158,9 @@ extension Float: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool, staging: Staging<Float>?,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Float>?, entry: Int?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
-  ) -> Double {
+  ) {
     // Rows that fit the caches: Three-Pass reload, as `.auto` softmax runs them (one
     // exponential per element, against two for Two-Pass), unless the gradient streams (rows
     // of 2^15 or more, or of 4096 or more in an array beyond a sixteenth of the LLC) and the
@@ -156,32 +177,42 @@ extension Float: TrainingCompute {
     let reload =
       SoftmaxAlgorithm.auto.resolved(forCount: count) == .threePassReload
       && (staging != nil || !(streams && PassKernels.selected.training.twoPassGradient != nil))
+    let direct = reload && streamable && count <= RowChunks.minimumLength
+    if !direct, let out, let entry {
+      // The entry is written after the row, into a line that the gradient kernels store
+      // ordinarily: its read for ownership overlaps pass 1 (BENCHMARKS.md "The label's
+      // line"). Rows of one chunk write it within their pass, where every line streams.
+      softmax_prefetch_for_store(out + entry)
+    }
     guard reload else {
       let total = normalizer(x, count: count, threads: threads)
-      guard var output = gradient(total), let out else { return 0 }
+      guard var output = gradient(total), let out else { return }
       output.stream = streams
-      return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
+      let written = scaledProbabilities(
+        x, out, count: count, normalizer: total, output, threads: threads)
+      if let entry = output.entry { out[entry.index] = entry.value(others: written) }
+      return
     }
     // Rows of one chunk call their kernels directly: staged ones into their scratch and
     // streamed, the others into the output itself (in place, as the chunked pass stores them).
-    if streamable, count <= RowChunks.minimumLength,
-      let written = stagedRow(
+    if direct,
+      stagedRow(
         x, out, count: count,
         staging: staging
           ?? Staging(exponentials: out ?? UnsafeMutablePointer(mutating: x), next: nil),
         stream: staging != nil, gradient)
     {
-      return written
+      return
     }
     var row = RowPlan(
       x: x, y: out ?? UnsafeMutablePointer(mutating: x), count: count, threads: threads)
     let stored = staging?.exponentials ?? row.y
-    return withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
+    withUnsafeTemporaryAllocation(of: OnlineSum.self, capacity: row.chunks.count) { parts in
       var first = ChunkPass(out == nil ? .maximumAndSumExp : .maximumAndStoreExp)
       first.results = UnsafeMutableRawPointer(parts.baseAddress!)
       RowPlan(x: x, y: stored, count: count, threads: threads).perform(first)
       let total = SoftmaxNormalizer(reloadParts: parts, of: row)
-      guard let output = gradient(total), out != nil else { return 0 }
+      guard let output = gradient(total), let out else { return }
       var pass = ChunkPass(.scaleChunks, shift: Float(total.shift))
       pass.inverseSum = output.scale / total.mantissa
       pass.results = UnsafeMutableRawPointer(parts.baseAddress!)
@@ -189,7 +220,8 @@ extension Float: TrainingCompute {
       // The next row's input (its label's logit among it) is read while this one's output
       // drains; staged rows are fenced by their caller, once for all of them.
       if let next = staging?.next { softmax_prefetch(next, count * MemoryLayout<Float>.stride) }
-      return row.reading(stored).run(TargetsPass(pass, output), fence: staging == nil)
+      let written = row.reading(stored).run(TargetsPass(pass, output), fence: staging == nil)
+      if let entry = output.entry { out[entry.index] = entry.value(others: written) }
     }
   }
 
@@ -200,14 +232,14 @@ extension Float: TrainingCompute {
   /// bookkeeping's stores then wait too (4096×1024 spent a fifth of its time there). Rows in
   /// the caches gain too: the bookkeeping made the cross-entropy of 128×1024 (hot) 1.6× the
   /// softmax (BENCHMARKS.md, "Cross-entropy rows in the caches"). The exponentials go to
-  /// `staging.exponentials` (a scratch, or the output itself when `stream` is false). nil,
-  /// having called nothing and written only the exponentials, when the maximum is not finite
-  /// or the sum is NaN: the general path then applies the contract (in place, as its own first
-  /// pass would have left the row).
+  /// `staging.exponentials` (a scratch, or the output itself when `stream` is false). The
+  /// output's entry is written within the pass. False, having called nothing and written only
+  /// the exponentials, when the maximum is not finite or the sum is NaN: the general path then
+  /// applies the contract (in place, as its own first pass would have left the row).
   private static func stagedRow(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?, count: Int,
     staging: Staging<Float>, stream: Bool, _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
-  ) -> Double? {
+  ) -> Bool {
     PassKernels.unretainedSelected._withUnsafeGuaranteedRef { k in
       stagedRow(k, x, out, count: count, staging: staging, stream: stream, gradient)
     }
@@ -217,7 +249,7 @@ extension Float: TrainingCompute {
     _ k: PassKernels, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>?,
     count: Int, staging: Staging<Float>, stream: Bool,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Float>?
-  ) -> Double? {
+  ) -> Bool {
     let e = staging.exponentials
     // With an output, the set's one-call first passes when it has them: they also give the
     // spread, which can spare the scale kernels their compares.
@@ -226,36 +258,39 @@ extension Float: TrainingCompute {
     let sum: Double
     if out != nil, let reloadSum = k.reloadSum {
       sum = reloadSum(x, e, count, &maximum, &spread)
-      guard maximum.isFinite else { return nil }
+      guard maximum.isFinite else { return false }
     } else {
       maximum = k.max(x, count)
-      guard maximum.isFinite else { return nil }
+      guard maximum.isFinite else { return false }
       if out == nil, let next = staging.next {
         // Nothing is written: the next row is read at once, beside this one.
         softmax_prefetch(next, count * MemoryLayout<Float>.stride)
       }
       sum = out == nil ? k.sumExp(x, count, maximum) : k.sumAndStoreExp(x, e, count, maximum)
     }
-    guard !sum.isNaN else { return nil }
+    guard !sum.isNaN else { return false }
     let total = SoftmaxNormalizer(
       shift: Double(maximum), mantissa: sum, exponent: 0, infinityCount: 0)
-    guard let output = gradient(total), let out else { return 0 }
+    guard let output = gradient(total), let out else { return true }
     let scale = Float(output.scale / total.mantissa)
+    let threshold = flushThreshold(inverseSum: Swift.abs(scale), spread: spread)
     if let next = staging.next { softmax_prefetch(next, count * MemoryLayout<Float>.stride) }
-    guard let excluded = output.summingExcept else {
-      // Staged rows stream unfenced: the caller fences once.
-      if output.offset == 0 {
-        k.scale(e, out, count, scale, flushThreshold(inverseSum: scale, spread: spread), stream)
-      } else {
-        _ = k.training.scaleGradient(
-          e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale), spread: spread),
-          Float(output.offset), output.ordinaryEntry ?? count, stream)
-      }
-      return 0
+    if let entry = output.entry {
+      // The kernel writes the entry's vector last, from the sum of the others it wrote, so
+      // that every line of the row streams (`scaleGradientEntry`). Unfenced, as below.
+      k.training.scaleGradientEntry(
+        e, out, count, scale, threshold, Float(output.offset), entry.index, entry.value,
+        entry.lessOthers, stream)
+      return true
     }
-    return k.training.scaleGradient(
-      e, out, count, scale, flushThreshold(inverseSum: Swift.abs(scale), spread: spread),
-      Float(output.offset), excluded, stream)
+    // Staged rows stream unfenced: the caller fences once.
+    if output.offset == 0 {
+      k.scale(e, out, count, scale, flushThreshold(inverseSum: scale, spread: spread), stream)
+    } else {
+      _ = k.training.scaleGradient(
+        e, out, count, scale, threshold, Float(output.offset), count, stream)
+    }
+    return true
   }
 
   /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.
@@ -511,12 +546,15 @@ extension Double: TrainingCompute {
 
   static func gradientPasses(
     _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>?, count: Int, threads: Int,
-    streamAlways: Bool, streamable: Bool, staging: Staging<Double>?,
+    streamAlways: Bool, streamable: Bool, staging: Staging<Double>?, entry: Int?,
     _ gradient: (SoftmaxNormalizer) -> GradientOutput<Double>?
-  ) -> Double {
+  ) {
+    if let out, let entry { softmax_prefetch_for_store(out + entry) }
     let total = normalizer(x, count: count, threads: threads)
-    guard let output = gradient(total), let out else { return 0 }
-    return scaledProbabilities(x, out, count: count, normalizer: total, output, threads: threads)
+    guard let output = gradient(total), let out else { return }
+    let written = scaledProbabilities(
+      x, out, count: count, normalizer: total, output, threads: threads)
+    if let entry = output.entry { out[entry.index] = entry.value(others: written) }
   }
 
   /// y = scale · softmax(x) − targets, for a finite, non-empty normalizer.

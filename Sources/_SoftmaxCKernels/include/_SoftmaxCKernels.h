@@ -164,6 +164,12 @@ void softmax_log_backward_output_avx512_u32(const float *log_y, const float *dy,
 double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t n, float scale,
                                          float threshold, float offset, size_t excluded,
                                          int stream);
+// y = (e < threshold ? 0 : e · scale) − offset, y[entry] = base (less the sum of the other
+// entries written, when less_others; the same bits at any alignment of y), streamed when asked
+// (the caller fences); e may be y.
+void softmax_scale_gradient_entry_avx512_u64(const float *e, float *y, size_t n, float scale,
+                                             float threshold, float offset, size_t entry,
+                                             double base, int less_others, int stream);
 double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
                                            float inverse_mantissa, float exponent_bias,
                                            float offset, size_t excluded, int stream);

@@ -451,6 +451,158 @@ KERNEL double softmax_scale_gradient_avx512_u32(const float *e, float *y, size_t
   return total;
 }
 
+// The output pass of a labelled cross-entropy row of one chunk with its label's entry:
+// y = (e < threshold ? 0 : e · scale) − offset, and y[entry] = base, less the sum of the other
+// entries written when `less_others`. The entry's vector is written last, once that sum is
+// known, so that every line of the row streams when asked (the caller fences). The kernel
+// above leaves the label's line to ordinary stores, written again after the row: that line's
+// read for ownership and the late store cost the staged rows of 4096×1024 about a tenth of
+// their time (2026-12-02, BENCHMARKS.md "The label's entry in the stream").
+INLINE __m512 gradient_vector(const float *e, size_t i, __mmask16 lanes, __m512 vs, __m512 vt,
+                              __m512 vo) {
+  const __m512 v = loadz_lanes(e + i, lanes);
+  return _mm512_sub_ps(_mm512_maskz_mul_ps(_mm512_cmp_ps_mask(v, vt, _CMP_GE_OQ), v, vs), vo);
+}
+
+// The lanes of the 16 from i that are not `entry`.
+INLINE __mmask16 other_lanes(size_t entry, size_t i) {
+  return entry - i < 16 ? (__mmask16) ~(1u << (entry - i)) : (__mmask16)0xFFFF;
+}
+
+// The sum of the others, on the element grid whatever the output's alignment, so that a row
+// gives the same bits wherever it lies: vectors at 16k go to accumulator k mod 4 in Float
+// lanes, flushed into Double lanes every 4096 elements; a last partial group of vectors goes
+// to accumulator 0.
+typedef struct {
+  __m512 a[4];
+  __m512d total;
+} grid_sum;
+
+INLINE void grid_sum_flush(grid_sum *g) {
+  const __m512 t = _mm512_add_ps(_mm512_add_ps(g->a[0], g->a[1]), _mm512_add_ps(g->a[2], g->a[3]));
+  g->total = _mm512_add_pd(g->total, _mm512_add_pd(low_doubles(t), high_doubles(t)));
+  g->a[0] = g->a[1] = g->a[2] = g->a[3] = _mm512_setzero_ps();
+}
+
+INLINE void grid_sum_add(grid_sum *g, int k, __m512 r, __mmask16 lanes) {
+  g->a[k] = _mm512_mask_add_ps(g->a[k], lanes, g->a[k], r);
+}
+
+// The sum alone, for an output whose streaming stores do not start on the element grid.
+INLINE double grid_sum_of_gradient(const float *e, size_t n, __m512 vs, __m512 vt, __m512 vo,
+                                   size_t entry) {
+  grid_sum g = {{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()},
+                _mm512_setzero_pd()};
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    if (i && (i & (SOFTMAX_SUM_BLOCK - 1)) == 0) grid_sum_flush(&g);
+    for (int k = 0; k < 4; k++) {
+      grid_sum_add(&g, k, gradient_vector(e, i + 16 * k, 0xFFFF, vs, vt, vo), other_lanes(entry, i + 16 * k));
+    }
+  }
+  if (i && i < n && (i & (SOFTMAX_SUM_BLOCK - 1)) == 0) grid_sum_flush(&g);
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    grid_sum_add(&g, 0, gradient_vector(e, i, lanes, vs, vt, vo), lanes & other_lanes(entry, i));
+  }
+  grid_sum_flush(&g);
+  return _mm512_reduce_add_pd(g.total);
+}
+
+// The stores of the row, the entry's lane set to `value` (its line stored with the others).
+INLINE void gradient_stores(const float *e, float *y, size_t n, __m512 vs, __m512 vt, __m512 vo,
+                            size_t entry, float value, int stream) {
+  const __m512 vv = _mm512_set1_ps(value);
+  const size_t head = stream_head(y, n, stream);
+  if (head) {
+    const __mmask16 lanes = first_lanes(head);
+    const __m512 r = gradient_vector(e, 0, lanes, vs, vt, vo);
+    _mm512_mask_storeu_ps(y, lanes, _mm512_mask_mov_ps(r, (__mmask16)~other_lanes(entry, 0), vv));
+  }
+  size_t i = head;
+  for (; i + 64 <= n; i += 64) {
+    for (int k = 0; k < 4; k++) {
+      const __m512 r = gradient_vector(e, i + 16 * k, 0xFFFF, vs, vt, vo);
+      STORE(stream, y + i + 16 * k, _mm512_mask_mov_ps(r, (__mmask16)~other_lanes(entry, i + 16 * k), vv));
+    }
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 r = _mm512_mask_mov_ps(gradient_vector(e, i, lanes, vs, vt, vo),
+                                        (__mmask16)~other_lanes(entry, i), vv);
+    if (stream && lanes == 0xFFFF) {
+      _mm512_stream_ps(y + i, r);
+    } else {
+      store_lanes(y + i, lanes, r);
+    }
+  }
+}
+
+KERNEL void softmax_scale_gradient_entry_avx512_u64(const float *e, float *y, size_t n,
+                                                    float scale, float threshold, float offset,
+                                                    size_t entry, double base, int less_others,
+                                                    int stream) {
+  const __m512 vs = _mm512_set1_ps(scale), vt = _mm512_set1_ps(threshold), vo = _mm512_set1_ps(offset);
+  if (entry >= n) return gradient_stores(e, y, n, vs, vt, vo, entry, 0, stream);
+  if (!less_others) return gradient_stores(e, y, n, vs, vt, vo, entry, (float)base, stream);
+  if (stream_head(y, n, stream)) {
+    // Streaming stores off the element grid: the sum first, then the stores.
+    const double others = grid_sum_of_gradient(e, n, vs, vt, vo, entry);
+    return gradient_stores(e, y, n, vs, vt, vo, entry, (float)(base - others), stream);
+  }
+  // On the element grid: one pass, the sum as grid_sum_of_gradient takes it, and the entry's
+  // vector stored at the end.
+  grid_sum g = {{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()},
+                _mm512_setzero_pd()};
+  const size_t entry_at = entry & ~(size_t)15;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    if (i && (i & (SOFTMAX_SUM_BLOCK - 1)) == 0) grid_sum_flush(&g);
+    const __m512 r0 = gradient_vector(e, i, 0xFFFF, vs, vt, vo);
+    const __m512 r1 = gradient_vector(e, i + 16, 0xFFFF, vs, vt, vo);
+    const __m512 r2 = gradient_vector(e, i + 32, 0xFFFF, vs, vt, vo);
+    const __m512 r3 = gradient_vector(e, i + 48, 0xFFFF, vs, vt, vo);
+    if (entry - i < 64) {
+      const __m512 r[4] = {r0, r1, r2, r3};
+      for (int k = 0; k < 4; k++) {
+        grid_sum_add(&g, k, r[k], other_lanes(entry, i + 16 * k));
+        if (i + 16 * k != entry_at) STORE(stream, y + i + 16 * k, r[k]);
+      }
+      continue;
+    }
+    STORE(stream, y + i, r0);
+    STORE(stream, y + i + 16, r1);
+    STORE(stream, y + i + 32, r2);
+    STORE(stream, y + i + 48, r3);
+    grid_sum_add(&g, 0, r0, 0xFFFF);
+    grid_sum_add(&g, 1, r1, 0xFFFF);
+    grid_sum_add(&g, 2, r2, 0xFFFF);
+    grid_sum_add(&g, 3, r3, 0xFFFF);
+  }
+  if (i && i < n && (i & (SOFTMAX_SUM_BLOCK - 1)) == 0) grid_sum_flush(&g);
+  for (; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : first_lanes(n - i);
+    const __m512 r = gradient_vector(e, i, lanes, vs, vt, vo);
+    grid_sum_add(&g, 0, r, lanes & other_lanes(entry, i));
+    if (i == entry_at) continue;
+    if (stream && lanes == 0xFFFF) {
+      _mm512_stream_ps(y + i, r);
+    } else {
+      store_lanes(y + i, lanes, r);
+    }
+  }
+  grid_sum_flush(&g);
+  const float value = (float)(base - _mm512_reduce_add_pd(g.total));
+  const __mmask16 lanes = n - entry_at >= 16 ? (__mmask16)0xFFFF : first_lanes(n - entry_at);
+  const __m512 r = _mm512_mask_mov_ps(gradient_vector(e, entry_at, lanes, vs, vt, vo),
+                                      (__mmask16)~other_lanes(entry, entry_at), _mm512_set1_ps(value));
+  if (stream && lanes == 0xFFFF) {
+    _mm512_stream_ps(y + entry_at, r);
+  } else {
+    store_lanes(y + entry_at, lanes, r);
+  }
+}
+
 // The gradient vector at k (its lanes below `end`), stored on the element grid and added to
 // acc except at `excluded`.
 INLINE void twopass_gradient_vector(const float *x, grid_stores *out, size_t k, size_t end,
