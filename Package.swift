@@ -38,9 +38,13 @@ let package = Package(
     // Counts malloc and friends (Linux/glibc) for the no-allocation test. Its definitions
     // replace the allocator for the whole test executable, which every test target links into.
     .target(name: "_MallocCounter", path: "Tests/_MallocCounter"),
+    // Counts swift_retain calls (Linux) for the test that rows retain nothing each.
+    .target(name: "_RetainCounter", path: "Tests/_RetainCounter"),
     .testTarget(
       name: "SoftmaxAllocationTests",
-      dependencies: ["Softmax", "SoftmaxKernels", "_MallocCounter"]),
+      dependencies: [
+        "Softmax", "SoftmaxKernels", "_MallocCounter", "_RetainCounter",
+      ]),
 
     // `softmax bench`: the logic lives in a library so that tests can run it in-process.
     .target(name: "_SoftmaxRoofline", dependencies: ["_SoftmaxCKernels"]),

@@ -67,7 +67,7 @@ import SoftmaxFiles
   }
 
   @Test func float64RoundTripsExactly() {
-    let values: [Double] = [.pi, -1e300, 5e-324, .infinity, -0.0]
+    let values: [Double] = [.pi, -1e300, .leastNonzeroMagnitude, .infinity, -0.0]
     for order in [ByteOrder.littleEndian, .bigEndian] {
       var raw = [UInt8](repeating: 0, count: 40)
       values.withUnsafeBufferPointer { v in
