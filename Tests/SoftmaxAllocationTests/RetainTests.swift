@@ -28,7 +28,7 @@ import _RetainCounter
 @Suite("Retains per row")
 struct RetainTests {
   @Test(
-    "softmax, log-softmax, cross-entropy and the backward passes retain nothing per row",
+    "softmax, log-softmax, cross-entropy, log-sum-exp and the backward passes retain nothing per row",
     .enabled(if: retain_counter_supported() != 0, "needs the runtime's retain hook (Linux)"),
     .enabled(if: isOptimized, "unoptimized code retains freely; run with -c release"))
   func noRetainPerRow() async {
@@ -72,6 +72,7 @@ private func passThrough(_ box: Box) -> Box { box }
 
 private let batchOperations = [
   "softmax", "log-softmax", "cross-entropy", "softmax backward", "log-softmax backward",
+  "cross-entropy without a gradient", "log-sum-exp", "softmax on two threads",
 ]
 
 /// The retains of each batch operation on `rows` rows of 1024 Floats, on one thread, after a
@@ -83,26 +84,33 @@ private func countBatchRetains(rows: Int) -> [UInt64] {
   let y = x.map { 1 / (1 + abs($0)) }
   let labels = (0..<rows).map { Int32(($0 * 31) % length) }
   var out = [Float](repeating: 0, count: x.count)
+  var perRow = [Float](repeating: 0, count: rows)
   var counts = [UInt64](repeating: 0, count: batchOperations.count)
   x.withUnsafeBufferPointer { xb in
     y.withUnsafeBufferPointer { yb in
       labels.withUnsafeBufferPointer { lb in
         out.withUnsafeMutableBufferPointer { ob in
-          for counting in [false, true] {
-            for operation in batchOperations.indices {
-              if counting { retain_counter_start() }
-              switch operation {
-              case 0: softmax(xb, shape: shape, into: ob, threads: 1)
-              case 1: logSoftmax(xb, shape: shape, into: ob, threads: 1)
-              case 2:
-                _ = crossEntropy(logits: xb, shape: shape, labels: lb, gradient: ob, threads: 1)
-              case 3:
-                softmaxBackward(output: yb, outputGradient: xb, shape: shape, into: ob, threads: 1)
-              default:
-                logSoftmaxBackward(
-                  output: yb, outputGradient: xb, shape: shape, into: ob, threads: 1)
+          perRow.withUnsafeMutableBufferPointer { pb in
+            for counting in [false, true] {
+              for operation in batchOperations.indices {
+                if counting { retain_counter_start() }
+                switch operation {
+                case 0: softmax(xb, shape: shape, into: ob, threads: 1)
+                case 1: logSoftmax(xb, shape: shape, into: ob, threads: 1)
+                case 2:
+                  _ = crossEntropy(logits: xb, shape: shape, labels: lb, gradient: ob, threads: 1)
+                case 3:
+                  softmaxBackward(
+                    output: yb, outputGradient: xb, shape: shape, into: ob, threads: 1)
+                case 4:
+                  logSoftmaxBackward(
+                    output: yb, outputGradient: xb, shape: shape, into: ob, threads: 1)
+                case 5: _ = crossEntropy(logits: xb, shape: shape, labels: lb, threads: 1)
+                case 6: logSumExp(xb, shape: shape, into: pb, threads: 1)
+                default: softmax(xb, shape: shape, into: ob, threads: 2)
+                }
+                if counting { counts[operation] = retain_counter_stop() }
               }
-              if counting { counts[operation] = retain_counter_stop() }
             }
           }
         }
