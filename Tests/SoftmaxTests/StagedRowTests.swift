@@ -35,29 +35,8 @@ struct StagedRowTests {
   @Test("softmax: staged rows are the rows computed alone, in place or not, any threads")
   func softmaxRows() {
     for length in Self.lengths([256, 1000, 1024, 4096], debug: 1000) {
-      let rows = Self.rows(length: length)
       #expect(AutoPolicy.stagesExponentials(count: length, arrayStreams: true))
-      #expect(rows * length >= AutoPolicy.arrayStreamingThreshold)
-      let x = Self.batch(rows: rows, length: length)
-      var y = [Float](repeating: .nan, count: x.count)
-      softmax(x, shape: [rows, length], into: &y, threads: 1)
-      // The first rows (the special ones), and some from the middle and the end.
-      for r in Array(0..<8) + [rows / 2, rows - 2, rows - 1] {
-        let alone = softmax(row(x, r, length: length))
-        #expect(bits(row(y, r, length: length)) == bits(alone), "n \(length) row \(r)")
-      }
-      // Against the Double reference, every row within the contract.
-      for r in Array(0..<8) + [rows / 2, rows - 1] {
-        expectAccurate(row(y, r, length: length), for: row(x, r, length: length), "row \(r)")
-      }
-      var two = [Float](repeating: .nan, count: x.count)
-      softmax(x, shape: [rows, length], into: &two, threads: 2)
-      #expect(bits(two) == bits(y), "n \(length): two threads")
-      var inPlace = x
-      inPlace.withUnsafeMutableBufferPointer { buffer in
-        softmax(UnsafeBufferPointer(buffer), shape: [rows, length], into: buffer, threads: 2)
-      }
-      #expect(bits(inPlace) == bits(y), "n \(length): in place")
+      expectRowsComputedAlone(length: length, logarithm: false)
     }
   }
 
@@ -65,26 +44,49 @@ struct StagedRowTests {
   func logSoftmaxRows() {
     // 100: below the rows that stream; 70 000: a row of two chunks.
     for length in Self.lengths([100, 256, 1000, 1024, 4096, 70_000], debug: 1000) {
-      let rows = Self.rows(length: length)
-      let x = Self.batch(rows: rows, length: length)
-      var y = [Float](repeating: .nan, count: x.count)
-      logSoftmax(x, shape: [rows, length], into: &y, threads: 1)
-      for r in Array(0..<8) + [rows / 2, rows - 2, rows - 1] {
-        let alone = logSoftmax(row(x, r, length: length))
-        #expect(bits(row(y, r, length: length)) == bits(alone), "n \(length) row \(r)")
-      }
-      for r in Array(0..<8) + [rows / 2, rows - 1] {
-        expectAccurateLog(row(y, r, length: length), for: row(x, r, length: length), "row \(r)")
-      }
-      var two = [Float](repeating: .nan, count: x.count)
-      logSoftmax(x, shape: [rows, length], into: &two, threads: 2)
-      #expect(bits(two) == bits(y), "n \(length): two threads")
-      var inPlace = x
-      inPlace.withUnsafeMutableBufferPointer { buffer in
-        logSoftmax(UnsafeBufferPointer(buffer), shape: [rows, length], into: buffer, threads: 2)
-      }
-      #expect(bits(inPlace) == bits(y), "n \(length): in place")
+      expectRowsComputedAlone(length: length, logarithm: true)
     }
+  }
+
+  /// A batch of rows of `length`, large enough for its rows to stream, through softmax or
+  /// log-softmax: sampled rows (the special ones first) with the bits of the row computed
+  /// alone and within the contract against the Double reference; the whole batch the same
+  /// bits on two threads and in place.
+  func expectRowsComputedAlone(length: Int, logarithm: Bool) {
+    let rows = Self.rows(length: length)
+    #expect(rows * length >= AutoPolicy.arrayStreamingThreshold)
+    let shape = [rows, length]
+    func batch(_ x: [Float], threads: Int, inPlace: Bool = false) -> [Float] {
+      var y = inPlace ? x : [Float](repeating: .nan, count: x.count)
+      x.withUnsafeBufferPointer { input in
+        y.withUnsafeMutableBufferPointer { output in
+          let source = inPlace ? UnsafeBufferPointer(output) : input
+          if logarithm {
+            logSoftmax(source, shape: shape, into: output, threads: threads)
+          } else {
+            softmax(source, shape: shape, into: output, threads: threads)
+          }
+        }
+      }
+      return y
+    }
+    let x = Self.batch(rows: rows, length: length)
+    let y = batch(x, threads: 1)
+    for r in Array(0..<8) + [rows / 2, rows - 2, rows - 1] {
+      let input = row(x, r, length: length)
+      let alone = logarithm ? logSoftmax(input) : softmax(input)
+      #expect(bits(row(y, r, length: length)) == bits(alone), "n \(length) row \(r)")
+    }
+    for r in Array(0..<8) + [rows / 2, rows - 1] {
+      let (output, input) = (row(y, r, length: length), row(x, r, length: length))
+      if logarithm {
+        expectAccurateLog(output, for: input, "row \(r)")
+      } else {
+        expectAccurate(output, for: input, "row \(r)")
+      }
+    }
+    #expect(bits(batch(x, threads: 2)) == bits(y), "n \(length): two threads")
+    #expect(bits(batch(x, threads: 2, inPlace: true)) == bits(y), "n \(length): in place")
   }
 
   @Test("softmax: longer rows whose output streams run Two-Pass under .auto, alone or in a batch")
