@@ -113,28 +113,14 @@ package func scaleGradient_simd16(
 
 /// The output pass of a labelled row of one chunk: y = (e < threshold ? 0 : e · scale) −
 /// offset from the stored exponentials e (which may be y), and y[entry] = base, less Σ of the
-/// other entries written when `lessOthers` (Float vectors added in Double), rounded once. An
+/// other entries written when `lessOthers` (`scaleGradient_simd16`'s sum), rounded once. An
 /// entry outside the row: none.
 package func scaleGradientEntry_simd16(
   _ e: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float,
   threshold: Float, offset: Float, entry: Int, base: Double, lessOthers: Bool
 ) {
-  var others = 0.0
-  var i = 0
-  while i + 16 <= count {
-    let v = e.loadVector(at: i)
-    var r = v.replacing(with: 0, where: v .< threshold) * scale - offset
-    y.storeVector(r, at: i)
-    let lane = entry - i
-    if lane >= 0 && lane < 16 { r[lane] = 0 }
-    others += Double(r.sum())
-    i += 16
-  }
-  while i < count {
-    y[i] = (e[i] < threshold ? 0 : e[i]) * scale - offset
-    if i != entry { others += Double(y[i]) }
-    i += 1
-  }
+  let others = scaleGradient_simd16(
+    e, y, count: count, scale: scale, threshold: threshold, offset: offset, excluded: entry)
   if entry >= 0 && entry < count { y[entry] = Float(lessOthers ? base - others : base) }
 }
 
