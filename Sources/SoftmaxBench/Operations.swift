@@ -116,16 +116,28 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
     }
   }
 
-  /// The roofline kernel (ordinary stores) that moves the same bytes the same way: the
-  /// two-input 2R+1W kernel for the backward passes (two arrays read, a third written), the
-  /// 2R+1W kernel of Two-Pass for log-softmax and cross-entropy (the input read twice, the
-  /// output written), the read-only sum for the value-only cross-entropy and logsumexp.
+  /// The roofline kernel (ordinary stores) that moves the same bytes the same way: for the
+  /// backward passes the by-rows kernel (each row's y and dy, or dy alone for the log-softmax
+  /// backward, read before the row is read again and dx written: no exact backward can write
+  /// an output before its row's sum), the 2R+1W kernel of Two-Pass for log-softmax and
+  /// cross-entropy (the input read twice, the output written), the read-only sum for the
+  /// value-only cross-entropy and logsumexp.
   public var roofline: RooflineKernel {
     switch self {
+    case .backward: RooflineKernel.byRows(firstSweepInputs: 2, streaming: false)
+    case .logBackward: RooflineKernel.byRows(firstSweepInputs: 1, streaming: false)
+    default: RooflineKernel(traffic: traffic, streaming: false)
+    }
+  }
+
+  /// The kernels its runs time: ``roofline``, and for the backward passes also the two-input
+  /// 2R+1W kernel, which reads each input once: the bound of a row whose inputs stay in the
+  /// caches between the sweeps.
+  public var rooflines: [RooflineKernel] {
+    switch self {
     case .backward, .logBackward:
-      RooflineKernel(traffic: traffic, streaming: false, inputs: 2)
-    default:
-      RooflineKernel(traffic: traffic, streaming: false)
+      [roofline, RooflineKernel(traffic: traffic, streaming: false, inputs: 2)]
+    default: [roofline]
     }
   }
 
@@ -133,8 +145,8 @@ public enum TimedOperation: String, Sendable, Hashable, Codable, CaseIterable {
   public var trafficDescription: String {
     switch self {
     case .logSoftmax: "x read twice, log y written"
-    case .backward: "y and dy read, dx written"
-    case .logBackward: "log y and dy read, dx written"
+    case .backward: "y and dy read, then read again with dx written"
+    case .logBackward: "dy read, then log y and dy read with dx written"
     case .crossEntropy: "logits read twice, gradient written"
     case .crossEntropyValue: "logits read once"
     case .logSumExp: "x read once, one value per row written"

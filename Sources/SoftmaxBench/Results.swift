@@ -31,8 +31,8 @@ enum Results {
     + "% = faster of ordinary/streaming-store roofline time ÷ algorithm time"
   /// The same for the operations of `--operation`, printed only when they run.
   static let operationRooflineMethod =
-    "operations: backward passes the two-input 2R+1W kernel (two arrays read, a third "
-    + "written), log-softmax and cross-entropy the 2R+1W kernel, value-only cross-entropy and "
+    "operations: backward passes the by-rows kernel (each row's inputs read, then read again "
+    + "with the output written: 4R+1W, or 3R+1W with dy alone first), log-softmax and cross-entropy the 2R+1W kernel, value-only cross-entropy and "
     + "logsumexp and gating the read kernel 1R"
 
   /// Rows for the sweep's measurements, with the per-size comparisons filled in.
@@ -105,9 +105,7 @@ enum Results {
         guard let operation = TimedOperation(rawValue: row.name) else { continue }
         let kernel = operation.roofline
         plain = kernel.name
-        streaming =
-          RooflineKernel(traffic: kernel.traffic, streaming: true, inputs: kernel.inputs)
-          .name
+        streaming = kernel.withStreaming(true).name
         if let reference = softmaxReference(sameSize) {
           result[index].softmaxReference = reference.name
           result[index].timeVsSoftmax = row.medianNsPerElement / reference.medianNsPerElement

@@ -8,7 +8,10 @@ import _SoftmaxRoofline
 /// input and writing the output, then `writes - 1` sweeps rewriting the output in place.
 /// The two-input kernel (``inputs`` 2, traffic 2R+1W) instead reads two distinct arrays once
 /// each and writes a third, z = x · (y − c), as a softmax backward pass reads y and dy and
-/// writes dx.
+/// writes dx. Its by-rows form (``byRows(firstSweepInputs:streaming:)``) first reads each
+/// row's inputs, then makes that sweep row by row: the traffic of a backward pass, which needs
+/// the row's sum before its first output, so a row whose inputs do not fit in the caches is
+/// read twice from the next level.
 public struct RooflineKernel: Sendable, Hashable, Codable {
   /// Reads and writes of each element.
   public var traffic: MemoryTraffic
@@ -17,6 +20,10 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
   /// Distinct arrays read: 1 (the input, `traffic.reads` times) or 2 (two inputs read once
   /// each; only with 2R+1W).
   public var inputs: Int
+  /// For the by-rows two-input kernel: the arrays its first sweep of each row reads (1: the
+  /// second input, as a log-softmax backward sums dy; 2: both, as a softmax backward sums
+  /// dy · y); 0 for every other kernel.
+  public var firstSweepInputs: Int = 0
 
   /// A kernel for `traffic`, with streaming stores if `streaming`, reading `inputs` distinct
   /// arrays (2 only for 2R+1W).
@@ -29,18 +36,40 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
     self.inputs = inputs
   }
 
+  /// The two-input kernel row by row: a read-only sweep of `firstSweepInputs` (1 or 2) of the
+  /// row's arrays, then the 2R+1W sweep of the row. Its traffic counts every read: 3R+1W or
+  /// 4R+1W (a row in the caches reads them the second time).
+  public static func byRows(firstSweepInputs: Int, streaming: Bool) -> RooflineKernel {
+    precondition(
+      firstSweepInputs == 1 || firstSweepInputs == 2,
+      "a by-rows roofline kernel first reads one or both of its inputs")
+    var kernel = RooflineKernel(
+      traffic: MemoryTraffic(reads: 2, writes: 1), streaming: streaming, inputs: 2)
+    kernel.traffic = MemoryTraffic(reads: 2 + firstSweepInputs, writes: 1)
+    kernel.firstSweepInputs = firstSweepInputs
+    return kernel
+  }
+
+  /// The same kernel with streaming (or ordinary) stores.
+  public func withStreaming(_ streaming: Bool) -> RooflineKernel {
+    var kernel = self
+    kernel.streaming = streaming
+    return kernel
+  }
+
   /// "2R+1W" for two reads and one write per element.
   public static func trafficLabel(_ traffic: MemoryTraffic) -> String {
     traffic.writes == 0 ? "\(traffic.reads)R" : "\(traffic.reads)R+\(traffic.writes)W"
   }
 
-  /// The name in tables, CSV rows and charts, e.g. "roofline 2R+1W nt" or "two-input 2R+1W".
+  /// The name in tables, CSV rows and charts, e.g. "roofline 2R+1W nt", "two-input 2R+1W" or
+  /// "by rows 4R+1W".
   public var name: String {
     let role: String
     switch (traffic.reads, traffic.writes) {
     case (1, 0): role = "read"
     case (1, 1): role = "copy"
-    default: role = inputs == 2 ? "two-input" : "roofline"
+    default: role = firstSweepInputs > 0 ? "by rows" : inputs == 2 ? "two-input" : "roofline"
     }
     return "\(role) \(Self.trafficLabel(traffic))\(streaming ? " nt" : "")"
   }
@@ -66,28 +95,30 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
       }
       plain = patterns.map { RooflineKernel(traffic: $0, streaming: false) }
     }
-    for kernel in operations.map(\.roofline) where !plain.contains(kernel) {
+    for kernel in operations.flatMap(\.rooflines) where !plain.contains(kernel) {
       plain.append(kernel)
     }
     return plain.flatMap { kernel -> [RooflineKernel] in
       var kernels = [kernel]
       if kernel.traffic.writes > 0 && streamingAvailable {
-        kernels.append(
-          RooflineKernel(traffic: kernel.traffic, streaming: true, inputs: kernel.inputs))
+        kernels.append(kernel.withStreaming(true))
       }
       return kernels
     }
   }
 
-  /// Runs the kernel over `count` floats, splitting the range over `threads` threads. A
-  /// two-input kernel reads `second` as its second array (required then).
+  /// Runs the kernel over `count` floats, splitting the range over `threads` threads (at row
+  /// boundaries for a by-rows kernel, whose rows are `rowLength` long). A two-input kernel
+  /// reads `second` as its second array (required then).
   func run(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
-    threads: Int, sink: UnsafeMutablePointer<Float>, second: UnsafePointer<Float>? = nil
+    threads: Int, sink: UnsafeMutablePointer<Float>, second: UnsafePointer<Float>? = nil,
+    rowLength: Int? = nil
   ) {
     precondition(inputs == 1 || second != nil, "\(name) needs a second input array")
+    let rowLength = max(1, min(rowLength ?? count, count))
     if threads <= 1 || count < 4096 {
-      runChunk(input, second, output, count, sink)
+      runChunk(input, second, output, count, rowLength, sink)
       return
     }
     // Pointers are not Sendable; pass addresses and rebuild them on each worker.
@@ -95,7 +126,10 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
     let x2 = UInt(bitPattern: second)
     let y = UInt(bitPattern: output)
     let s = UInt(bitPattern: sink)
-    let chunk = ((count + threads - 1) / threads + 15) & ~15
+    let chunk =
+      firstSweepInputs > 0
+      ? ((count + rowLength - 1) / rowLength + threads - 1) / threads * rowLength
+      : ((count + threads - 1) / threads + 15) & ~15
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       let start = t * chunk
       let length = min(chunk, count - start)
@@ -104,14 +138,19 @@ public struct RooflineKernel: Sendable, Hashable, Codable {
         let st = UnsafeMutablePointer<Float>(bitPattern: s)
       else { return }
       let x2t = UnsafePointer<Float>(bitPattern: x2).map { $0 + start }
-      runChunk(xt + start, x2t, yt + start, length, st + 16 * t)
+      runChunk(xt + start, x2t, yt + start, length, rowLength, st + 16 * t)
     }
   }
 
   private func runChunk(
     _ x: UnsafePointer<Float>, _ second: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
-    _ count: Int, _ sink: UnsafeMutablePointer<Float>
+    _ count: Int, _ rowLength: Int, _ sink: UnsafeMutablePointer<Float>
   ) {
+    if firstSweepInputs > 0, let second {
+      _softmax_roofline_rows_multiply_difference(
+        x, second, y, count, rowLength, Int32(firstSweepInputs), streaming ? 1 : 0)
+      return
+    }
     if inputs == 2, let second {
       // z = x · y: the C function cannot fold c = 0 away. The inputs the sweep passes (the
       // logits and dy) are never subnormal, so neither are the products.

@@ -54,10 +54,12 @@ public enum BenchSubject: Sendable, Hashable {
     case .roofline(let kernel):
       // The two-input kernel reads the logits and dy: two distinct arrays of the array's size,
       // as a backward pass reads y and dy (the logits stand in for y, whose subnormal entries
-      // would slow the multiplications down on some CPUs).
+      // would slow the multiplications down on some CPUs). The by-rows kernel goes row by row
+      // along the operations' rows.
       kernel.run(
         input: buffers.input, output: output, count: buffers.count, threads: threads,
-        sink: buffers.sink, second: buffers.operands?.dy.map { UnsafePointer($0) })
+        sink: buffers.sink, second: buffers.operands?.dy.map { UnsafePointer($0) },
+        rowLength: buffers.operands?.rowLength)
     }
   }
 

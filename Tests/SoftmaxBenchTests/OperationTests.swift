@@ -97,8 +97,8 @@ import Testing
     let oneRead = MemoryTraffic(reads: 1, writes: 0)
     let expected: [TimedOperation: (MemoryTraffic, String)] = [
       .logSoftmax: (twoReadsOneWrite, "roofline 2R+1W"),
-      .backward: (twoReadsOneWrite, "two-input 2R+1W"),
-      .logBackward: (twoReadsOneWrite, "two-input 2R+1W"),
+      .backward: (twoReadsOneWrite, "by rows 4R+1W"),
+      .logBackward: (twoReadsOneWrite, "by rows 3R+1W"),
       .crossEntropy: (twoReadsOneWrite, "roofline 2R+1W"),
       .crossEntropyValue: (oneRead, "read 1R"),
       .logSumExp: (oneRead, "read 1R"),
@@ -112,7 +112,17 @@ import Testing
       let (traffic, roofline) = expected[operation]!
       #expect(operation.traffic == traffic, "\(operation)")
       #expect(operation.roofline.name == roofline, "\(operation)")
-      #expect(operation.roofline.traffic == operation.traffic, "\(operation)")
+      #expect(operation.rooflines.first == operation.roofline, "\(operation)")
+      if operation == .backward || operation == .logBackward {
+        // Row by row: the first sweep's reads on top of the 2R+1W sweep; the two-input kernel
+        // that reads each input once is timed beside it.
+        let reads = operation == .backward ? 4 : 3
+        #expect(operation.roofline.traffic == MemoryTraffic(reads: reads, writes: 1))
+        #expect(operation.rooflines.map(\.name) == [roofline, "two-input 2R+1W"])
+      } else {
+        #expect(operation.roofline.traffic == operation.traffic, "\(operation)")
+        #expect(operation.rooflines.count == 1, "\(operation)")
+      }
       #expect(BenchSubject.operation(operation).traffic(forCount: 4096) == traffic)
     }
     // Cross-entropy (value and gradient) shares Two-Pass's roofline.
@@ -134,7 +144,9 @@ import Testing
       names([.twoPass], [])
         == RooflineKernel.kernels(for: [.twoPass], streamingAvailable: true).map(\.name))
     #expect(names([.twoPass], []).contains("two-input 2R+1W") == false)
-    #expect(names([], [.backward]) == ["two-input 2R+1W", "two-input 2R+1W nt"])
+    #expect(
+      names([], [.backward])
+        == ["by rows 4R+1W", "by rows 4R+1W nt", "two-input 2R+1W", "two-input 2R+1W nt"])
     #expect(
       names([], [.crossEntropy, .crossEntropyValue])
         == ["roofline 2R+1W", "roofline 2R+1W nt", "read 1R"])
@@ -142,11 +154,12 @@ import Testing
       names([.twoPass], [.backward, .logBackward, .logSumExp])
         == [
           "read 1R", "copy 1R+1W", "copy 1R+1W nt", "roofline 2R+1W", "roofline 2R+1W nt",
-          "two-input 2R+1W", "two-input 2R+1W nt",
+          "by rows 4R+1W", "by rows 4R+1W nt", "two-input 2R+1W", "two-input 2R+1W nt",
+          "by rows 3R+1W", "by rows 3R+1W nt",
         ])
     let noStreaming = RooflineKernel.kernels(
       for: [], operations: [.backward], streamingAvailable: false)
-    #expect(noStreaming.map(\.name) == ["two-input 2R+1W"])
+    #expect(noStreaming.map(\.name) == ["by rows 4R+1W", "two-input 2R+1W"])
   }
 
   @Test(arguments: [1, 2, 3])
@@ -171,6 +184,33 @@ import Testing
         #expect(
           Array(UnsafeBufferPointer(start: output, count: count)) == expected,
           "\(kernel.name), \(count) floats, \(threads) threads")
+      }
+    }
+  }
+
+  @Test(arguments: [1, 2, 3])
+  func byRowsKernelsWriteTheProductOverEveryRow(threads: Int) {
+    for (count, rowLength) in [(17, 17), (5000, 1000), (5000, 3), (65_537, 4096), (12_000, 6000)] {
+      let buffers = BenchBuffers(
+        count: count, hot: true, llcBytes: 1 << 20, distribution: .normal, seed: 7,
+        threads: threads)
+      var second = [Float](repeating: 0, count: count)
+      second.withUnsafeMutableBufferPointer { InputDistribution.normal.fill($0, seed: 9) }
+      let expected = (0..<count).map { buffers.input[$0] * second[$0] }
+      for first in [1, 2] {
+        for streaming in [false, true] {
+          let kernel = RooflineKernel.byRows(firstSweepInputs: first, streaming: streaming)
+          let output = buffers.nextOutput()
+          output.update(repeating: .nan, count: count)
+          second.withUnsafeBufferPointer {
+            kernel.run(
+              input: buffers.input, output: output, count: count, threads: threads,
+              sink: buffers.sink, second: $0.baseAddress!, rowLength: rowLength)
+          }
+          #expect(
+            Array(UnsafeBufferPointer(start: output, count: count)) == expected,
+            "\(kernel.name), \(count) floats in rows of \(rowLength), \(threads) threads")
+        }
       }
     }
   }
@@ -259,7 +299,7 @@ import Testing
     #expect(result.stdout.contains { $0.contains("÷ softmax") && $0.contains("roofline kernel") })
     #expect(
       result.stdout.contains {
-        $0.hasPrefix("  backward ") && $0.hasSuffix("two-input 2R+1W")
+        $0.hasPrefix("  backward ") && $0.hasSuffix("by rows 4R+1W")
       })
     #expect(
       result.stdout.contains {
@@ -278,7 +318,7 @@ import Testing
     }
     #expect(summary.contains { $0.hasPrefix("Time ÷ softmax auto on the same array") })
     #expect(summary.contains { $0.hasPrefix("  cross-entropy: ") && $0.contains("target ≤ 1.15×") })
-    #expect(result.report.rooflineMethod.contains("two-input 2R+1W"))
+    #expect(result.report.rooflineMethod.contains("by-rows kernel"))
 
     // The files: CSV rows of kind operation, JSON with the ratios, the chart's legend.
     let csv = try String(contentsOfFile: directory + "/results.csv", encoding: .utf8)
@@ -291,7 +331,7 @@ import Testing
     #expect(decoded.configuration.operations == BenchOperation.allCases)
     #expect(decoded.rows.filter { $0.timeVsSoftmax != nil }.count == operations.count)
     let svg = try String(contentsOfFile: directory + "/throughput.svg", encoding: .utf8)
-    #expect(svg.contains(">cross-entropy</text>") && svg.contains(">two-input 2R+1W (backward)<"))
+    #expect(svg.contains(">cross-entropy</text>") && svg.contains(">by rows 4R+1W (backward)<"))
     _ = try XMLDocument(contentsOf: URL(fileURLWithPath: directory + "/throughput.svg"))
   }
 

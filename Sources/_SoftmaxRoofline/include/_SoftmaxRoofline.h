@@ -36,6 +36,16 @@ void _softmax_roofline_multiply_difference(const float *x, const float *y, float
 void _softmax_roofline_stream_multiply_difference(const float *x, const float *y, float *z,
                                                   size_t count, float c);
 
+/// Row by row (rows of `row_length`, the last one possibly shorter): first a read-only sweep
+/// of the row's `y` (`first_inputs` 1, as a log-softmax backward sums dy) or of its `x` and
+/// `y` (`first_inputs` 2, as a softmax backward sums dy · y), then z[i] = x[i] * (y[i] - c)
+/// over the row, with non-temporal stores if `stream` (and if the build has them). The traffic
+/// of a two-pass backward: a row whose inputs fit in the caches is read the second time from
+/// them. `z` must not overlap `x` or `y`.
+void _softmax_roofline_rows_multiply_difference(const float *x, const float *y, float *z,
+                                                size_t count, size_t row_length,
+                                                int first_inputs, int stream);
+
 #ifdef __cplusplus
 }
 #endif
