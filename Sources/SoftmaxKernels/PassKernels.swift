@@ -318,6 +318,7 @@ extension PassKernels {
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
       logSoftmaxOutput: { softmax_log_output_avx2_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
+      training: .avx2,
       hasStreamingStores: true,
       storeFence: { softmax_store_fence() })
 

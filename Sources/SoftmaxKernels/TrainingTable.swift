@@ -5,8 +5,9 @@
 /// The kernels of the training operations (backward passes, cross-entropy), one slot per pass,
 /// in every kernel table: Float slots, and Double slots that every set fills with the
 /// portable `SIMD8<Double>` kernels. The AVX-512 set has its own Float kernels; the AVX2 set
-/// runs the portable ones (the passes are memory-bound in Float and the AVX2 build of the
-/// portable loops was not measured to fall short; add C kernels when a benchmark says so).
+/// has C kernels for the backward passes (the portable ones, built for baseline x86-64, left
+/// the log-softmax backward at 2.2-3.0 times the AVX2 softmax) and the portable ones for the
+/// rest.
 package struct TrainingRowKernels: Sendable {
   /// Σ a · b in Double lanes: (a, b, count).
   package let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double
@@ -198,6 +199,16 @@ package struct TrainingRowKernels: Sendable {
       twoPassGradient: {
         softmax_twopass_gradient_avx512_u32(
           $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7 ? 1 : 0)
+      })
+
+    /// The AVX2 C kernels (x86/avx2_training_kernels.c) for the backward passes' sums and
+    /// outputs; the cross-entropy slots keep the portable kernels.
+    static let avx2 = TrainingRowKernels(
+      dot: { softmax_dot_avx2_u32_acc4($0, $1, $2) },
+      sum: { softmax_sum_avx2_u32_acc4($0, $1) },
+      backwardOutput: { softmax_backward_output_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
+      logBackwardOutput: {
+        softmax_log_backward_output_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
       })
   #endif
 }

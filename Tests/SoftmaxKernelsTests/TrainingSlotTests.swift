@@ -228,6 +228,33 @@ struct TrainingSlotTests {
   /// input of the backward outputs: each entry as IEEE arithmetic gives it (NaN where the
   /// formula is NaN, the same infinity, else within the finite bound), the Float kernels' with
   /// the exponential rounded to Float.
+  /// With dy = 0 and s = 1 the log-softmax backward writes −e^logY exactly (one rounding of a
+  /// product by 1), which exposes the kernel's exponential: within 2.5 ulp of e^x (2 ulp of
+  /// the correctly rounded value) over every normal result, or 0 below 2^-125, streamed or
+  /// not.
+  @Test("log backward's exponential over the Float range", arguments: KernelISA.allCases)
+  func logBackwardExponential(isa: KernelISA) {
+    guard let table = PassKernels.table(for: isa) else { return }
+    let n = 20_001
+    let logY = (0..<n).map { Float(-87.3 + 175.3 * Double($0) / Double(n - 1)) }
+    let zeros = [Float](repeating: 0, count: n)
+    for stream in [false, true] {
+      let dx = withBuffers(logY, zeros) {
+        table.training.logBackwardOutput($0, $1, $2, n, 1, stream)
+        table.storeFence()
+      }
+      var worst = 0.0
+      for i in 0..<n {
+        let exact = exp(Double(logY[i]))
+        // Below 2^-125 a set may flush to 0 (the AVX-512 one does), never give anything else.
+        if exact < 0x1p-125 && dx[i] == 0 { continue }
+        let ulps = abs(Double(-dx[i]) - exact) / Double(Float(exact).ulp)
+        worst = max(worst, ulps)
+      }
+      #expect(worst <= 2.5, "\(isa) stream \(stream): \(worst) ulp")
+    }
+  }
+
   @Test("backward outputs propagate special values", arguments: KernelISA.allCases)
   func specialValues(isa: KernelISA) {
     guard let table = PassKernels.table(for: isa) else { return }

@@ -176,6 +176,15 @@ double softmax_twopass_gradient_avx512_u32(const float *x, float *y, size_t n,
 void softmax_subtract_targets_avx512_u16(float *y, const float *t, size_t n, float weight,
                                          float offset);
 
+// The AVX2 training kernels (x86/avx2_training_kernels.c): the same contracts as the AVX-512
+// ones above, on 8 lanes.
+double softmax_dot_avx2_u32_acc4(const float *a, const float *b, size_t n);
+double softmax_sum_avx2_u32_acc4(const float *a, size_t n);
+void softmax_backward_output_avx2_u32(const float *y, const float *dy, float *dx, size_t n,
+                                      float s, int stream);
+void softmax_log_backward_output_avx2_u32(const float *log_y, const float *dy, float *dx,
+                                          size_t n, float s, int stream);
+
 // Selection kernels (x86/avx512_selection_kernels.c): masses and counts above eight cuts, and
 // the compaction of a band of values, for token sampling. NaN entries are never selected.
 void softmax_band_masses_avx512_u16(const float *x, const float *e, size_t n, const float *cuts,
