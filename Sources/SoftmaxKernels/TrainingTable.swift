@@ -5,9 +5,9 @@
 /// The kernels of the training operations (backward passes, cross-entropy), one slot per pass,
 /// in every kernel table: Float slots, and Double slots that every set fills with the
 /// portable `SIMD8<Double>` kernels. The AVX-512 set has its own Float kernels; the AVX2 set
-/// has C kernels for the backward passes (the portable ones, built for baseline x86-64, left
-/// the log-softmax backward at 2.2-3.0 times the AVX2 softmax) and the portable ones for the
-/// rest.
+/// has C kernels for the backward passes and the gradient's output pass (the portable ones,
+/// built for baseline x86-64, left the log-softmax backward at 2.2-3.6 times the AVX2 softmax
+/// and the cross-entropy at 1.4-1.8 times) and the portable ones for the rest.
 package struct TrainingRowKernels: Sendable {
   /// Σ a · b in Double lanes: (a, b, count).
   package let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double
@@ -202,13 +202,22 @@ package struct TrainingRowKernels: Sendable {
       })
 
     /// The AVX2 C kernels (x86/avx2_training_kernels.c) for the backward passes' sums and
-    /// outputs; the cross-entropy slots keep the portable kernels.
+    /// outputs and the cross-entropy gradient's output pass (the portable kernel's bits, with
+    /// streaming stores); the other slots keep the portable kernels.
     static let avx2 = TrainingRowKernels(
       dot: { softmax_dot_avx2_u32_acc4($0, $1, $2) },
       sum: { softmax_sum_avx2_u32_acc4($0, $1) },
       backwardOutput: { softmax_backward_output_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       logBackwardOutput: {
         softmax_log_backward_output_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0)
+      },
+      scaleGradient: {
+        softmax_scale_gradient_avx2_u16(
+          $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7 ? 1 : 0)
+      },
+      scaleGradientEntry: {
+        softmax_scale_gradient_entry_avx2_u16(
+          $0, $1, $2, $3, $4, $5, $6 < 0 ? Int.max : $6, $7, $8 ? 1 : 0, $9 ? 1 : 0)
       })
   #endif
 }

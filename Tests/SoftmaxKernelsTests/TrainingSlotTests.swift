@@ -119,6 +119,15 @@ struct TrainingSlotTests {
         }
         let expected = a.map { ($0 < -1 ? 0 : $0 * 0.5) - 0.125 }
         #expect(scaled == expected, "\(isa) scale gradient n=\(n)")
+        if isa == .avx2 {
+          // The AVX2 kernel keeps the portable kernel's lanes: the same sum, bit for bit.
+          var portableSum = 0.0
+          _ = withBuffers(a, b) { pa, _, po in
+            portableSum = PassKernels.table(for: .portable)!.training.scaleGradient(
+              pa, po, n, 0.5, -1, 0.125, excluded, false)
+          }
+          #expect(portableSum.bitPattern == sum.bitPattern, "avx2 sum n=\(n) \(excluded)")
+        }
         // From a separate buffer of exponentials, streamed or not, at every alignment of the
         // output: bitwise the same outputs and sum as in place.
         for stream in [false, true] {
@@ -224,10 +233,6 @@ struct TrainingSlotTests {
     }
   }
 
-  /// NaN of either sign, ±inf, and values whose exponential overflows or underflows, in each
-  /// input of the backward outputs: each entry as IEEE arithmetic gives it (NaN where the
-  /// formula is NaN, the same infinity, else within the finite bound), the Float kernels' with
-  /// the exponential rounded to Float.
   /// With dy = 0 and s = 1 the log-softmax backward writes −e^logY exactly (one rounding of a
   /// product by 1), which exposes the kernel's exponential: within 2.5 ulp of e^x (2 ulp of
   /// the correctly rounded value) over every normal result, or 0 below 2^-125, streamed or
@@ -255,6 +260,10 @@ struct TrainingSlotTests {
     }
   }
 
+  /// NaN of either sign, ±inf, and values whose exponential overflows or underflows, in each
+  /// input of the backward outputs: each entry as IEEE arithmetic gives it (NaN where the
+  /// formula is NaN, the same infinity, else within the finite bound), the Float kernels' with
+  /// the exponential rounded to Float.
   @Test("backward outputs propagate special values", arguments: KernelISA.allCases)
   func specialValues(isa: KernelISA) {
     guard let table = PassKernels.table(for: isa) else { return }

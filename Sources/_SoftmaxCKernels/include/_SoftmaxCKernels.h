@@ -184,6 +184,12 @@ void softmax_backward_output_avx2_u32(const float *y, const float *dy, float *dx
                                       float s, int stream);
 void softmax_log_backward_output_avx2_u32(const float *log_y, const float *dy, float *dx,
                                           size_t n, float s, int stream);
+double softmax_scale_gradient_avx2_u16(const float *e, float *y, size_t n, float scale,
+                                       float threshold, float offset, size_t excluded,
+                                       int stream);
+void softmax_scale_gradient_entry_avx2_u16(const float *e, float *y, size_t n, float scale,
+                                           float threshold, float offset, size_t entry,
+                                           double base, int less_others, int stream);
 
 // Selection kernels (x86/avx512_selection_kernels.c): masses and counts above eight cuts, and
 // the compaction of a band of values, for token sampling. NaN entries are never selected.

@@ -183,4 +183,113 @@ KERNEL void softmax_log_backward_output_avx2_u32(const float *log_y, const float
   }
 }
 
+// The cross-entropy gradient's output pass: y = (e < threshold ? 0 : e · scale) − offset,
+// returning Σ y but the entry `excluded`. The portable kernel's arithmetic (a multiply, then a
+// subtraction) and its sum: the vector at element i (i mod 16 = 0) goes to accumulator a0,
+// the next to a1, so the 16 Float lanes hold what the portable kernel's SIMD16 lanes hold, and
+// each 4096-element block adds them to the Double total in lane order: the same bits as the
+// portable kernel, wherever y lies. Streaming takes 32-byte stores where y is 32-byte aligned
+// and 16-byte ones where it is 16-byte aligned (the same lines, fully written in turn);
+// otherwise, and on the line of y[excluded] (which its caller writes again), plain stores.
+INLINE __m256 gradient_vector(__m256 e, __m256 scale, __m256 threshold, __m256 offset) {
+  // NaN compares unordered, so it is kept, as the portable kernel keeps it.
+  const __m256 drop = _mm256_cmp_ps(e, threshold, _CMP_LT_OQ);
+  return _mm256_sub_ps(_mm256_mul_ps(_mm256_andnot_ps(drop, e), scale), offset);
+}
+
+typedef struct {
+  float *y;
+  uintptr_t excluded_line;  // the 64-byte line of y[excluded], or 0
+  int stream;               // 0: plain stores; 32 or 16: the width of the streaming stores
+} gradient_stores;
+
+INLINE void gradient_store(const gradient_stores *out, size_t i, __m256 v) {
+  float *p = out->y + i;
+  const uintptr_t a = (uintptr_t)p;
+  if (out->stream == 32 && (a >> 6) != out->excluded_line) {
+    _mm256_stream_ps(p, v);
+  } else if (out->stream == 16 && (a >> 6) != out->excluded_line &&
+             ((a + 16) >> 6) != out->excluded_line) {
+    _mm_stream_ps(p, _mm256_castps256_ps128(v));
+    _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
+  } else {
+    _mm256_storeu_ps(p, v);
+  }
+}
+
+// v without the lane of `excluded` (when it is one of the 8 from i) and the lanes from `rest`.
+INLINE __m256 counted(__m256 v, size_t i, size_t excluded, size_t rest) {
+  const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i keep = first_lanes(rest);
+  if (excluded - i < 8) {
+    keep = _mm256_andnot_si256(_mm256_cmpeq_epi32(index, _mm256_set1_epi32((int)(excluded - i))), keep);
+  }
+  return _mm256_and_ps(v, _mm256_castsi256_ps(keep));
+}
+
+INLINE double scale_gradient(const float *e, float *y, size_t n, float scale, float threshold,
+                             float offset, size_t excluded, int stream) {
+  const __m256 vs = _mm256_set1_ps(scale), vt = _mm256_set1_ps(threshold);
+  const __m256 vo = _mm256_set1_ps(offset);
+  gradient_stores out = {y, 0, 0};
+  if (stream) {
+    const uintptr_t a = (uintptr_t)y;
+    out.stream = (a & 31) == 0 ? 32 : (a & 15) == 0 ? 16 : 0;
+    out.excluded_line = excluded < n ? (uintptr_t)(y + excluded) >> 6 : 0;
+  }
+  double total = 0;
+  for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
+    const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    size_t i = start;
+    // Pairs of vectors that are whole and do not hold the excluded entry: no masks.
+    for (; i + 16 <= end; i += 16) {
+      const __m256 r0 = gradient_vector(_mm256_loadu_ps(e + i), vs, vt, vo);
+      const __m256 r1 = gradient_vector(_mm256_loadu_ps(e + i + 8), vs, vt, vo);
+      gradient_store(&out, i, r0);
+      gradient_store(&out, i + 8, r1);
+      if (excluded - i < 16) {
+        a0 = _mm256_add_ps(a0, counted(r0, i, excluded, 8));
+        a1 = _mm256_add_ps(a1, counted(r1, i + 8, excluded, 8));
+      } else {
+        a0 = _mm256_add_ps(a0, r0);
+        a1 = _mm256_add_ps(a1, r1);
+      }
+    }
+    // The last partial group of 16: its first vector to a0, the second to a1.
+    for (int half = 0; i < end; i += 8, half++) {
+      const size_t rest = end - i;
+      const __m256 r = gradient_vector(load_rest(e + i, rest), vs, vt, vo);
+      if (rest >= 8) {
+        gradient_store(&out, i, r);
+      } else {
+        store_rest(y + i, rest, r);
+      }
+      const __m256 c = counted(r, i, excluded, rest);
+      if (half == 0) a0 = _mm256_add_ps(a0, c); else a1 = _mm256_add_ps(a1, c);
+    }
+    float lanes[16];
+    _mm256_storeu_ps(lanes, a0);
+    _mm256_storeu_ps(lanes + 8, a1);
+    for (int l = 0; l < 16; l++) total += (double)lanes[l];
+  }
+  return total;
+}
+
+KERNEL double softmax_scale_gradient_avx2_u16(const float *e, float *y, size_t n, float scale,
+                                              float threshold, float offset, size_t excluded,
+                                              int stream) {
+  return scale_gradient(e, y, n, scale, threshold, offset, excluded, stream);
+}
+
+// The same pass, then y[entry] = base, less the sum of the others when `less_others`, rounded
+// once: the portable kernel's bits. The entry's line took plain stores, so its late store
+// meets no streaming store of the same line.
+KERNEL void softmax_scale_gradient_entry_avx2_u16(const float *e, float *y, size_t n, float scale,
+                                                  float threshold, float offset, size_t entry,
+                                                  double base, int less_others, int stream) {
+  const double others = scale_gradient(e, y, n, scale, threshold, offset, entry, stream);
+  if (entry < n) y[entry] = (float)(less_others ? base - others : base);
+}
+
 #endif
