@@ -315,6 +315,7 @@ extension PassKernels {
       expScaledOutput: { softmax_expscale_avx2_u16($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
       scale: { softmax_scale_avx2_u32($0, $1, $2, $3, $4, $5 ? 1 : 0) },
       reloadRow: softmax_reload_row_avx2_u32,
+      reloadSum: softmax_reload_sum_avx2_u32,
       onlineSum: { OnlineSum(softmax_online_sum_avx2_u32_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx2_u8($0, $1, $2, $3, $4, $5, $6, $7) },
       logSoftmaxOutput: { softmax_log_output_avx2_u32($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },

@@ -141,6 +141,8 @@ void softmax_expscale_avx2_u16(const float *x, float *y, size_t n, float shift, 
                                float threshold, int stream);
 void softmax_scale_avx2_u32(const float *x, float *y, size_t n, float scale, float threshold, int stream);
 int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int stream);
+double softmax_reload_sum_avx2_u32(const float *x, float *e, size_t n, float *maximum,
+                                   float *spread);
 void softmax_log_output_avx2_u32(const float *x, float *y, size_t n, float shift, float high,
                                  float low, int stream);
 softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);

@@ -431,6 +431,18 @@ KERNEL int softmax_reload_row_avx2_u32(const float *x, float *y, size_t n, int s
                             softmax_scale_avx2_u32);
 }
 
+// The reload row's first two passes, as the AVX-512 set's softmax_reload_sum_avx512_u64: the
+// maximum and minimum, then the exponentials stored and summed, without the flush where the
+// spread allows it. The staged rows of the cross-entropy and softmax call it.
+KERNEL double softmax_reload_sum_avx2_u32(const float *x, float *e, size_t n, float *maximum,
+                                          float *spread) {
+  float minimum;
+  *maximum = reload_maximum(x, n, &minimum);
+  *spread = minimum - *maximum;
+  if (!isfinite(*maximum)) return 0;
+  return reload_sum_and_store(x, e, n, *maximum, !(*spread >= SOFTMAX_EXP_UNDERFLOW));
+}
+
 // Pass 1 of the online softmax; the same per-lane recurrence as the AVX-512 kernel (see there
 // and OnlineKernels.swift for the −FLT_MAX start, −inf, NaN and the no-subnormal argument).
 INLINE void online_add(__m256 *m, __m256 *s, __m256 v) {

@@ -197,19 +197,15 @@ INLINE __m256 gradient_vector(__m256 e, __m256 scale, __m256 threshold, __m256 o
   return _mm256_sub_ps(_mm256_mul_ps(_mm256_andnot_ps(drop, e), scale), offset);
 }
 
-typedef struct {
-  float *y;
-  uintptr_t excluded_line;  // the 64-byte line of y[excluded], or 0
-  int stream;               // 0: plain stores; 32 or 16: the width of the streaming stores
-} gradient_stores;
-
-INLINE void gradient_store(const gradient_stores *out, size_t i, __m256 v) {
-  float *p = out->y + i;
+// Stores vector v at y + i: `mode` 32 or 16 streams it in stores of that many bytes (y then
+// has that alignment), 0 stores it plainly; so does every mode on the line of y[excluded].
+// `mode` is a constant in each specialized loop below, so the choice costs no branch.
+INLINE void gradient_store(float *y, size_t i, __m256 v, int mode, uintptr_t excluded_line) {
+  float *p = y + i;
   const uintptr_t a = (uintptr_t)p;
-  if (out->stream == 32 && (a >> 6) != out->excluded_line) {
+  if (mode == 32 && (a >> 6) != excluded_line) {
     _mm256_stream_ps(p, v);
-  } else if (out->stream == 16 && (a >> 6) != out->excluded_line &&
-             ((a + 16) >> 6) != out->excluded_line) {
+  } else if (mode == 16 && (a >> 6) != excluded_line && ((a + 16) >> 6) != excluded_line) {
     _mm_stream_ps(p, _mm256_castps256_ps128(v));
     _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
   } else {
@@ -227,27 +223,22 @@ INLINE __m256 counted(__m256 v, size_t i, size_t excluded, size_t rest) {
   return _mm256_and_ps(v, _mm256_castsi256_ps(keep));
 }
 
-INLINE double scale_gradient(const float *e, float *y, size_t n, float scale, float threshold,
-                             float offset, size_t excluded, int stream) {
+INLINE double scale_gradient_stores(const float *e, float *y, size_t n, float scale,
+                                    float threshold, float offset, size_t excluded, int mode,
+                                    uintptr_t excluded_line) {
   const __m256 vs = _mm256_set1_ps(scale), vt = _mm256_set1_ps(threshold);
   const __m256 vo = _mm256_set1_ps(offset);
-  gradient_stores out = {y, 0, 0};
-  if (stream) {
-    const uintptr_t a = (uintptr_t)y;
-    out.stream = (a & 31) == 0 ? 32 : (a & 15) == 0 ? 16 : 0;
-    out.excluded_line = excluded < n ? (uintptr_t)(y + excluded) >> 6 : 0;
-  }
   double total = 0;
   for (size_t start = 0; start < n; start += SOFTMAX_SUM_BLOCK) {
     const size_t end = n - start < SOFTMAX_SUM_BLOCK ? n : start + SOFTMAX_SUM_BLOCK;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     size_t i = start;
-    // Pairs of vectors that are whole and do not hold the excluded entry: no masks.
+    // Pairs of whole vectors; only the pair holding the excluded entry needs a mask.
     for (; i + 16 <= end; i += 16) {
       const __m256 r0 = gradient_vector(_mm256_loadu_ps(e + i), vs, vt, vo);
       const __m256 r1 = gradient_vector(_mm256_loadu_ps(e + i + 8), vs, vt, vo);
-      gradient_store(&out, i, r0);
-      gradient_store(&out, i + 8, r1);
+      gradient_store(y, i, r0, mode, excluded_line);
+      gradient_store(y, i + 8, r1, mode, excluded_line);
       if (excluded - i < 16) {
         a0 = _mm256_add_ps(a0, counted(r0, i, excluded, 8));
         a1 = _mm256_add_ps(a1, counted(r1, i + 8, excluded, 8));
@@ -261,7 +252,7 @@ INLINE double scale_gradient(const float *e, float *y, size_t n, float scale, fl
       const size_t rest = end - i;
       const __m256 r = gradient_vector(load_rest(e + i, rest), vs, vt, vo);
       if (rest >= 8) {
-        gradient_store(&out, i, r);
+        gradient_store(y, i, r, mode, excluded_line);
       } else {
         store_rest(y + i, rest, r);
       }
@@ -274,6 +265,20 @@ INLINE double scale_gradient(const float *e, float *y, size_t n, float scale, fl
     for (int l = 0; l < 16; l++) total += (double)lanes[l];
   }
   return total;
+}
+
+INLINE double scale_gradient(const float *e, float *y, size_t n, float scale, float threshold,
+                             float offset, size_t excluded, int stream) {
+  const uintptr_t a = (uintptr_t)y;
+  // 0 matches no line of y: y is never within the first 64 bytes of the address space.
+  const uintptr_t line = stream && excluded < n ? (uintptr_t)(y + excluded) >> 6 : 0;
+  if (stream && (a & 31) == 0) {
+    return scale_gradient_stores(e, y, n, scale, threshold, offset, excluded, 32, line);
+  }
+  if (stream && (a & 15) == 0) {
+    return scale_gradient_stores(e, y, n, scale, threshold, offset, excluded, 16, line);
+  }
+  return scale_gradient_stores(e, y, n, scale, threshold, offset, excluded, 0, line);
 }
 
 KERNEL double softmax_scale_gradient_avx2_u16(const float *e, float *y, size_t n, float scale,
