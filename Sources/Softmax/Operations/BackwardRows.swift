@@ -50,12 +50,14 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
     let dx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
     let chunks = RowChunks(rowLength: n)
     let stream = streamAlways || n >= AutoPolicy.computedOutputStreamingThreshold
+    // The pointers are at row `indices.lowerBound`.
+    let first = indices.lowerBound
     // Row r's sum, chunk by chunk as `RowPlan.reduce` merges them.
     func sum(_ r: Int) -> Double {
       var s = 0.0
       for c in 0..<chunks.count {
         let range = chunks.range(c)
-        let start = r * n + range.lowerBound
+        let start = (r - first) * n + range.lowerBound
         let d =
           logarithm
           ? training.sum(dy + start, range.count)
@@ -66,7 +68,7 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
     }
     // Row r's output from its sum s, whole.
     func output(_ r: Int, _ s: Double) {
-      let start = r * n
+      let start = (r - first) * n
       if logarithm {
         Float.logBackwardOutput(kernels, y + start, dy + start, dx + start, n, s, stream: stream)
       } else {
@@ -85,7 +87,7 @@ struct BackwardRow<Compute: TrainingCompute>: TrainingRow {
       }
       for c in 0..<chunks.count {
         let range = chunks.range(c)
-        let start = (r - 1) * n + range.lowerBound
+        let start = (r - 1 - first) * n + range.lowerBound
         let (ya, dya, dxa) = (y + start, dy + start, dx + start)
         let d =
           logarithm

@@ -60,7 +60,7 @@ struct CrossEntropyRow<Compute: TrainingCompute>: TrainingRow {
     else { return false }
     RowScratch<Compute>.with(count: n) { scratch in
       for index in indices {
-        let offset = index * n
+        let offset = (index - indices.lowerBound) * n
         let target = out.map { UnsafeRawPointer($0 + offset) } ?? UnsafeRawPointer(a + offset)
         row(
           a + offset, b.map { $0 + offset }, out.map { $0 + offset }, count: n, index: index,

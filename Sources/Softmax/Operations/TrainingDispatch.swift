@@ -67,7 +67,7 @@ extension _TrainingCall {
       execute(
         BackwardRow<Compute>(
           logarithm: logarithm,
-          streamAlways: input.count >= AutoPolicy.arrayStreamingThreshold), call)
+          streamAlways: streams(call)), call)
     case .crossEntropy where options.probabilities == .stableMax:
       execute(
         StableMaxCrossEntropyRow<Compute>(
@@ -80,13 +80,20 @@ extension _TrainingCall {
         CrossEntropyRow<Compute>(
           targets: targets, smoothing: options.labelSmoothing, zLoss: options.zLossWeight,
           temperature: temperature, weight: weight, losses: losses, logSums: logSums,
-          streamAlways: input.count >= AutoPolicy.arrayStreamingThreshold), call)
+          streamAlways: streams(call)), call)
     case .hinge(let margin, let squared):
       execute(
         HingeRow<Compute>(
           labels: rowLabels!, margin: margin, squared: squared,
           weight: weight, losses: losses), call)
     }
+  }
+
+  /// Whether rows stream their outputs whatever their length: in arrays beyond the caches,
+  /// and never along an inner axis, whose rows are computed in a scratch in the caches and
+  /// then scattered (streamed there, they would be read back from memory).
+  private func streams(_ call: AxisCall) -> Bool {
+    input.count >= AutoPolicy.arrayStreamingThreshold && call.layout.inner == 1
   }
 
   /// Runs `row` over the call's arrays on the engine.

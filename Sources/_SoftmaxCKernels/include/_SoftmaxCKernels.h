@@ -72,6 +72,25 @@ static inline void softmax_prefetch_for_store(void *p) {
 #endif
 }
 
+/// Copies `width` adjacent columns of `n` steps, `stride` floats apart, from `x` into `width`
+/// consecutive rows of `n` at `y` (row c holds column c), prefetching steps ahead
+/// (common/column_gather.c); with `avx512` (the CPU has it) groups of 16 columns are
+/// transposed in registers. `y` must not overlap `x`.
+void softmax_gather_columns(const float *x, size_t stride, size_t width, size_t n, float *y,
+                            int avx512);
+
+/// The inverse: `width` consecutive rows of `n` at `x` into adjacent columns of `y`, `stride`
+/// floats apart; with `stream` (an array beyond the caches), full aligned lines take
+/// non-temporal stores, fenced before it returns. `y` must not overlap `x`.
+void softmax_scatter_columns(const float *x, size_t n, size_t width, float *y, size_t stride,
+                             int avx512, int stream);
+
+/// The whole blocks of 16 steps of a group of 16 columns on AVX-512 (x86/avx512_columns.c):
+/// they return the steps done, the callers above do the rest.
+size_t softmax_gather_columns_avx512_16(const float *x, size_t stride, size_t n, float *y);
+size_t softmax_scatter_columns_avx512_16(const float *x, size_t n, float *y, size_t stride,
+                                         int stream);
+
 /// A sum of exponentials as mantissa · 2^exponent. `has_nan` is non-zero when an input was NaN.
 typedef struct {
   double mantissa;
