@@ -1,4 +1,5 @@
 internal import SoftmaxKernels
+internal import _SoftmaxCKernels
 
 /// Softmax and log-softmax of Float and Double arrays, for the engine: what their rows and
 /// columns share. The settings do the masked tail and the argmax limit of every row, and the
@@ -59,7 +60,46 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
     {
       return
     }
+    if gathersColumns(layout) {
+      // One scratch of 16 rows for the task.
+      let n = layout.length
+      withScratch(of: Float.self, count: 16 * n) { scratch in
+        for item in items { gatheredColumns(item, of: work, scratch: scratch) }
+      }
+      return
+    }
     for item in items { work.item(item, operation: self) }
+  }
+
+  /// Whether plain Float columns run as rows: gathered 16 at a time into a scratch by the
+  /// AVX-512 transposes, each computed by the row algorithm, and scattered back. The portable
+  /// strided kernel took 1.6-2.1 ns/element on the Zen 5 of 2026-12-02 (BENCHMARKS.md, "Inner
+  /// axes"); the rows also give each column the bits of the same values along the last axis.
+  /// Columns of 64 to 4096 steps: shorter rows cost more in their calls than the strided
+  /// kernel (21 steps: 2.8 against 1.9 ns/element; 64 steps: 1.0 against 2.0), longer ones
+  /// would leave L2 or stream their output (into the scratch, to be read back from memory).
+  private func gathersColumns(_ layout: AxisLayout) -> Bool {
+    Element.self == Float.self && isPlain && layout.inner > 1
+      && (64...4096).contains(layout.length) && kernels.isa == .avx512
+  }
+
+  /// Column group `item` through `scratch` (16 · length Floats).
+  private func gatheredColumns(
+    _ item: Int, of work: AxisWork<Self>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let n = work.layout.length
+    let inner = work.layout.inner
+    let (offset, width) = work.columnGroup(item)
+    let x = UnsafeRawPointer(work.x + offset).assumingMemoryBound(to: Float.self)
+    let y = UnsafeMutableRawPointer(work.y + offset).assumingMemoryBound(to: Float.self)
+    softmax_gather_columns(x, inner, width, n, scratch, 1)
+    for c in 0..<width {
+      Float.plainRow(
+        scratch + c * n, scratch + c * n, count: n, algorithm: settings.algorithm,
+        output: settings.output, threads: 1, kernels: kernels)
+    }
+    let stream = work.layout.outer * n * inner >= AutoPolicy.arrayStreamingThreshold
+    softmax_scatter_columns(scratch, n, width, y, inner, 1, stream ? 1 : 0)
   }
 }
 
