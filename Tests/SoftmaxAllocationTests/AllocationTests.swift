@@ -101,8 +101,9 @@ private func countHotPathAllocations() -> HotPathReport {
   // Tails (1, 17), rows within the caches, rows long enough for several threads, a row
   // longer than the last-level cache (non-temporal stores), and rows that leave the common
   // path: huge values (Two-Pass finishes by the max-subtracting path), +inf and NaN (the
-  // special-value path).
-  var rows: [[Float]] = [1, 17, 1000, 4096, 100_003, 1 << 20].map { count in
+  // special-value path). As shaped arrays along axis 0 (below), 4096 and 65 536 are columns
+  // of 64 and 1024 steps: gathered rows on the AVX-512 set, through its 64 KiB stack scratch.
+  var rows: [[Float]] = [1, 17, 1000, 4096, 65_536, 100_003, 1 << 20].map { count in
     (0..<count).map { Float(($0 * 7919) % 2000) / 100 - 10 }
   }
   #if !DEBUG

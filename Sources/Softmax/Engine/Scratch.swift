@@ -43,6 +43,32 @@ func withScratch<Element, Result>(
   return body(heap)
 }
 
+/// 64 KiB on the stack: four `StackScratch`es side by side, for the 16 gathered rows of a
+/// column group (`SoftmaxRows`), which the buffer forms must compute without allocating.
+private struct WideStackScratch {
+  var a = StackScratch()
+  var b = StackScratch()
+  var c = StackScratch()
+  var d = StackScratch()
+}
+
+/// The bytes that `withWideStackScratch` provides.
+let wideStackScratchBytes = MemoryLayout<WideStackScratch>.size
+
+/// Calls `body` with `count` uninitialized elements on the stack; `count` elements must fit in
+/// `wideStackScratchBytes`.
+func withWideStackScratch<Element, Result>(
+  of type: Element.Type, count: Int, _ body: (UnsafeMutablePointer<Element>) -> Result
+) -> Result {
+  precondition(
+    count * MemoryLayout<Element>.stride <= wideStackScratchBytes,
+    "a wide stack scratch holds \(wideStackScratchBytes) bytes")
+  var scratch = WideStackScratch()
+  return withUnsafeMutableBytes(of: &scratch) { raw in
+    body(raw.baseAddress!.bindMemory(to: Element.self, capacity: count))
+  }
+}
+
 /// Stack scratch for one row at a time, placed for each row at the same offset within a cache
 /// line as that row's output where the stack has room (one vector more than the row): the
 /// output's streaming stores are then aligned, and so are the loads from the scratch beside

@@ -61,9 +61,9 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
       return
     }
     if gathersColumns(layout) {
-      // One scratch of 16 rows for the task.
+      // One scratch of 16 rows for the task, on the stack: the buffer forms allocate nothing.
       let n = layout.length
-      withScratch(of: Float.self, count: 16 * n) { scratch in
+      withWideStackScratch(of: Float.self, count: 16 * n) { scratch in
         for item in items { gatheredColumns(item, of: work, scratch: scratch) }
       }
       return
@@ -71,16 +71,17 @@ struct SoftmaxRows<Element: RowElement>: AxisOperation {
     for item in items { work.item(item, operation: self) }
   }
 
-  /// Whether plain Float columns run as rows: gathered 16 at a time into a scratch by the
+  /// Whether plain Float columns run as rows: gathered 16 at a time into a stack scratch by the
   /// AVX-512 transposes, each computed by the row algorithm, and scattered back. The portable
   /// strided kernel took 1.6-2.1 ns/element on the Zen 5 of 2026-12-02 (BENCHMARKS.md, "Inner
   /// axes"); the rows also give each column the bits of the same values along the last axis.
-  /// Columns of 64 to 4096 steps: shorter rows cost more in their calls than the strided
-  /// kernel (21 steps: 2.8 against 1.9 ns/element; 64 steps: 1.0 against 2.0), longer ones
-  /// would leave L2 or stream their output (into the scratch, to be read back from memory).
+  /// Columns of 64 to 1024 steps: shorter rows cost more in their calls than the strided
+  /// kernel (21 steps: 2.8 against 1.9 ns/element; 64 steps: 1.0 against 2.0); 16 longer ones
+  /// would not fit the 64 KiB stack scratch.
   private func gathersColumns(_ layout: AxisLayout) -> Bool {
     Element.self == Float.self && isPlain && layout.inner > 1
-      && (64...4096).contains(layout.length) && kernels.isa == .avx512
+      && (64...wideStackScratchBytes / (16 * MemoryLayout<Float>.stride)).contains(layout.length)
+      && kernels.isa == .avx512
   }
 
   /// Column group `item` through `scratch` (16 · length Floats).
