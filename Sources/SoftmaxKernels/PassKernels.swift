@@ -352,6 +352,7 @@ extension PassKernels {
       onlineSum: { OnlineSum(softmax_online_sum_avx512_u64_acc4($0, $1)) },
       effectiveLogits: { softmax_logits_avx512_u16($0, $1, $2, $3, $4, $5, $6, $7) },
       logSoftmaxOutput: { softmax_log_output_avx512_u64($0, $1, $2, $3, $4, $5, $6 ? 1 : 0) },
+      strided: { stridedSoftmax_avx512($0, $1, length: $2, stride: $3, width: $4, output: $5) },
       training: .avx512,
       selection: .avx512,
       hasStreamingStores: true,

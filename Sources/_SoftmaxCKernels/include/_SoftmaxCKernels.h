@@ -168,6 +168,18 @@ softmax_max_sum softmax_online_sum_avx2_u32_acc4(const float *x, size_t n);
 void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, float shift,
                             float offset, const bool *keep, const float *bias);
 
+// The passes of a softmax along an inner axis, 16 adjacent columns (x86/avx512_strided.c):
+// each lane's maximum, Σ e^(x − shift) in Float blocks of `block` steps added in Double, and
+// the output (probabilities, or log-probabilities when `log`), lanes in `special` keeping x.
+void softmax_strided_max_avx512(const float *x, size_t length, size_t stride, size_t width,
+                                float *maximum);
+void softmax_strided_sumexp_avx512(const float *x, size_t length, size_t stride, size_t width,
+                                   const float *shift, size_t block, double *total);
+void softmax_strided_output_avx512(const float *x, float *y, size_t length, size_t stride,
+                                   size_t width, const float *shift, const float *scale,
+                                   const float *threshold, const float *high, const float *low,
+                                   int log, unsigned special);
+
 // Training kernels (x86/avx512_training_kernels.c): sums and dot products in Double lanes, the
 // output passes of the softmax and log-softmax backward (non-temporal stores when `stream`;
 // the caller fences), the targets of a cross-entropy gradient. Outputs may be one of the inputs.
