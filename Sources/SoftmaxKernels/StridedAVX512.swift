@@ -12,7 +12,7 @@
   ) {
     var maximum = FloatVector()
     withUnsafeMutableBytes(of: &maximum) {
-      softmax_strided_max_avx512(
+      softmax_strided_max_avx512_u16(
         x, length, stride, width, $0.baseAddress!.assumingMemoryBound(to: Float.self))
     }
     let finite = (maximum .> -.infinity) .& (maximum .< .infinity)
@@ -20,7 +20,7 @@
     var total = SIMD16<Double>()
     withUnsafeBytes(of: &shift) { s in
       withUnsafeMutableBytes(of: &total) { t in
-        softmax_strided_sumexp_avx512(
+        softmax_strided_sumexp_avx512_u16(
           x, length, stride, width, s.baseAddress!.assumingMemoryBound(to: Float.self),
           columnSumBlockLength, t.baseAddress!.assumingMemoryBound(to: Double.self))
       }
@@ -39,7 +39,7 @@
         withUnsafeBytes(of: &threshold) { t in
           withUnsafeBytes(of: &high) { h in
             withUnsafeBytes(of: &low) { l in
-              softmax_strided_output_avx512(
+              softmax_strided_output_avx512_u16(
                 x, y, length, stride, width, s.baseAddress!.assumingMemoryBound(to: Float.self),
                 k.baseAddress!.assumingMemoryBound(to: Float.self),
                 t.baseAddress!.assumingMemoryBound(to: Float.self),

@@ -171,11 +171,11 @@ void softmax_logits_avx2_u8(const float *x, float *y, size_t n, float divisor, f
 // The passes of a softmax along an inner axis, 16 adjacent columns (x86/avx512_strided.c):
 // each lane's maximum, Σ e^(x − shift) in Float blocks of `block` steps added in Double, and
 // the output (probabilities, or log-probabilities when `log`), lanes in `special` keeping x.
-void softmax_strided_max_avx512(const float *x, size_t length, size_t stride, size_t width,
+void softmax_strided_max_avx512_u16(const float *x, size_t length, size_t stride, size_t width,
                                 float *maximum);
-void softmax_strided_sumexp_avx512(const float *x, size_t length, size_t stride, size_t width,
+void softmax_strided_sumexp_avx512_u16(const float *x, size_t length, size_t stride, size_t width,
                                    const float *shift, size_t block, double *total);
-void softmax_strided_output_avx512(const float *x, float *y, size_t length, size_t stride,
+void softmax_strided_output_avx512_u16(const float *x, float *y, size_t length, size_t stride,
                                    size_t width, const float *shift, const float *scale,
                                    const float *threshold, const float *high, const float *low,
                                    int log, unsigned special);

@@ -15,7 +15,7 @@
 
 // Each lane's maximum over the column (−inf for an empty or all −inf column). NaN is skipped,
 // as the portable laneMax skips it: vmaxps returns its second operand when one is NaN.
-KERNEL void softmax_strided_max_avx512(const float *x, size_t length, size_t stride,
+KERNEL void softmax_strided_max_avx512_u16(const float *x, size_t length, size_t stride,
                                        size_t width, float *maximum) {
   const __mmask16 lanes = width >= 16 ? (__mmask16)0xFFFF : first_lanes(width);
   const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
@@ -32,7 +32,7 @@ KERNEL void softmax_strided_max_avx512(const float *x, size_t length, size_t str
 // Σ e^(x − shift) per lane: Float sums of `block` steps, each added into the lane's Double
 // total (the portable kernel's blocks, so the error is bounded by the block length). Lanes
 // beyond `width` sum e^(−inf) = 0.
-KERNEL void softmax_strided_sumexp_avx512(const float *x, size_t length, size_t stride,
+KERNEL void softmax_strided_sumexp_avx512_u16(const float *x, size_t length, size_t stride,
                                           size_t width, const float *shift, size_t block,
                                           double *total) {
   const __mmask16 lanes = width >= 16 ? (__mmask16)0xFFFF : first_lanes(width);
@@ -55,7 +55,7 @@ KERNEL void softmax_strided_sumexp_avx512(const float *x, size_t length, size_t 
 // The output pass. Probabilities: (e < threshold ? 0 : e) · scale with e = e^(x − shift);
 // log-probabilities (`log` set): ((x − shift) − high) − low. Lanes in `special` (which the
 // contract finishes) keep their input, so that a later pass can still read it when y is x.
-KERNEL void softmax_strided_output_avx512(const float *x, float *y, size_t length, size_t stride,
+KERNEL void softmax_strided_output_avx512_u16(const float *x, float *y, size_t length, size_t stride,
                                           size_t width, const float *shift, const float *scale,
                                           const float *threshold, const float *high,
                                           const float *low, int log, unsigned special) {
