@@ -116,44 +116,47 @@ KERNEL void softmax_backward_output_avx2_u32(const float *y, const float *dy, fl
   }
 }
 
+// e^x / 2^n and n = round(x log2 e) for x in the clamp's range: the two-constant reduction and
+// the degree-5 polynomial that both exponentials below share.
+INLINE __m256 exp_mantissa(__m256 x, __m256 *n) {
+  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
+  *n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
+  __m256 t = _mm256_fnmadd_ps(*n, _mm256_set1_ps(SOFTMAX_LN2_HI), x);
+  t = _mm256_fnmadd_ps(*n, _mm256_set1_ps(SOFTMAX_LN2_LO), t);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_P5_C5), t, _mm256_set1_ps(SOFTMAX_P5_C4));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C3));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C1));
+  return _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+}
+
+// 2^n for integer-valued n in [−126, 127], from its exponent field.
+INLINE __m256 exp2_of(__m256 n) {
+  const __m256i bits = _mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(SOFTMAX_SCALE_MAGIC)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23));
+}
+
 // e^x for any x, as the portable `exp` has it: 0 below −87.33 (never subnormal), +inf from
 // 88.7229, NaN for NaN. max and min return their second operand when one is NaN, so the
 // clamp keeps NaN, and NaN compares unordered, so no mask drops it.
 INLINE __m256 exp_any(__m256 x) {
   const __m256 xc = _mm256_min_ps(_mm256_set1_ps(88.75f),
                                   _mm256_max_ps(_mm256_set1_ps(SOFTMAX_EXP_LOW_CLAMP), x));
-  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_HI), xc);
-  t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_LO), t);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_P5_C5), t, _mm256_set1_ps(SOFTMAX_P5_C4));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C3));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C2));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C1));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+  __m256 n;
+  __m256 p = exp_mantissa(xc, &n);
   // Zero the mantissa (not the product) of underflowing lanes: no subnormal is computed.
   p = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SOFTMAX_EXP_UNDERFLOW), _CMP_LT_OQ), p);
   // n ∈ [−126, 128]; 2^128 is not a Float, so scale by 2^127 and double those lanes.
   const __m256 over = _mm256_cmp_ps(n, _mm256_set1_ps(127.0f), _CMP_GT_OQ);
-  const __m256 nc = _mm256_blendv_ps(n, _mm256_set1_ps(127.0f), over);
-  const __m256i bits = _mm256_castps_si256(_mm256_add_ps(nc, _mm256_set1_ps(SOFTMAX_SCALE_MAGIC)));
-  const __m256 r = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+  const __m256 r = _mm256_mul_ps(p, exp2_of(_mm256_blendv_ps(n, _mm256_set1_ps(127.0f), over)));
   return _mm256_blendv_ps(r, _mm256_add_ps(r, r), over);
 }
 
 // e^x for x in [−87.33, 88): exp_any's bits without its clamp, masks and blends.
 INLINE __m256 exp_in_range(__m256 x) {
-  const __m256 magic = _mm256_set1_ps(SOFTMAX_ROUNDING_MAGIC);
-  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SOFTMAX_LOG2E), magic), magic);
-  __m256 t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_HI), x);
-  t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SOFTMAX_LN2_LO), t);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_P5_C5), t, _mm256_set1_ps(SOFTMAX_P5_C4));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C3));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C2));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SOFTMAX_P5_C1));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(SOFTMAX_SCALE_MAGIC)));
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+  __m256 n;
+  const __m256 p = exp_mantissa(x, &n);
+  return _mm256_mul_ps(p, exp2_of(n));
 }
 
 // dx = dy − e^logY · s, rounded once. Log-probabilities are rarely below −87.33 and never
