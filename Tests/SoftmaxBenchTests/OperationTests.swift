@@ -162,56 +162,48 @@ import Testing
     #expect(noStreaming.map(\.name) == ["by rows 4R+1W", "two-input 2R+1W"])
   }
 
+  /// Runs each two-input `kernel` over `count` floats (in rows of `rowLength` for the by-rows
+  /// ones) on `threads` threads: every output must be the product of the two inputs.
+  func expectProducts(
+    _ kernels: [RooflineKernel], count: Int, rowLength: Int? = nil, threads: Int
+  ) {
+    let buffers = BenchBuffers(
+      count: count, hot: true, llcBytes: 1 << 20, distribution: .normal, seed: 7,
+      threads: threads)
+    var second = [Float](repeating: 0, count: count)
+    second.withUnsafeMutableBufferPointer { InputDistribution.normal.fill($0, seed: 9) }
+    let expected = (0..<count).map { buffers.input[$0] * second[$0] }
+    for kernel in kernels {
+      let output = buffers.nextOutput()
+      output.update(repeating: .nan, count: count)
+      second.withUnsafeBufferPointer {
+        kernel.run(
+          input: buffers.input, output: output, count: count, threads: threads,
+          sink: buffers.sink, second: $0.baseAddress!, rowLength: rowLength)
+      }
+      #expect(
+        Array(UnsafeBufferPointer(start: output, count: count)) == expected,
+        "\(kernel.name), \(count) floats in rows of \(rowLength ?? count), \(threads) threads")
+    }
+  }
+
   @Test(arguments: [1, 2, 3])
   func twoInputKernelReadsBothArraysAndWritesTheProduct(threads: Int) {
+    let kernels = [false, true].map {
+      RooflineKernel(traffic: MemoryTraffic(reads: 2, writes: 1), streaming: $0, inputs: 2)
+    }
     for count in [1, 17, 1000, 5000, 65_537] {
-      let buffers = BenchBuffers(
-        count: count, hot: true, llcBytes: 1 << 20, distribution: .normal, seed: 7,
-        threads: threads)
-      var second = [Float](repeating: 0, count: count)
-      second.withUnsafeMutableBufferPointer { InputDistribution.normal.fill($0, seed: 9) }
-      let expected = (0..<count).map { buffers.input[$0] * second[$0] }
-      for streaming in [false, true] {
-        let kernel = RooflineKernel(
-          traffic: MemoryTraffic(reads: 2, writes: 1), streaming: streaming, inputs: 2)
-        let output = buffers.nextOutput()
-        output.update(repeating: .nan, count: count)
-        second.withUnsafeBufferPointer {
-          kernel.run(
-            input: buffers.input, output: output, count: count, threads: threads,
-            sink: buffers.sink, second: $0.baseAddress!)
-        }
-        #expect(
-          Array(UnsafeBufferPointer(start: output, count: count)) == expected,
-          "\(kernel.name), \(count) floats, \(threads) threads")
-      }
+      expectProducts(kernels, count: count, threads: threads)
     }
   }
 
   @Test(arguments: [1, 2, 3])
   func byRowsKernelsWriteTheProductOverEveryRow(threads: Int) {
+    let kernels = [1, 2].flatMap { first in
+      [false, true].map { RooflineKernel.byRows(firstSweepInputs: first, streaming: $0) }
+    }
     for (count, rowLength) in [(17, 17), (5000, 1000), (5000, 3), (65_537, 4096), (12_000, 6000)] {
-      let buffers = BenchBuffers(
-        count: count, hot: true, llcBytes: 1 << 20, distribution: .normal, seed: 7,
-        threads: threads)
-      var second = [Float](repeating: 0, count: count)
-      second.withUnsafeMutableBufferPointer { InputDistribution.normal.fill($0, seed: 9) }
-      let expected = (0..<count).map { buffers.input[$0] * second[$0] }
-      for first in [1, 2] {
-        for streaming in [false, true] {
-          let kernel = RooflineKernel.byRows(firstSweepInputs: first, streaming: streaming)
-          let output = buffers.nextOutput()
-          output.update(repeating: .nan, count: count)
-          second.withUnsafeBufferPointer {
-            kernel.run(
-              input: buffers.input, output: output, count: count, threads: threads,
-              sink: buffers.sink, second: $0.baseAddress!, rowLength: rowLength)
-          }
-          #expect(
-            Array(UnsafeBufferPointer(start: output, count: count)) == expected,
-            "\(kernel.name), \(count) floats in rows of \(rowLength), \(threads) threads")
-        }
-      }
+      expectProducts(kernels, count: count, rowLength: rowLength, threads: threads)
     }
   }
 
